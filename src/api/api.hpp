@@ -1,0 +1,35 @@
+#pragma once
+// The LangGraph Agent Server HTTP API (shared/docs/agent-protocol.md) on top of storage and
+// runtime. RegisterRoutes() adds every endpoint to the router; handlers validate input (400
+// naming the field, nothing written), call storage, and shape responses exactly as the
+// official SDKs expect. errors.hpp is the one place that maps Errc to status and body.
+
+#include <string>
+
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "observe/health.hpp"
+#include "observe/metrics.hpp"
+#include "runtime/graph_registry.hpp"
+#include "storage/storage.hpp"
+
+namespace agentd::api {
+
+struct ApiContext {
+  storage::Storage& storage;
+  const runtime::GraphRegistry& graphs;
+  const config::Config& config;
+  observe::Health& health;
+  observe::Metrics& metrics;
+  std::string version;
+};
+
+// `context` must outlive the router's use.
+void RegisterRoutes(http::Router& router, ApiContext& context);
+
+// Creates the system assistant of every registered graph (if_exists: do_nothing), so they
+// exist from start-up and survive restarts.
+boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context);
+
+}  // namespace agentd::api

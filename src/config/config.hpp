@@ -1,0 +1,94 @@
+#pragma once
+// The effective configuration: read and validated once at start (config/loader.hpp), then
+// passed around as these plain immutable structs. The settings table in settings.cpp is the
+// one source for flags, AGENTD_* environment variables, the config file, --help and docs.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace agentd::config {
+
+namespace json = boost::json;
+
+struct ServerSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8123;
+  std::size_t threads = 0;  // 0 = one per core (resolved at load)
+  std::size_t body_limit_bytes = 10 * 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds shutdown_grace{10'000};
+  std::size_t max_connections = 0;  // 0 = sized from the fd limit at load
+  std::vector<std::string> cors_origins = {"*"};
+  std::chrono::milliseconds health_stall_threshold{2'000};  // /health fails past this loop lag
+  std::string log_level = "info";
+  bool dev_endpoints = true;  // /internal/truncate
+};
+
+struct StorageSettings {
+  std::string url = "sqlite";   // "memory", "sqlite" (data_dir/agentd.db) or "sqlite:/path.db"
+  std::string data_dir = "./data";
+  std::size_t sqlite_busy_timeout_ms = 5'000;
+};
+
+struct ModelSpec {
+  std::string name;
+  std::string provider;  // mock | openai | anthropic
+  std::string model;     // provider's model name
+  std::string base_url;  // openai/anthropic; empty = the provider's default
+  std::string api_key_env;  // name of the env var holding the key
+  std::string api_key;      // resolved at load from api_key_env; masked when printed
+  std::size_t max_concurrency = 64;
+  std::chrono::milliseconds timeout{120'000};
+  // mock only (mock-llm.md): base latency, slow latency, chunks per reply
+  std::chrono::milliseconds mock_latency{0};
+  std::chrono::milliseconds mock_slow_latency{2'000};
+  int mock_chunks = 8;
+};
+
+struct ToolSpec {
+  std::string name;
+  std::string kind;  // http | demo
+  std::string description;
+  json::object parameters;  // JSON Schema of the arguments
+  std::string url;          // http: POST target
+  std::chrono::milliseconds timeout{30'000};
+  int retries = 2;
+};
+
+struct GraphSpec {
+  std::string graph_id;
+  std::string kind;  // react | echo
+  std::string model;  // react: a ModelSpec name
+  std::vector<std::string> tools;  // react: ToolSpec names
+  std::string system_prompt;
+  int recursion_limit = 25;
+  std::string description;
+  json::object config;   // the system assistant's config
+  json::object context;  // the system assistant's context
+};
+
+struct Limits {
+  std::size_t max_active_runs = 0;  // 0 = sized from the machine at load
+  std::size_t max_queued_runs = 0;
+};
+
+struct Config {
+  ServerSettings server;
+  StorageSettings storage;
+  std::vector<ModelSpec> models;
+  std::vector<ToolSpec> tools;
+  std::vector<GraphSpec> graphs;
+  Limits limits;
+  std::string source;  // "demo" or the config file path
+};
+
+}  // namespace agentd::config

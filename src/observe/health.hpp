@@ -1,0 +1,51 @@
+#pragma once
+// What /health and /ready report. Liveness is measured, not assumed: every event loop runs a
+// LoopProbe (loop_probe.hpp) that ticks on a short timer and records when it last ran and how
+// late; a loop whose last tick is older than the stall threshold is stuck, and /health fails.
+// Readiness adds dependencies (storage ping, set by the caller) and draining.
+// Thread-safe: probes write from their loops, handlers read from any loop.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace agentd::observe {
+
+class Health {
+ public:
+  Health(std::size_t loop_count, std::chrono::milliseconds stall_threshold);
+
+  // Called by loop `index`'s probe each time its timer fires; `lag` is how late it fired.
+  void RecordTick(std::size_t index, std::chrono::steady_clock::time_point now,
+                  std::chrono::microseconds lag);
+
+  struct LoopReport {
+    std::size_t index;
+    std::chrono::milliseconds since_last_tick;
+    std::chrono::microseconds last_lag;
+    bool stalled;
+  };
+  std::vector<LoopReport> Loops(std::chrono::steady_clock::time_point now) const;
+  // True when every loop ticked within the threshold; otherwise `why` names the stuck loops.
+  bool Live(std::string* why = nullptr) const;
+
+  void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  std::chrono::milliseconds stall_threshold() const { return stall_threshold_; }
+
+ private:
+  struct Slot {
+    std::atomic<std::int64_t> last_tick_ns{0};
+    std::atomic<std::int64_t> last_lag_us{0};
+  };
+  std::unique_ptr<Slot[]> slots_;
+  std::size_t count_;
+  std::chrono::milliseconds stall_threshold_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace agentd::observe
