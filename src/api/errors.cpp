@@ -1,0 +1,102 @@
+#include "api/errors.hpp"
+
+#include <utility>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "common/json.hpp"
+
+namespace agentd::api {
+
+int HttpStatus(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument: return 400;
+    case Errc::kNotFound: return 404;
+    case Errc::kConflict: return 409;
+    case Errc::kUnprocessable: return 422;
+    case Errc::kUnsupported: return 422;
+    case Errc::kResourceExhausted: return 429;
+    case Errc::kUnavailable: return 503;
+    case Errc::kTimeout: return 504;
+    case Errc::kCancelled: return 503;
+    case Errc::kInternal: return 500;
+  }
+  return 500;
+}
+
+http::Response ErrorResponse(const Error& error) {
+  int status = HttpStatus(error.code);
+  if (status == 500) {
+    spdlog::error("api: internal error: {}", error.message);
+    return http::Response::Text(status, "Internal server error");
+  }
+  if (status >= 500) {
+    spdlog::warn("api: {} ({}): {}", status, ErrcName(error.code), error.message);
+  }
+  return http::Response::Text(status, error.message);
+}
+
+namespace {
+
+// "a.b[0]" style rendering of a Zod path, for the human-readable detail.
+std::string PathText(const json::value& path) {
+  std::string out;
+  if (!path.is_array()) return out;
+  for (const auto& part : path.get_array()) {
+    if (part.is_string()) {
+      if (!out.empty()) out += '.';
+      out += part.get_string();
+    } else {
+      out += fmt::format("[{}]", ToJson(part));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+http::Response ValidationResponse(const json::array& issues) {
+  std::string parts;
+  for (const auto& issue : issues) {
+    const auto& o = issue.as_object();
+    const auto* message = o.if_contains("message");
+    const auto* path = o.if_contains("path");
+    if (!parts.empty()) parts += "; ";
+    parts += path ? PathText(*path) : std::string();
+    parts += ": ";
+    if (message && message->is_string()) parts += message->get_string();
+  }
+  std::string detail = "Invalid request: " + parts;
+  json::object body{
+      {"success", false},
+      {"error", json::object{{"name", "ZodError"}, {"issues", issues}}},
+      {"detail", detail},
+  };
+  return http::Response::Json(400, ToJson(body));
+}
+
+Error Reword(Error error, Errc code, std::string message) {
+  if (error.code == code) error.message = std::move(message);
+  return error;
+}
+
+namespace text {
+std::string ThreadWithIdNotFound(std::string_view thread_id) {
+  return fmt::format("Thread with ID {} not found", thread_id);
+}
+std::string AssistantIdNotFound(std::string_view assistant_id) {
+  return fmt::format("Assistant \"{}\" not found.", assistant_id);
+}
+std::string GraphNotFound(std::string_view graph_id) {
+  return fmt::format("Graph \"{}\" not found", graph_id);
+}
+std::string ThreadHasNoGraph(std::string_view thread_id) {
+  return fmt::format("Thread {} has no graph ID", thread_id);
+}
+std::string BadNamespaceLabel(std::string_view joined) {
+  return fmt::format("Namespace labels cannot be empty or contain periods. Received: {}", joined);
+}
+}  // namespace text
+
+}  // namespace agentd::api

@@ -1,0 +1,63 @@
+#pragma once
+// Private to api/: the route groups RegisterRoutes() installs and the helpers their handlers
+// share. Handlers are coroutines taking (ApiContext&, http::Request&): both outlive the call
+// (the router owns the context reference, the server awaits the handler before dropping the
+// request).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include "api/api.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+#include "model/types.hpp"
+
+namespace agentd::api::detail {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+using Reply = boost::asio::awaitable<http::Response>;
+using HandlerFn = Reply (*)(ApiContext&, Request&);
+
+void RegisterSystemRoutes(http::Router& router, ApiContext& ctx);
+void RegisterAssistantRoutes(http::Router& router, ApiContext& ctx);
+void RegisterThreadRoutes(http::Router& router, ApiContext& ctx);
+void RegisterStateRoutes(http::Router& router, ApiContext& ctx);
+void RegisterStoreRoutes(http::Router& router, ApiContext& ctx);
+
+// Binds a handler function to the context. The lambda is not a coroutine: it returns the
+// handler's awaitable, whose frame holds the two references.
+inline void Route(http::Router& router, http::Method method, std::string pattern, ApiContext& ctx,
+                  HandlerFn fn) {
+  router.Add(method, std::move(pattern),
+             [&ctx, fn](Request& request) { return fn(ctx, request); });
+}
+
+// The owner of every object a request touches. Empty until auth lands (model/types.hpp).
+inline std::string Tenant(const Request&) { return {}; }
+
+// 200 (or `status`) with `body` as compact JSON.
+Response JsonReply(const json::value& body, int status = 200);
+
+// A registered graph's name stands for its system assistant (agent-protocol.md 1.3).
+std::string ResolveAssistantId(const ApiContext& ctx, std::string_view id);
+
+// The path parameter `name` when it is a UUID; otherwise nullopt and `*refusal` is the 400
+// validation response naming ["<name>"].
+std::optional<std::string> PathUuid(const Request& request, std::string_view name,
+                                    Response* refusal);
+
+// X-Pagination-Total, and X-Pagination-Next when matches remain past this page.
+void SetPagination(Response& response, std::int64_t total, std::int64_t offset,
+                   std::int64_t limit);
+
+model::SortOrder ToSortOrder(const std::optional<std::string>& text);
+
+}  // namespace agentd::api::detail
