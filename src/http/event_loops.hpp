@@ -4,6 +4,7 @@
 // (runs, subscribers) runs on one loop and talks to others by posting. Each loop has a lag
 // probe (observe/loop_probe.hpp) so /health can tell a stuck loop from a busy one.
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <thread>
@@ -30,7 +31,7 @@ class EventLoops {
   std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
   std::vector<std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>> guards_;
   std::vector<std::thread> threads_;
-  std::size_t next_ = 0;
+  std::atomic<std::size_t> next_{0};  // Next() may be called from any loop
 };
 
 }  // namespace agentd::http

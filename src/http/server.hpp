@@ -30,6 +30,8 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long on Stop
   std::size_t max_connections = 10'000;
   std::vector<std::string> cors_origins = {"*"};  // "*" or exact origins
+  std::chrono::milliseconds write_timeout{30'000};  // each write (head, body, one chunk)
+  std::size_t header_limit_bytes = 64 * 1024;       // request line + headers; over: 431
 };
 
 class Server {

@@ -32,6 +32,8 @@ class Health {
   std::vector<LoopReport> Loops(std::chrono::steady_clock::time_point now) const;
   // True when every loop ticked within the threshold; otherwise `why` names the stuck loops.
   bool Live(std::string* why = nullptr) const;
+  // Live() evaluated at an injected time (tests; Live() passes steady_clock::now()).
+  bool LiveAt(std::chrono::steady_clock::time_point now, std::string* why = nullptr) const;
 
   void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }

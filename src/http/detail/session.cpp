@@ -1,0 +1,288 @@
+#include "http/detail/session.hpp"
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/detail/cors.hpp"
+#include "http/detail/target.hpp"
+#include "http/detail/writer.hpp"
+#include "observe/log.hpp"
+
+namespace agentd::http::detail {
+
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+using tcp = asio::ip::tcp;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+namespace {
+
+Method ToMethod(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::put: return Method::kPut;
+    case http::verb::patch: return Method::kPatch;
+    case http::verb::delete_: return Method::kDelete;
+    case http::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+enum class ReadFailure { kPeerGone, kBadRequest, kHeadersTooLarge, kBodyTooLarge };
+
+ReadFailure Classify(const beast::error_code& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_target).category()) {
+    return ReadFailure::kPeerGone;  // timeout, reset, eof, cancelled
+  }
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == http::error::short_read) {
+    return ReadFailure::kPeerGone;
+  }
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return ReadFailure::kHeadersTooLarge;
+  }
+  if (ec == http::error::body_limit) return ReadFailure::kBodyTooLarge;
+  return ReadFailure::kBadRequest;
+}
+
+Response ErrorResponseFor(ReadFailure f, std::size_t body_limit) {
+  switch (f) {
+    case ReadFailure::kHeadersTooLarge:
+      return Response::Text(431, "431 Request Header Fields Too Large");
+    case ReadFailure::kBodyTooLarge:
+      return Response::Json(413, ErrorJson("payload_too_large",
+                                           "request body exceeds " + std::to_string(body_limit) +
+                                               " bytes"));
+    default:
+      return Response::Text(400, "400 Bad Request");
+  }
+}
+
+// After answering an error with the request body unread, the client may still be sending.
+// Closing at once would make the kernel reset the connection, and the reset can destroy our
+// answer before the client reads it; so stop sending, then read and drop for a short while.
+asio::awaitable<void> LingeringClose(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  std::size_t drained = 0;
+  auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  while (drained < 4 * 1024 * 1024) {
+    buffer.clear();
+    stream.expires_at(deadline);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kUseTuple);
+    if (ec) break;
+    drained += n;
+  }
+}
+
+asio::awaitable<Response> CallHandler(const Handler& handler, Request& request) {
+  try {
+    co_return co_await handler(request);
+  } catch (const boost::system::system_error& e) {
+    // Stop() cancelling a handler past the grace period is not a handler bug.
+    if (e.code() == asio::error::operation_aborted) {
+      observe::Logger("http")->debug("handler cancelled request_id={}", request.request_id);
+    } else {
+      observe::Logger("http")->error("handler threw request_id={} method={} target={} what={}",
+                                     request.request_id, MethodName(request.method),
+                                     request.target, e.what());
+    }
+  } catch (const std::exception& e) {
+    observe::Logger("http")->error("handler threw request_id={} method={} target={} what={}",
+                                   request.request_id, MethodName(request.method),
+                                   request.target, e.what());
+  } catch (...) {
+    observe::Logger("http")->error("handler threw request_id={} what=unknown", request.request_id);
+  }
+  co_return Response::Json(500, ErrorJson("internal", "internal server error"));
+}
+
+asio::awaitable<Response> Dispatch(ServerState& state, Request& request, std::string& route) {
+  if (request.method == Method::kOptions) {
+    route = "preflight";
+    co_return PreflightResponse(request);
+  }
+  auto match = state.router.Find(request);
+  if (match.handler == nullptr) {
+    route = "unmatched";
+    if (match.status == 405) {
+      auto r = Response::Text(405, "405 Method Not Allowed");
+      r.SetHeader("Allow", match.allow);
+      co_return r;
+    }
+    co_return Response::Text(404, "404 Not Found");
+  }
+  route = match.route;
+  co_return co_await CallHandler(*match.handler, request);
+}
+
+// Reads, answers and logs one request whose first bytes are in `buffer`.
+// Returns true when the connection may carry another request.
+asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_stream& stream,
+                               beast::flat_buffer& buffer, const std::string& remote,
+                               Clock::time_point head_deadline) {
+  const auto& opts = state.options;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(opts.header_limit_bytes));
+  // No limit while reading the head: Beast would reject a large Content-Length before we can
+  // read the headers (CORS origin, request id) needed to answer it properly.
+  parser.body_limit(boost::none);
+  stream.expires_at(head_deadline);
+  auto [head_ec, head_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  auto started = Clock::now();
+
+  Request req;
+  req.remote_address = remote;
+  Response resp;
+  std::string route = "none";
+  bool close_after = false;  // the request (or its body) was not fully read
+  bool head_only = false;
+  unsigned version = 11;
+  bool client_keep_alive = false;
+
+  if (head_ec) {
+    auto failure = Classify(head_ec);
+    if (failure == ReadFailure::kPeerGone) co_return false;
+    resp = ErrorResponseFor(failure, opts.body_limit_bytes);
+    close_after = true;
+  } else {
+    auto& msg = parser.get();
+    req.method = ToMethod(msg.method());
+    req.target = std::string(msg.target());
+    req.headers.reserve(16);
+    for (const auto& field : msg) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.request_id = ChooseRequestId(req.Header("x-request-id"));
+    version = msg.version();
+    client_keep_alive = msg.keep_alive();
+    head_only = req.method == Method::kHead;
+    auto content_length = parser.content_length();
+
+    if (!ParseTarget(req.target, req.path, req.query)) {
+      resp = Response::Text(400, "400 Bad Request");
+      close_after = !parser.is_done();
+    } else if (content_length && *content_length > opts.body_limit_bytes) {
+      resp = ErrorResponseFor(ReadFailure::kBodyTooLarge, opts.body_limit_bytes);
+      close_after = true;
+    } else {
+      bool body_ok = true;
+      if (!parser.is_done()) {
+        parser.body_limit(opts.body_limit_bytes);
+        auto expect = req.Header("expect");
+        if (expect && EqualsIgnoreCase(*expect, "100-continue")) {
+          // The body is within the limit, so invite it.
+          http::response<http::empty_body> cont(http::status::continue_, version);
+          stream.expires_after(opts.write_timeout);
+          auto [ec, n] = co_await http::async_write(stream, cont, kUseTuple);
+          if (ec) co_return false;
+        }
+        stream.expires_after(opts.read_timeout);
+        auto [body_ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+        if (body_ec) {
+          auto failure = Classify(body_ec);
+          if (failure == ReadFailure::kPeerGone) co_return false;
+          resp = ErrorResponseFor(failure, opts.body_limit_bytes);
+          close_after = true;
+          body_ok = false;
+        }
+      }
+      if (body_ok) {
+        req.body = std::move(parser.get().body());
+        resp = co_await Dispatch(state, req, route);
+      }
+    }
+  }
+
+  AddCorsHeaders(opts.cors_origins, req.Header("origin"), resp.headers);
+  if (!req.request_id.empty()) resp.SetHeader("X-Request-Id", req.request_id);
+  bool keep_alive = client_keep_alive && !close_after && !state.draining.load();
+  int status = resp.status;
+  bool ok = co_await WriteResponse(stream, state, conn, resp, head_only, keep_alive, version,
+                                   req.request_id);
+
+  auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  state.CountRequest(route, head_ec ? "OTHER" : MethodName(req.method), status, seconds);
+  observe::Logger("http")->debug(
+      "request method={} target={} status={} duration_ms={:.3f} request_id={} remote={}",
+      head_ec ? "-" : MethodName(req.method), req.target, status, seconds * 1000.0,
+      req.request_id, remote);
+
+  if (ok && close_after) co_await LingeringClose(stream, buffer);
+  co_return ok && keep_alive;
+}
+
+}  // namespace
+
+asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state,
+                                 std::shared_ptr<Connection> conn, tcp::socket socket) {
+  auto accepted = Clock::now();
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  beast::tcp_stream stream(std::move(socket));
+  conn->stream = &stream;
+  state->open.fetch_add(1, std::memory_order_relaxed);
+  state->open_gauge.Add(1);
+  // Runs however the coroutine ends (returns, throws, or its frame is destroyed).
+  struct Release {
+    ServerState& s;
+    Connection& c;
+    ~Release() {
+      c.stream = nullptr;
+      s.open.fetch_sub(1, std::memory_order_relaxed);
+      s.open_gauge.Add(-1);
+    }
+  } release{*state, *conn};
+
+  beast::flat_buffer buffer;
+  bool first = true;
+  while (!state->draining.load()) {
+    conn->idle = true;
+    // The first request's head must arrive within header_timeout of the accept; later ones
+    // get idle_timeout for their first byte, then header_timeout for the rest of the head.
+    if (buffer.size() == 0) {
+      stream.expires_at(first ? accepted + state->options.header_timeout
+                              : Clock::now() + state->options.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kUseTuple);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    conn->idle = false;
+    auto head_deadline =
+        first ? accepted + state->options.header_timeout : Clock::now() + state->options.header_timeout;
+    first = false;
+    if (!co_await ServeOne(*state, *conn, stream, buffer, remote, head_deadline)) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> RejectConnection(std::shared_ptr<ServerState> state, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  auto resp = Response::Json(503, ErrorJson("unavailable", "too many connections"));
+  resp.SetHeader("Retry-After", "1");
+  AddCorsHeaders(state->options.cors_origins, std::nullopt, resp.headers);
+  Connection conn;
+  co_await WriteResponse(stream, *state, conn, resp, false, false, 11, "");
+  beast::flat_buffer buffer;
+  co_await LingeringClose(stream, buffer);
+}
+
+}  // namespace agentd::http::detail

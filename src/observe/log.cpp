@@ -1,0 +1,54 @@
+#include "observe/log.hpp"
+
+#include <mutex>
+#include <string>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace agentd::observe {
+
+namespace {
+
+std::mutex g_mu;
+spdlog::level::level_enum g_level = spdlog::level::info;
+constexpr const char* kPattern = "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v";
+
+}  // namespace
+
+void InitLogging(std::string_view level) {
+  std::lock_guard lock(g_mu);
+  auto parsed = spdlog::level::from_str(std::string(level));
+  // from_str answers "off" for names it does not know; only take "off" when asked for it.
+  if (parsed == spdlog::level::off && level != "off") parsed = spdlog::level::info;
+  g_level = parsed;
+  spdlog::set_pattern(kPattern, spdlog::pattern_time_type::utc);
+  spdlog::set_level(g_level);
+}
+
+std::shared_ptr<spdlog::logger> Logger(std::string_view name) {
+  std::string key(name);
+  if (auto existing = spdlog::get(key)) return existing;
+  std::lock_guard lock(g_mu);
+  if (auto existing = spdlog::get(key)) return existing;
+  // stderr: stdout may carry machine-readable output (the effective-config dump).
+  auto logger = spdlog::stderr_color_mt(key);
+  logger->set_pattern(kPattern, spdlog::pattern_time_type::utc);
+  logger->set_level(g_level);
+  return logger;
+}
+
+bool RateLimit::Allow(std::uint64_t* suppressed) {
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  auto next = next_allowed_ns_.load(std::memory_order_relaxed);
+  if (now < next || !next_allowed_ns_.compare_exchange_strong(next, now + interval_ns_)) {
+    suppressed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  auto held = suppressed_.exchange(0, std::memory_order_relaxed);
+  if (suppressed) *suppressed = held;
+  return true;
+}
+
+}  // namespace agentd::observe
