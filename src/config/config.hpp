@@ -89,6 +89,9 @@ struct Config {
   std::vector<GraphSpec> graphs;
   Limits limits;
   std::string source;  // "demo" or the config file path
+  // setting name -> where its value came from: "default", "file", "env", "flag", or "auto"
+  // (a 0 default sized from the machine at load). Shown by `agentd config`.
+  std::map<std::string, std::string> setting_sources;
 };
 
 }  // namespace agentd::config

@@ -1,0 +1,157 @@
+#include "application.hpp"
+
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <fmt/format.h>
+
+#include "api/api.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "observe/log.hpp"
+#include "observe/loop_probe.hpp"
+#include "observe/metrics.hpp"
+#include "runtime/graph_registry.hpp"
+#include "storage/memory/memory_storage.hpp"
+#include "storage/sqlite/sqlite_storage.hpp"
+
+#ifndef AGENTD_VERSION
+#define AGENTD_VERSION "0.0.0"
+#endif
+
+namespace agentd::app {
+namespace {
+
+Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings) {
+  if (settings.url == "memory") return storage::MakeMemoryStorage();
+  storage::SqliteOptions options;
+  options.busy_timeout_ms = static_cast<int>(settings.sqlite_busy_timeout_ms);
+  if (settings.url == "sqlite") {
+    std::error_code ec;
+    std::filesystem::create_directories(settings.data_dir, ec);
+    if (ec) {
+      return Error(Errc::kUnavailable,
+                   fmt::format("cannot create data_dir {}: {}", settings.data_dir, ec.message()));
+    }
+    options.path = (std::filesystem::path(settings.data_dir) / "agentd.db").string();
+  } else {
+    options.path = settings.url.substr(std::string_view("sqlite:").size());
+  }
+  return storage::MakeSqliteStorage(options);
+}
+
+http::ServerOptions ServerOptionsFrom(const config::ServerSettings& s) {
+  http::ServerOptions o;
+  o.host = s.host;
+  o.port = s.port;
+  o.body_limit_bytes = s.body_limit_bytes;
+  o.header_timeout = s.header_timeout;
+  o.read_timeout = s.read_timeout;
+  o.idle_timeout = s.idle_timeout;
+  o.shutdown_grace = s.shutdown_grace;
+  o.max_connections = s.max_connections;
+  o.cors_origins = s.cors_origins;
+  return o;
+}
+
+}  // namespace
+
+// Members are declared in dependency order, so destruction runs in reverse: the server and
+// routes first, then storage (its thread may still post completions into the stopped loops,
+// which are still alive), then probes and loops, then health and metrics, which probes write.
+struct Application::Parts {
+  observe::Metrics metrics;
+  observe::Health health;
+  http::EventLoops loops;
+  std::vector<std::unique_ptr<observe::LoopProbe>> probes;
+  std::unique_ptr<storage::Storage> storage;
+  std::optional<runtime::GraphRegistry> graphs;
+  std::optional<api::ApiContext> context;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+  bool loops_running = false;
+
+  explicit Parts(const config::Config& config)
+      : health(config.server.threads, config.server.health_stall_threshold),
+        loops(config.server.threads) {
+    for (std::size_t i = 0; i < loops.size(); ++i) {
+      probes.push_back(std::make_unique<observe::LoopProbe>(loops.loop(i), i, health, metrics));
+    }
+  }
+
+  void StopLoops() {
+    if (!loops_running) return;
+    for (auto& probe : probes) probe->Stop();
+    loops.Stop();
+    loops_running = false;
+  }
+};
+
+Application::Application(const config::Config& config)
+    : config_(config), parts_(std::make_unique<Parts>(config)) {}
+
+Application::~Application() { Stop(); }
+
+http::EventLoops& Application::loops() { return parts_->loops; }
+observe::Health& Application::health() { return parts_->health; }
+
+Result<std::uint16_t> Application::Start() {
+  Parts& p = *parts_;
+  auto storage = MakeStorage(config_.storage);
+  if (!storage) {
+    return Error(storage.error().code, "storage failed to open: " + storage.error().message);
+  }
+  p.storage = std::move(*storage);
+  auto graphs = runtime::GraphRegistry::FromConfig(config_);
+  if (!graphs) return Error(graphs.error().code, "graphs: " + graphs.error().message);
+  p.graphs.emplace(std::move(*graphs));
+  p.context.emplace(api::ApiContext{*p.storage, *p.graphs, config_, p.health, p.metrics,
+                                    AGENTD_VERSION});
+  api::RegisterRoutes(p.router, *p.context);
+
+  p.loops.Start();
+  p.loops_running = true;
+  for (auto& probe : p.probes) probe->Start();
+
+  // Start() runs on a thread that is not an event loop, so waiting here blocks no request.
+  std::future<Status> ensured = boost::asio::co_spawn(
+      p.loops.loop(0), api::EnsureSystemAssistants(*p.context), boost::asio::use_future);
+  Status assistants = Error(Errc::kInternal, "EnsureSystemAssistants threw");
+  try {
+    assistants = ensured.get();
+  } catch (const std::exception& e) {
+    assistants = Error(Errc::kInternal, e.what());
+  }
+  if (!assistants) {
+    p.StopLoops();
+    return Error(assistants.error().code,
+                 "creating system assistants failed: " + assistants.error().message);
+  }
+
+  p.server = std::make_unique<http::Server>(ServerOptionsFrom(config_.server), p.loops, p.router,
+                                            p.metrics);
+  auto port = p.server->Start();
+  if (!port) {
+    p.server.reset();
+    p.StopLoops();
+    return Error(port.error().code, "cannot listen: " + port.error().message);
+  }
+  return *port;
+}
+
+void Application::Stop() {
+  Parts& p = *parts_;
+  p.health.SetDraining();
+  if (p.server) {
+    p.server->Stop();
+    p.server.reset();
+  }
+  p.StopLoops();
+  p.storage.reset();
+}
+
+}  // namespace agentd::app

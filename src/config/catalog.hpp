@@ -1,0 +1,25 @@
+#pragma once
+// The config file's lists: "models", "tools" and "graphs" (docs/configuration.md), parsed and
+// cross-checked, and the built-in demo catalogue used when no file declares any of them.
+// Every failure is kInvalidArgument with a message "<key path>: <problem>", for example
+// `graphs[1].model: unknown model "gpt5"`.
+
+#include <boost/json/value.hpp>
+
+#include "common/error.hpp"
+#include "config/config.hpp"
+#include "config/environment.hpp"
+
+namespace agentd::config {
+
+// `models` must be an array; api keys are resolved from `env` (a missing variable is an error
+// naming it).
+Status ParseModels(const boost::json::value& models, const Environment& env, Config& out);
+Status ParseTools(const boost::json::value& tools, Config& out);
+// Needs out.models and out.tools filled: graphs reference them by name.
+Status ParseGraphs(const boost::json::value& graphs, Config& out);
+
+// Model "mock" (provider mock), tool get_weather (kind demo), graphs "agent" (react) and "echo".
+void AddDemoCatalog(Config& out);
+
+}  // namespace agentd::config

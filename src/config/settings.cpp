@@ -1,0 +1,302 @@
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+
+namespace agentd::config {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kMaxCount = 100'000'000;
+
+std::string Ok() { return {}; }
+const std::string& Str(const SettingValue& v) { return std::get<std::string>(v); }
+std::int64_t Int(const SettingValue& v) { return std::get<std::int64_t>(v); }
+std::size_t Size(const SettingValue& v) { return static_cast<std::size_t>(std::get<std::int64_t>(v)); }
+milliseconds Ms(const SettingValue& v) { return milliseconds(std::get<std::int64_t>(v)); }
+json::value Num(std::uint64_t n) { return json::value(n); }
+json::value MsJson(milliseconds d) { return json::value(d.count()); }
+
+json::value ListJson(const std::vector<std::string>& items) {
+  json::array a;
+  for (const auto& s : items) a.emplace_back(s);
+  return a;
+}
+
+const Setting kSettings[] = {
+    {"config", "", SettingType::kString, "",
+     "Path of the JSON config file (comments and trailing commas allowed). Empty: the built-in "
+     "demo configuration.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.source = Str(v).empty() ? "demo" : Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.source); }},
+    {"host", "server", SettingType::kString, "127.0.0.1", "Address to listen on.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       if (Str(v).empty()) return std::string("must not be empty");
+       c.server.host = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.server.host); }},
+    {"port", "server", SettingType::kInteger, "8123", "TCP port to listen on; 0 picks a free port.",
+     0, 65535,
+     [](Config& c, const SettingValue& v) {
+       c.server.port = static_cast<std::uint16_t>(Int(v));
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.port); }},
+    {"threads", "server", SettingType::kInteger, "0",
+     "Event-loop threads; 0 = one per CPU core.", 0, 1024,
+     [](Config& c, const SettingValue& v) {
+       c.server.threads = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.threads); }},
+    {"data_dir", "server", SettingType::kString, "./data",
+     "Directory for durable state (the SQLite database agentd.db).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       if (Str(v).empty()) return std::string("must not be empty");
+       c.storage.data_dir = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.storage.data_dir); }},
+    {"storage", "server", SettingType::kString, "sqlite",
+     "Storage backend: \"sqlite\" (data_dir/agentd.db), \"sqlite:/path/file.db\" or \"memory\" "
+     "(lost on exit).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       const std::string& s = Str(v);
+       const bool ok = s == "memory" || s == "sqlite" || (s.rfind("sqlite:", 0) == 0 && s.size() > 7);
+       if (!ok) return fmt::format("must be \"sqlite\", \"sqlite:<path>\" or \"memory\", got \"{}\"", s);
+       c.storage.url = s;
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.storage.url); }},
+    {"sqlite_busy_timeout_ms", "server", SettingType::kDuration, "5000",
+     "How long SQLite waits for a lock before failing a statement.", 0, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.storage.sqlite_busy_timeout_ms = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.sqlite_busy_timeout_ms); }},
+    {"body_limit", "server", SettingType::kInteger, "10485760",
+     "Largest accepted request body in bytes (larger: 413).", 1024, std::int64_t{1} << 32,
+     [](Config& c, const SettingValue& v) {
+       c.server.body_limit_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.body_limit_bytes); }},
+    {"header_timeout_ms", "server", SettingType::kDuration, "10000",
+     "The whole request head must arrive within this time.", 1, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.header_timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.header_timeout); }},
+    {"read_timeout_ms", "server", SettingType::kDuration, "30000",
+     "The whole request body must arrive within this time.", 1, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.read_timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.read_timeout); }},
+    {"idle_timeout_ms", "server", SettingType::kDuration, "60000",
+     "A keep-alive connection idle this long between requests is closed.", 1, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.idle_timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.idle_timeout); }},
+    {"shutdown_grace_ms", "server", SettingType::kDuration, "10000",
+     "On SIGTERM/SIGINT, in-flight requests and streams get this long before being closed.", 0,
+     kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.shutdown_grace = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.shutdown_grace); }},
+    {"max_connections", "server", SettingType::kInteger, "0",
+     "Most open client connections; 0 = 90% of the open-file limit (RLIMIT_NOFILE), at least 64.",
+     0, kMaxCount,
+     [](Config& c, const SettingValue& v) {
+       c.server.max_connections = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.max_connections); }},
+    {"cors_origins", "server", SettingType::kList, "*",
+     "Comma-separated origins allowed by CORS: \"*\" or exact origins like https://app.example.",
+     0, 0,
+     [](Config& c, const SettingValue& v) {
+       const auto& list = std::get<std::vector<std::string>>(v);
+       for (const auto& origin : list) {
+         if (origin != "*" && origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {
+           return fmt::format("origin \"{}\" must be \"*\" or start with http:// or https://", origin);
+         }
+       }
+       c.server.cors_origins = list;
+       return Ok();
+     },
+     [](const Config& c) { return ListJson(c.server.cors_origins); }},
+    {"health_stall_threshold_ms", "server", SettingType::kDuration, "2000",
+     "/health fails when an event loop has not ticked for this long.", 10, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.health_stall_threshold = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.health_stall_threshold); }},
+    {"log_level", "server", SettingType::kString, "info",
+     "trace, debug, info, warn, error or off.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+       if (std::find(std::begin(kLevels), std::end(kLevels), Str(v)) == std::end(kLevels)) {
+         return fmt::format("must be one of trace, debug, info, warn, error, off, got \"{}\"", Str(v));
+       }
+       c.server.log_level = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.server.log_level); }},
+    {"dev_endpoints", "server", SettingType::kBool, "true",
+     "Serve development endpoints (POST /internal/truncate).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.server.dev_endpoints = std::get<bool>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.server.dev_endpoints); }},
+    {"max_active_runs", "limits", SettingType::kInteger, "0",
+     "Runs executing at once; 0 = min(1024 x cores, memory MiB / 4), at least 16.", 0, kMaxCount,
+     [](Config& c, const SettingValue& v) {
+       c.limits.max_active_runs = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.limits.max_active_runs); }},
+    {"max_queued_runs", "limits", SettingType::kInteger, "0",
+     "Runs waiting for a slot before new ones are refused; 0 = 4 x max_active_runs.", 0, kMaxCount,
+     [](Config& c, const SettingValue& v) {
+       c.limits.max_queued_runs = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.limits.max_queued_runs); }},
+};
+
+std::string CheckRange(const Setting& s, std::int64_t v) {
+  if (v < s.min || v > s.max) return fmt::format("must be between {} and {}, got {}", s.min, s.max, v);
+  return {};
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const Setting> Settings() { return kSettings; }
+
+const Setting* FindSetting(std::string_view name) {
+  for (const auto& s : kSettings) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::string EnvName(const Setting& s) {
+  std::string out = "AGENTD_";
+  for (char c : s.name) out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  return out;
+}
+
+std::string FlagName(const Setting& s) {
+  std::string out = "--";
+  for (char c : s.name) out.push_back(c == '_' ? '-' : c);
+  return out;
+}
+
+std::string FileKey(const Setting& s) { return fmt::format("{}.{}", s.section, s.name); }
+
+std::string_view TypeName(SettingType t) {
+  switch (t) {
+    case SettingType::kString: return "string";
+    case SettingType::kInteger: return "integer";
+    case SettingType::kBool: return "bool";
+    case SettingType::kDuration: return "ms";
+    case SettingType::kList: return "list";
+  }
+  return "?";
+}
+
+std::string ApplyText(Config& config, const Setting& s, std::string_view text) {
+  switch (s.type) {
+    case SettingType::kString: return s.apply(config, std::string(text));
+    case SettingType::kInteger:
+    case SettingType::kDuration: {
+      std::int64_t v = 0;
+      const auto* end = text.data() + text.size();
+      const auto res = std::from_chars(text.data(), end, v);
+      if (text.empty() || res.ec != std::errc() || res.ptr != end) {
+        return fmt::format("expected an integer, got \"{}\"", text);
+      }
+      if (auto err = CheckRange(s, v); !err.empty()) return err;
+      return s.apply(config, v);
+    }
+    case SettingType::kBool: {
+      if (text == "true" || text == "1" || text == "yes" || text == "on") return s.apply(config, true);
+      if (text == "false" || text == "0" || text == "no" || text == "off") return s.apply(config, false);
+      return fmt::format("expected true or false, got \"{}\"", text);
+    }
+    case SettingType::kList: return s.apply(config, SplitList(text));
+  }
+  return "unsupported setting type";
+}
+
+std::string ApplyJson(Config& config, const Setting& s, const json::value& v) {
+  switch (s.type) {
+    case SettingType::kString:
+      if (!v.is_string()) return "expected a string";
+      return s.apply(config, std::string(v.get_string()));
+    case SettingType::kInteger:
+    case SettingType::kDuration: {
+      std::int64_t n = 0;
+      if (v.is_int64()) {
+        n = v.get_int64();
+      } else if (v.is_uint64()) {
+        n = std::numeric_limits<std::int64_t>::max();
+      } else {
+        return "expected an integer";
+      }
+      if (auto err = CheckRange(s, n); !err.empty()) return err;
+      return s.apply(config, n);
+    }
+    case SettingType::kBool:
+      if (!v.is_bool()) return "expected true or false";
+      return s.apply(config, v.get_bool());
+    case SettingType::kList: {
+      if (v.is_string()) return s.apply(config, SplitList(v.get_string()));
+      if (!v.is_array()) return "expected an array of strings or a comma-separated string";
+      std::vector<std::string> items;
+      for (const auto& e : v.get_array()) {
+        if (!e.is_string()) return "expected an array of strings";
+        items.emplace_back(e.get_string());
+      }
+      return s.apply(config, items);
+    }
+  }
+  return "unsupported setting type";
+}
+
+}  // namespace agentd::config
