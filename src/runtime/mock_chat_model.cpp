@@ -1,0 +1,65 @@
+#include "runtime/mock_chat_model.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "runtime/providers/chat_stream.hpp"
+#include "runtime/providers/openai_stream.hpp"
+
+namespace agentd::runtime {
+
+namespace asio = boost::asio;
+using providers::StreamDelta;
+
+MockChatModel::MockChatModel(std::string name, mock::MockOptions options, std::string model,
+                             std::size_t max_concurrency)
+    : name_(std::move(name)), model_(std::move(model)), options_(options),
+      semaphore_(max_concurrency) {}
+
+asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatRequest request,
+                                                                       DeltaSink on_delta) {
+  auto permit = co_await semaphore_.Acquire();
+  if (!permit) co_return permit.error();
+
+  // The body the openai provider would POST to mock-llm: same input, same reply.
+  const auto wire = providers::BuildOpenAiRequest(request.messages, request.tools, model_,
+                                                  /*stream=*/true, request.options);
+  const mock::MockReply reply = mock::ComputeReply(wire, options_);
+
+  providers::ChatAssembler assembler;
+  assembler.SetId(reply.completion_id);
+  auto emit = [&](StreamDelta delta) {
+    assembler.Apply(delta);
+    if (on_delta) on_delta(delta);
+  };
+  const bool tool_call = reply.kind == mock::ReplyKind::kToolCall;
+  if (tool_call) emit(providers::ToolCallStart{0, reply.call_id, reply.tool_name});
+
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto delay = reply.PieceDelay();
+  for (const auto& piece : reply.pieces) {
+    if (delay.count() > 0) {
+      timer.expires_after(delay);
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return MakeError(Errc::kCancelled, "mock completion cancelled");
+    } else if ((co_await asio::this_coro::cancellation_state).cancelled() !=
+               asio::cancellation_type::none) {
+      co_return MakeError(Errc::kCancelled, "mock completion cancelled");
+    }
+    if (tool_call) {
+      emit(providers::ToolCallArgsDelta{0, piece});
+    } else {
+      emit(providers::TextDelta{piece});
+    }
+  }
+  emit(providers::Finish{std::string(reply.finish_reason())});
+  emit(providers::Usage{reply.usage.prompt_tokens, reply.usage.completion_tokens});
+  co_return assembler.Take();
+}
+
+}  // namespace agentd::runtime

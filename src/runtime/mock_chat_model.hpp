@@ -1,0 +1,37 @@
+#pragma once
+// MockChatModel: the in-process `mock` provider (shared/docs/mock-llm.md). It computes the
+// reply with the mock's pure functions (mock/mock_model.hpp) from the same OpenAI request body
+// the openai provider would send, then streams it: ToolCallStart (tool-call replies), one
+// TextDelta / ToolCallArgsDelta per piece, Finish, Usage — the deltas, in the order, that
+// OpenAiStreamDecoder produces from `agentd mock-llm`, and the same assembled ChatResult.
+// Latency is waited on steady_timers between pieces (never sleeps; cancellable).
+//
+// Threading: see ChatModel. Holds the model's concurrency limit like the HTTP providers.
+
+#include <cstddef>
+#include <string>
+
+#include "mock/mock_model.hpp"
+#include "runtime/chat_model.hpp"
+#include "runtime/model_semaphore.hpp"
+
+namespace agentd::runtime {
+
+class MockChatModel final : public ChatModel {
+ public:
+  MockChatModel(std::string name, mock::MockOptions options, std::string model = "mock",
+                std::size_t max_concurrency = 64);
+
+  // Errors: kCancelled only (the mock always answers).
+  boost::asio::awaitable<Result<providers::ChatResult>> Complete(ChatRequest request,
+                                                                 DeltaSink on_delta) override;
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string name_;
+  std::string model_;
+  mock::MockOptions options_;
+  ModelSemaphore semaphore_;
+};
+
+}  // namespace agentd::runtime

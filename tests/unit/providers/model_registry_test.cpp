@@ -1,0 +1,160 @@
+// In-process pieces of the model layer (label unit): registry wiring, backoff arithmetic,
+// upstream error messages, the mock model's streaming, the semaphore's FIFO hand-off.
+#include "runtime/model_registry.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <gtest/gtest.h>
+
+#include "mock/mock_model.hpp"
+#include "runtime/mock_chat_model.hpp"
+#include "runtime/model_semaphore.hpp"
+#include "runtime/providers/http_provider.hpp"
+#include "runtime/providers/openai_stream.hpp"
+#include "support/run_co.hpp"
+
+namespace agentd::runtime {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using agentd::testing::RunCo;
+
+class NoTransport final : public HttpTransport {
+ public:
+  asio::awaitable<Result<HttpReply>> Send(HttpCall, BodySink) override {
+    co_return MakeError(Errc::kUnavailable, "no network in unit tests");
+  }
+};
+
+config::ModelSpec Spec(std::string name, std::string provider) {
+  config::ModelSpec spec;
+  spec.name = std::move(name);
+  spec.provider = std::move(provider);
+  spec.model = "m";
+  return spec;
+}
+
+TEST(ModelRegistry, BuildsOneModelPerConfiguredName) {
+  NoTransport transport;
+  std::vector<config::ModelSpec> specs = {Spec("a", "mock"), Spec("b", "openai"), Spec("c", "anthropic")};
+  auto registry = ModelRegistry::Build(specs, transport);
+  ASSERT_TRUE(registry.has_value());
+  EXPECT_EQ((*registry)->Names(), (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_NE((*registry)->Find("b"), nullptr);
+  EXPECT_EQ((*registry)->Find("b")->name(), "b");
+  EXPECT_EQ((*registry)->Find("zzz"), nullptr);
+}
+
+TEST(ModelRegistry, RejectsUnknownProviderAndDuplicateNames) {
+  NoTransport transport;
+  std::vector<config::ModelSpec> unknown = {Spec("x", "gemini")};
+  auto bad = ModelRegistry::Build(unknown, transport);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(bad.error().message.find("gemini"), std::string::npos);
+  std::vector<config::ModelSpec> dup = {Spec("x", "mock"), Spec("x", "mock")};
+  EXPECT_FALSE(ModelRegistry::Build(dup, transport).has_value());
+}
+
+TEST(HttpProvider, UnreachableUpstreamIsUnavailableAfterBoundedRetries) {
+  NoTransport transport;
+  auto spec = Spec("o", "openai");
+  // The sleep is injected: the default one would really wait the backoff.
+  providers::ProviderOptions options = providers::ProviderOptionsFrom(spec);
+  int sleeps = 0;
+  options.sleep = [&](std::chrono::milliseconds) -> asio::awaitable<Status> {
+    ++sleeps;
+    co_return Status{};
+  };
+  class Probe final : public providers::HttpChatProvider {
+   public:
+    Probe(providers::ProviderOptions o, HttpTransport& t) : HttpChatProvider(std::move(o), t) {}
+    HttpCall BuildCall(const ChatRequest&) const override { return HttpCall{}; }
+    std::unique_ptr<providers::ChatStreamDecoder> MakeDecoder() const override {
+      return std::make_unique<providers::OpenAiStreamDecoder>();
+    }
+  };
+  Probe probe(options, transport);
+  auto result = RunCo(probe.Complete(ChatRequest{}, nullptr));
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, Errc::kUnavailable);
+  EXPECT_EQ(probe.attempts(), 4u);
+  EXPECT_EQ(sleeps, 3);
+}
+
+TEST(Backoff, FullJitterUnderACappedExponentialCeiling) {
+  providers::RetryPolicy policy;
+  policy.base_backoff = 100ms;
+  policy.max_backoff = 1000ms;
+  EXPECT_EQ(providers::Backoff(policy, 1, 1.0), 100ms);
+  EXPECT_EQ(providers::Backoff(policy, 3, 1.0), 400ms);
+  EXPECT_EQ(providers::Backoff(policy, 10, 1.0), 1000ms);
+  EXPECT_EQ(providers::Backoff(policy, 3, 0.5), 200ms);
+  EXPECT_EQ(providers::Backoff(policy, 3, 0.0), 0ms);
+}
+
+TEST(UpstreamErrorMessage, ReadsOpenAiAndAnthropicErrorBodies) {
+  EXPECT_EQ(providers::UpstreamErrorMessage(R"({"error":{"message":"bad key","type":"x"}})"), "bad key");
+  EXPECT_EQ(providers::UpstreamErrorMessage(
+                R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"),
+            "Overloaded");
+  EXPECT_EQ(providers::UpstreamErrorMessage("plain text"), "plain text");
+}
+
+TEST(MockChatModel, StreamsTheMockPiecesThenFinishAndUsage) {
+  MockChatModel model("m", mock::MockOptions{});
+  ChatRequest request;
+  request.messages.push_back({providers::ChatRole::kUser, "hello mock model", {}, ""});
+  std::vector<providers::StreamDelta> deltas;
+  auto result = RunCo(model.Complete(request, [&](const providers::StreamDelta& d) { deltas.push_back(d); }));
+  ASSERT_TRUE(result.has_value());
+  const auto wire = providers::BuildOpenAiRequest(request.messages, request.tools, "mock", true);
+  const auto reply = mock::ComputeReply(wire, mock::MockOptions{});
+  ASSERT_EQ(deltas.size(), reply.pieces.size() + 2);
+  for (std::size_t i = 0; i < reply.pieces.size(); ++i) {
+    EXPECT_EQ(std::get<providers::TextDelta>(deltas[i]).text, reply.pieces[i]);
+  }
+  EXPECT_EQ(std::get<providers::Finish>(deltas[reply.pieces.size()]).reason, "stop");
+  EXPECT_TRUE(std::holds_alternative<providers::Usage>(deltas.back()));
+  EXPECT_EQ(result->text, "echo: hello mock model");
+  EXPECT_EQ(result->id, reply.completion_id);
+}
+
+TEST(ModelSemaphore, HandsSlotsToWaitersInFifoOrder) {
+  ModelSemaphore semaphore(1);
+  std::vector<int> order;
+  RunCo([&]() -> asio::awaitable<void> {
+    auto first = co_await semaphore.Acquire();
+    EXPECT_TRUE(first.has_value());
+    auto executor = co_await asio::this_coro::executor;
+    for (int i = 0; i < 3; ++i) {
+      auto waiter = [&, i]() -> asio::awaitable<void> {
+        auto permit = co_await semaphore.Acquire();
+        EXPECT_TRUE(permit.has_value());
+        order.push_back(i);
+      };
+      asio::co_spawn(executor, waiter, asio::detached);
+    }
+    asio::steady_timer timer(executor);
+    for (int i = 0; i < 100 && semaphore.waiting() < 3; ++i) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(semaphore.waiting(), 3u);
+    { auto release = std::move(*first); }
+    for (int i = 0; i < 100 && order.size() < 3; ++i) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }());
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(semaphore.in_use(), 0u);
+}
+
+}  // namespace
+}  // namespace agentd::runtime
