@@ -1,0 +1,57 @@
+# Entry points for people and CI. Everything goes through the CMake presets (CMakePresets.json);
+# the binary always lands at build/agentd.
+#
+#   make build        install missing packages, configure and build the release binary
+#   make run ARGS=..  build, then run `build/agentd serve $(ARGS)`
+#   make test         build everything (release), run ctest (unit + contract + integration), then e2e
+#   make e2e          the e2e suite only, against build/agentd (memory and SQLite storage)
+#   make asan         ASan+UBSan build of the unit tests, and run them
+#   make clean        remove the preset build trees and build/agentd
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+JOBS ?= $(shell nproc)
+ARGS ?=
+
+# Steps share one build tree and apt: never run them side by side, even under make -j.
+.NOTPARALLEL:
+
+.PHONY: all setup setup-system configure build run test ctest e2e asan clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+setup-system:
+	@bash scripts/setup.sh --no-npm
+
+configure: setup-system
+	cmake --preset release
+
+# Only the server binary: `make run` should not wait for every test to compile.
+build: configure
+	cmake --build --preset release --target agentd -j $(JOBS)
+
+run: build
+	exec build/agentd serve $(ARGS)
+
+ctest: configure
+	cmake --build --preset release -j $(JOBS)
+	ctest --preset release -j $(JOBS)
+
+e2e: setup build
+	E2E_STORAGE=memory bash tests/e2e/run.sh
+	E2E_STORAGE=sqlite bash tests/e2e/run.sh
+
+test: setup ctest e2e
+
+# The asan tree keeps its own binary (in build/asan/apps/) so that it never replaces the release
+# build/agentd that `make run` and the e2e suite use.
+asan: setup-system
+	cmake --preset asan -DAGENTD_BIN_DIR=$(CURDIR)/build/asan
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+clean:
+	rm -rf build/release build/debug build/asan build/agentd

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install what building and testing agentd needs on Debian 12, and nothing when it is all there
+# (then it prints nothing). Safe to run before every build: `make` does.
+#
+#   scripts/setup.sh            system packages + the e2e suite's npm packages
+#   scripts/setup.sh --no-npm   system packages only
+#
+# Runs apt-get as root, through sudo when not root; otherwise it stops and lists what is missing.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+with_npm=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-npm) with_npm=0 ;;
+    *) echo "setup.sh: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+# Boost 1.81 comes as versioned packages. Never add a package that depends on the unversioned
+# libboost-dev: it pulls 1.74, which conflicts with 1.81 and makes apt remove it.
+packages=(
+  cmake ninja-build ccache g++ pkg-config curl
+  libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Node may come from elsewhere (NodeSource ships npm inside its nodejs, and Debian's npm would
+# conflict with it): only ask Debian for what the machine lacks.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo_cmd=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo DEBIAN_FRONTEND=noninteractive)
+  else
+    echo "setup.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "setup.sh: run as root (or install sudo): apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$with_npm" -eq 1 ]; then
+  # Reinstall only when node_modules is missing or the lock file changed since the last install.
+  e2e="$REPO/tests/e2e"
+  stamp="$e2e/node_modules/.agentd-lock.sha256"
+  want="$(sha256sum "$e2e/package-lock.json" | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  if [ ! -d "$e2e/node_modules/@langchain/langgraph-sdk" ] || [ "$want" != "$have" ]; then
+    echo "setup.sh: installing the e2e suite's npm packages (tests/e2e)"
+    (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+fi
