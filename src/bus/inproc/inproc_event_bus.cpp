@@ -1,0 +1,73 @@
+#include "bus/inproc/inproc_event_bus.hpp"
+
+#include <utility>
+
+#include "observe/metrics.hpp"
+
+namespace agentd::bus::inproc {
+
+namespace {
+// Create sweeps every entry; Find checks only the one it returns.
+constexpr auto kSweepEvery = std::chrono::seconds(1);
+}  // namespace
+
+InprocEventBus::InprocEventBus(observe::Counter* subscribers_cut, SteadyClock clock)
+    : subscribers_cut_(subscribers_cut),
+      clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })) {}
+
+Result<std::shared_ptr<RunEventLog>> InprocEventBus::Create(const std::string& run_id,
+                                                            EventLogOptions options) {
+  std::lock_guard lock(mu_);
+  SweepLocked();
+  auto it = logs_.find(run_id);
+  if (it != logs_.end() && !ExpiredLocked(*it->second)) {
+    return Error(Errc::kConflict, "event log for run " + run_id + " exists");
+  }
+  auto log = std::make_shared<InprocRunEventLog>(options, subscribers_cut_, clock_);
+  logs_.insert_or_assign(run_id, log);
+  return std::shared_ptr<RunEventLog>(std::move(log));
+}
+
+std::shared_ptr<RunEventLog> InprocEventBus::Find(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  auto it = logs_.find(run_id);
+  if (it == logs_.end()) return nullptr;
+  if (ExpiredLocked(*it->second)) {
+    logs_.erase(it);
+    return nullptr;
+  }
+  return it->second;
+}
+
+void InprocEventBus::Remove(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  logs_.erase(run_id);
+}
+
+std::size_t InprocEventBus::TEST_LogCount() const {
+  std::lock_guard lock(mu_);
+  return logs_.size();
+}
+
+bool InprocEventBus::ExpiredLocked(const InprocRunEventLog& log) const {
+  auto closed_at = log.closed_at();
+  return closed_at && clock_() - *closed_at >= log.options().retention_after_close;
+}
+
+void InprocEventBus::SweepLocked() {
+  auto now = clock_();
+  if (last_sweep_ && now - *last_sweep_ < kSweepEvery) return;
+  last_sweep_ = now;
+  std::erase_if(logs_, [&](const auto& entry) { return ExpiredLocked(*entry.second); });
+}
+
+std::unique_ptr<EventBus> MakeInprocEventBus(observe::Metrics* metrics, SteadyClock clock) {
+  observe::Counter* cut = nullptr;
+  if (metrics != nullptr) {
+    cut = &metrics->GetCounter("agentd_bus_subscribers_cut_total",
+                               "Event-stream subscribers cut for falling behind the run");
+  }
+  return std::make_unique<InprocEventBus>(cut, std::move(clock));
+}
+
+}  // namespace agentd::bus::inproc

@@ -1,0 +1,55 @@
+#pragma once
+// The in-process EventBus: a registry run_id -> InprocRunEventLog. Closed logs stay
+// findable for their retention_after_close, then are dropped lazily (checked on Find, swept
+// on Create); there is no timer and no background thread. Remove drops a log at once;
+// subscriptions already open keep their log alive until they end.
+//
+// Thread-safe: one mutex around the registry (never held while a log runs its own code
+// beyond reading its close time).
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "bus/event_log.hpp"
+#include "bus/inproc/inproc_event_log.hpp"
+
+namespace agentd::observe {
+class Metrics;
+}
+
+namespace agentd::bus::inproc {
+
+class InprocEventBus final : public EventBus {
+ public:
+  // `subscribers_cut` may be null; it must outlive the bus and every log it made.
+  InprocEventBus(observe::Counter* subscribers_cut, SteadyClock clock);
+
+  Result<std::shared_ptr<RunEventLog>> Create(const std::string& run_id,
+                                              EventLogOptions options) override;
+  std::shared_ptr<RunEventLog> Find(const std::string& run_id) override;
+  void Remove(const std::string& run_id) override;
+
+  // Logs held right now, expired ones included until the next sweep; for tests.
+  std::size_t TEST_LogCount() const;
+
+ private:
+  bool ExpiredLocked(const InprocRunEventLog& log) const;
+  void SweepLocked();
+
+  observe::Counter* subscribers_cut_;
+  SteadyClock clock_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<InprocRunEventLog>> logs_;
+  std::optional<std::chrono::steady_clock::time_point> last_sweep_;
+};
+
+// The factory apps/agentd calls. With `metrics`, registers agentd_bus_subscribers_cut_total;
+// `metrics` must outlive the bus. `clock` is for tests (empty = steady_clock).
+std::unique_ptr<EventBus> MakeInprocEventBus(observe::Metrics* metrics = nullptr,
+                                             SteadyClock clock = {});
+
+}  // namespace agentd::bus::inproc

@@ -1,0 +1,98 @@
+#include "bus/inproc/inproc_event_bus.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "observe/metrics.hpp"
+#include "support/run_co.hpp"
+#include "unit/bus/bus_test_util.hpp"
+
+namespace agentd::bus::inproc {
+namespace {
+
+using agentd::testing::RunCo;
+using namespace std::chrono_literals;
+
+struct FakeClock {
+  std::chrono::steady_clock::time_point now{};
+  SteadyClock Get() {
+    return [this] { return now; };
+  }
+};
+
+EventLogOptions Retention(std::chrono::milliseconds keep) {
+  EventLogOptions o;
+  o.retention_after_close = keep;
+  return o;
+}
+
+TEST(InprocEventBus, CreateThenFindReturnsTheSameLog) {
+  auto bus = MakeInprocEventBus();
+  auto log = bus->Create("r1", EventLogOptions{});
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ(bus->Find("r1"), *log);
+  EXPECT_EQ(bus->Find("r2"), nullptr);
+}
+
+TEST(InprocEventBus, CreateOfAnExistingRunIsAConflict) {
+  auto bus = MakeInprocEventBus();
+  ASSERT_TRUE(bus->Create("r1", EventLogOptions{}).has_value());
+  auto again = bus->Create("r1", EventLogOptions{});
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, Errc::kConflict);
+}
+
+TEST(InprocEventBus, ClosedLogIsKeptForItsRetentionThenDropped) {
+  FakeClock clock;
+  InprocEventBus bus(nullptr, clock.Get());
+  auto log = bus.Create("r1", Retention(10s)).value();
+  clock.now += 1h;  // an open log never expires
+  EXPECT_NE(bus.Find("r1"), nullptr);
+  log->Close();
+  clock.now += 10s - 1ms;
+  EXPECT_NE(bus.Find("r1"), nullptr);
+  clock.now += 1ms;
+  EXPECT_EQ(bus.Find("r1"), nullptr);
+  // The id is free again.
+  EXPECT_TRUE(bus.Create("r1", Retention(10s)).has_value());
+}
+
+TEST(InprocEventBus, CreateSweepsExpiredLogsNobodyLooksUp) {
+  FakeClock clock;
+  InprocEventBus bus(nullptr, clock.Get());
+  bus.Create("old", Retention(1s)).value()->Close();
+  bus.Create("open", Retention(1s)).value();
+  clock.now += 2s;
+  ASSERT_TRUE(bus.Create("new", Retention(1s)).has_value());
+  EXPECT_EQ(bus.TEST_LogCount(), 2u);  // "open" and "new"
+}
+
+TEST(InprocEventBus, RemoveDropsAtOnceButOpenSubscriptionsStillDrain) {
+  auto bus = MakeInprocEventBus();
+  auto log = bus->Create("r1", EventLogOptions{}).value();
+  testing::AppendN(*log, 2);
+  auto sub = log->Subscribe({StartAt::Kind::kBeginning});
+  bus->Remove("r1");
+  EXPECT_EQ(bus->Find("r1"), nullptr);
+  log->Close();
+  log.reset();
+  EXPECT_EQ(testing::Texts(RunCo(testing::Drain(*sub))), testing::FramesFor(0, 2));
+}
+
+TEST(InprocEventBus, CountsCutSubscribersInMetrics) {
+  observe::Metrics metrics;
+  auto bus = MakeInprocEventBus(&metrics);
+  EventLogOptions options;
+  options.subscriber_backlog = 1;
+  auto log = bus->Create("r1", options).value();
+  auto sub = log->Subscribe({StartAt::Kind::kLiveOnly});
+  testing::AppendN(*log, 3);
+  auto cut = RunCo(sub->Next());
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_NE(metrics.RenderPrometheus().find("agentd_bus_subscribers_cut_total 1"), std::string::npos)
+      << metrics.RenderPrometheus();
+}
+
+}  // namespace
+}  // namespace agentd::bus::inproc
