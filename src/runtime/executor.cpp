@@ -1,0 +1,412 @@
+#include "runtime/executor.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
+#include <fmt/format.h>
+
+#include "runtime/checkpoint_writer.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/nodes.hpp"
+#include "runtime/run_context.hpp"
+#include "runtime/state.hpp"
+#include "storage/storage.hpp"
+
+namespace agentd::runtime {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+struct Loaded {
+  GraphState state;
+  std::optional<model::Checkpoint> checkpoint;  // the base (latest or the requested one)
+};
+
+// The thread's state at `checkpoint_id` (or its latest checkpoint): channels in full, the
+// message log folded from the chain's writes. Read once per run.
+asio::awaitable<Result<Loaded>> LoadState(storage::CheckpointStore& store,
+                                          const std::string& thread_id,
+                                          const std::optional<std::string>& checkpoint_id) {
+  Loaded loaded;
+  if (checkpoint_id) {
+    auto cp = co_await store.Get(thread_id, *checkpoint_id);
+    if (!cp) co_return cp.error();
+    loaded.checkpoint = std::move(*cp);
+  } else {
+    auto latest = co_await store.Latest(thread_id, "");
+    if (!latest) co_return latest.error();
+    loaded.checkpoint = std::move(*latest);
+  }
+  if (!loaded.checkpoint) co_return loaded;
+  loaded.state.channels = loaded.checkpoint->channels;
+  auto writes = co_await store.MessageWrites(thread_id, loaded.checkpoint->checkpoint_id);
+  if (!writes) co_return writes.error();
+  loaded.state.messages = FoldMessages(*writes);
+  co_return loaded;
+}
+
+int StepOf(const std::optional<model::Checkpoint>& cp) {
+  if (!cp) return -2;  // so the first input checkpoint of a thread is step -1
+  const auto* step = cp->metadata.if_contains("step");
+  return step != nullptr && step->is_int64() ? static_cast<int>(step->get_int64()) : -1;
+}
+
+std::vector<std::string> Strings(const json::array& a) {
+  std::vector<std::string> out;
+  for (const auto& v : a) {
+    if (v.is_string()) out.emplace_back(v.get_string());
+  }
+  return out;
+}
+
+bool Matches(const std::vector<std::string>& breakpoints, const std::vector<std::string>& nodes) {
+  for (const auto& b : breakpoints) {
+    if (b == "*" && !nodes.empty()) return true;
+    if (std::find(nodes.begin(), nodes.end(), b) != nodes.end()) return true;
+  }
+  return false;
+}
+
+json::array ToArray(const std::vector<std::string>& nodes) {
+  json::array out;
+  for (const auto& n : nodes) out.emplace_back(n);
+  return out;
+}
+
+RunOutcome Failed(RunOutcome outcome, Errc code, std::string message, std::string type) {
+  outcome.kind = code == Errc::kCancelled ? RunOutcome::Kind::kCancelled : RunOutcome::Kind::kError;
+  outcome.error = MakeError(code, std::move(message));
+  outcome.error_type = std::move(type);
+  return outcome;
+}
+
+bool Cancelled(asio::cancellation_state state) {
+  return state.cancelled() != asio::cancellation_type::none;
+}
+
+// The goto targets of a command: a node name, a list of names, or Send objects {node, ...}.
+std::vector<std::string> GotoNodes(const json::value& go) {
+  std::vector<std::string> out;
+  auto one = [&](const json::value& v) {
+    if (v.is_string()) out.emplace_back(v.get_string());
+    if (v.is_object()) {
+      if (const auto* n = v.get_object().if_contains("node"); n && n->is_string()) {
+        out.emplace_back(n->get_string());
+      }
+    }
+  };
+  if (go.is_array()) {
+    for (const auto& v : go.get_array()) one(v);
+  } else {
+    one(go);
+  }
+  return out;
+}
+
+class RunLoop {
+ public:
+  RunLoop(RunContext& ctx, storage::CheckpointStore& store, GraphState state,
+      std::optional<model::Checkpoint> base)
+      : ctx_(ctx),
+        state_(std::move(state)),
+        base_(std::move(base)),
+        writer_(store, ctx.request.thread_id,
+                base_ ? std::optional<std::string>(base_->checkpoint_id) : std::nullopt),
+        metadata_base_(CheckpointMetadataBase(ctx.request)),
+        step_(StepOf(base_)) {}
+
+  asio::awaitable<RunOutcome> Execute();
+
+ private:
+  asio::awaitable<std::optional<RunOutcome>> ApplyInput(const json::value& input,
+                                                        std::optional<std::vector<std::string>> go);
+  asio::awaitable<std::optional<RunOutcome>> Superstep();
+  RunOutcome Pause();
+  RunOutcome Done();
+  RunOutcome Error(Errc code, std::string message, std::string type) {
+    RunOutcome o = Done();
+    return Failed(std::move(o), code, std::move(message), std::move(type));
+  }
+  void EmitValues() {
+    if (ctx_.Wants(StreamMode::kValues)) ctx_.Emit("values", state_.Values());
+  }
+
+  RunContext& ctx_;
+  GraphState state_;
+  std::optional<model::Checkpoint> base_;
+  CheckpointWriter writer_;
+  json::object metadata_base_;
+  int step_;
+  std::vector<std::string> next_;
+  std::vector<std::string> last_ran_;
+};
+
+RunOutcome RunLoop::Done() {
+  RunOutcome o;
+  o.values = state_.Values();
+  o.next = ToArray(next_);
+  o.checkpoints_written = writer_.written();
+  return o;
+}
+
+RunOutcome RunLoop::Pause() {
+  const json::object marker{{"__interrupt__", json::array{}}};
+  if (ctx_.Wants(StreamMode::kUpdates)) ctx_.Emit("updates", marker);
+  if (ctx_.Wants(StreamMode::kValues)) ctx_.Emit("values", marker);
+  return Done();
+}
+
+asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
+    const json::value& input, std::optional<std::vector<std::string>> go) {
+  GraphState after = state_;
+  auto applied = ApplyUpdate(after, input);
+  if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
+
+  // #1: the input, before it is applied.
+  CheckpointWriter::Step first{"input", ++step_,
+                               json::object{{"__start__", applied->update}}, {"__start__"}, {}};
+  if (auto w = co_await writer_.Write(std::move(first), state_, metadata_base_, &ctx_); !w) {
+    co_return Error(w.error().code, w.error().message, "CheckpointError");
+  }
+  state_ = std::move(after);
+  EmitValues();
+  EmitCompleted(ctx_, applied->message_writes);
+
+  // #2: input applied; next = the goto targets, the entry nodes, or where the thread paused.
+  if (go) {
+    next_ = std::move(*go);
+  } else if (input.is_null() && base_ && !base_->next.empty()) {
+    next_ = Strings(base_->next);
+  } else {
+    next_ = EntryNodes(ctx_.graph);
+  }
+  CheckpointWriter::Step second{"loop", ++step_, nullptr, next_,
+                                std::move(applied->message_writes)};
+  if (auto w = co_await writer_.Write(std::move(second), state_, metadata_base_, &ctx_); !w) {
+    co_return Error(w.error().code, w.error().message, "CheckpointError");
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
+  ++step_;
+  std::vector<TaskInfo> tasks;
+  for (const auto& node : next_) tasks.push_back(TaskInfo{writer_.TaskIdFor(node), node, step_});
+  const json::object input = state_.Values();
+  for (const auto& task : tasks) {
+    json::object start = TaskStartPayload(ctx_, task, input);
+    if (ctx_.Wants(StreamMode::kTasks)) ctx_.Emit("tasks", start);
+    if (ctx_.Wants(StreamMode::kDebug)) ctx_.Emit("debug", DebugEvent(step_, "task", start));
+    if (ctx_.Wants(StreamMode::kEvents)) {
+      ctx_.Emit("events", ChainEvent(ctx_, task, "on_chain_start", task.node, task.id,
+                                     json::object{{"input", input}}));
+    }
+  }
+  // Every task of a step reads the state as it was before the step (LangGraph semantics);
+  // their writes are applied together afterwards.
+  const GraphState before = state_;
+  json::object writes;
+  json::array message_writes;
+  for (const auto& task : tasks) {
+    auto update = co_await RunNode(ctx_, task, before);
+    if (!update || Cancelled(co_await asio::this_coro::cancellation_state)) {
+      if (Cancelled(co_await asio::this_coro::cancellation_state) ||
+          (!update && update.error().code == Errc::kCancelled)) {
+        co_return Error(Errc::kCancelled, "run cancelled", "CancelledError");
+      }
+      if (ctx_.Wants(StreamMode::kTasks)) {
+        ctx_.Emit("tasks", TaskResultPayload(task, nullptr, json::value(update.error().message)));
+      }
+      co_return Error(update.error().code, update.error().message,
+                      task.node == "model" ? "ModelError" : "NodeError");
+    }
+    auto applied = ApplyUpdate(state_, *update);
+    if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
+    if (task.node != "model") {
+      for (const auto& m : applied->message_writes) EmitWholeMessage(ctx_, task, m);
+    }
+    EmitCompleted(ctx_, applied->message_writes);
+    if (ctx_.Wants(StreamMode::kUpdates)) {
+      ctx_.Emit("updates", json::object{{task.node, applied->update}});
+    }
+    json::object result = TaskResultPayload(task, applied->update, nullptr);
+    if (ctx_.Wants(StreamMode::kTasks)) ctx_.Emit("tasks", result);
+    if (ctx_.Wants(StreamMode::kDebug)) ctx_.Emit("debug", DebugEvent(step_, "task_result", result));
+    if (ctx_.Wants(StreamMode::kEvents)) {
+      ctx_.Emit("events", ChainEvent(ctx_, task, "on_chain_end", task.node, task.id,
+                                     json::object{{"output", applied->update}}));
+    }
+    writes[task.node] = applied->update;
+    for (auto& m : applied->message_writes) message_writes.push_back(std::move(m));
+  }
+  last_ran_ = next_;
+  std::vector<std::string> following;
+  for (const auto& task : tasks) {
+    for (auto& n : NextNodes(ctx_.graph, task.node, state_)) {
+      if (std::find(following.begin(), following.end(), n) == following.end()) {
+        following.push_back(std::move(n));
+      }
+    }
+  }
+  next_ = std::move(following);
+  EmitValues();
+  CheckpointWriter::Step step{"loop", step_, std::move(writes), next_, std::move(message_writes)};
+  if (auto w = co_await writer_.Write(std::move(step), state_, metadata_base_, &ctx_); !w) {
+    co_return Error(w.error().code, w.error().message, "CheckpointError");
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<RunOutcome> RunLoop::Execute() {
+  const RunRequest& req = ctx_.request;
+  const json::object* command = req.command ? &*req.command : nullptr;
+  const json::value* update = command ? command->if_contains("update") : nullptr;
+  const json::value* go = command ? command->if_contains("goto") : nullptr;
+  std::optional<std::vector<std::string>> goto_nodes;
+  if (go != nullptr && !go->is_null()) goto_nodes = GotoNodes(*go);
+
+  bool resuming = false;
+  if (!req.input.is_null() || (update != nullptr && !update->is_null()) || goto_nodes) {
+    const json::value& input =
+        !req.input.is_null() ? req.input : (update != nullptr ? *update : json::value());
+    if (auto failed = co_await ApplyInput(input, std::move(goto_nodes))) co_return *failed;
+    // A command continues a paused thread: its breakpoint must not stop it again.
+    resuming = command != nullptr && req.input.is_null();
+  } else {
+    // Continue (input null, no command, or resume only): pick up where the thread stopped.
+    resuming = true;
+    if (base_) next_ = Strings(base_->next);
+    EmitValues();
+  }
+
+  int supersteps = 0;
+  while (!next_.empty()) {
+    if (!resuming && Matches(req.interrupt_before, next_)) co_return Pause();
+    resuming = false;
+    if (supersteps >= req.recursion_limit) {
+      co_return Error(Errc::kInvalidArgument,
+                      fmt::format("Recursion limit of {} reached without hitting a stop "
+                                  "condition. You can increase the limit by setting the "
+                                  "`recursion_limit` config key.",
+                                  req.recursion_limit),
+                      "GraphRecursionError");
+    }
+    if (Cancelled(co_await asio::this_coro::cancellation_state)) {
+      co_return Error(Errc::kCancelled, "run cancelled", "CancelledError");
+    }
+    if (auto failed = co_await Superstep()) co_return *failed;
+    ++supersteps;
+    if (!next_.empty() && Matches(req.interrupt_after, last_ran_)) co_return Pause();
+  }
+  co_return Done();
+}
+
+}  // namespace
+
+GraphExecutor::GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
+                             HttpTransport& http, std::vector<config::ToolSpec> tools)
+    : checkpoints_(checkpoints), models_(models), http_(http), tools_(std::move(tools)) {}
+
+asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunRequest request,
+                                               RunEventSink& events) {
+  // Cancellation is inspected explicitly (nodes return kCancelled); awaiting an operation
+  // after a cancel must not throw out of the run.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  RunOutcome outcome;
+  auto loaded = co_await LoadState(checkpoints_, request.thread_id, request.checkpoint_id);
+  if (!loaded) {
+    co_return Failed(std::move(outcome), loaded.error().code, loaded.error().message,
+                     loaded.error().code == Errc::kNotFound ? "NotFoundError" : "StorageError");
+  }
+  RunContext ctx{graph, request, events, models_, http_, tools_, {}, {}};
+  ctx.run_metadata = request.metadata;
+  ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;
+  ctx.run_metadata["assistant_id"] = request.assistant_id;
+  ctx.run_metadata["thread_id"] = request.thread_id;
+  ctx.run_metadata["run_id"] = request.run_id;
+  try {
+    RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
+    co_return co_await run.Execute();
+  } catch (const boost::system::system_error& e) {
+    // Only cancellation reaches here (an awaited operation aborted); anything else is a bug.
+    if (e.code() != asio::error::operation_aborted) throw;
+    co_return Failed(std::move(outcome), Errc::kCancelled, "run cancelled", "CancelledError");
+  }
+}
+
+// ------------------------------------------------------------------------ updateState
+
+namespace {
+
+// The node an update without as_node is attributed to: the only node of the graph, or the
+// single node whose writes produced the checkpoint.
+Result<std::string> LastNode(const GraphInfo& graph, const std::optional<model::Checkpoint>& cp) {
+  std::vector<std::string> real;
+  for (const auto& n : graph.nodes) {
+    if (n != "__start__" && n != "__end__") real.push_back(n);
+  }
+  if (real.size() == 1) return real.front();
+  if (cp) {
+    const auto* writes = cp->metadata.if_contains("writes");
+    if (writes != nullptr && writes->is_object() && writes->get_object().size() == 1) {
+      return std::string(writes->get_object().begin()->key());
+    }
+    if (cp->metadata.contains("source") && !cp->next.empty() &&
+        writes != nullptr && writes->is_null()) {
+      return std::string("__start__");  // input applied, nothing ran yet
+    }
+  }
+  return MakeError(Errc::kInvalidArgument, "Ambiguous update, specify as_node");
+}
+
+}  // namespace
+
+asio::awaitable<Result<GraphExecutor::UpdateResult>> GraphExecutor::UpdateState(
+    const GraphInfo& graph, std::string thread_id, json::value values,
+    std::optional<std::string> as_node, std::optional<std::string> checkpoint_id) {
+  auto loaded = co_await LoadState(checkpoints_, thread_id, checkpoint_id);
+  if (!loaded) co_return loaded.error();
+  std::string node;
+  if (as_node) {
+    const bool known = *as_node == "__start__" ||
+                       (std::find(graph.nodes.begin(), graph.nodes.end(), *as_node) !=
+                            graph.nodes.end() &&
+                        *as_node != "__end__");
+    if (!known) {
+      co_return MakeError(Errc::kInvalidArgument,
+                          fmt::format("Node {} does not exist in graph {}", *as_node,
+                                      graph.graph_id));
+    }
+    node = *as_node;
+  } else {
+    auto last = LastNode(graph, loaded->checkpoint);
+    if (!last) co_return last.error();
+    node = std::move(*last);
+  }
+  GraphState state = std::move(loaded->state);
+  auto applied = ApplyUpdate(state, values);
+  if (!applied) co_return applied.error();
+
+  const std::vector<std::string> next =
+      node == "__start__" ? EntryNodes(graph) : NextNodes(graph, node, state);
+  CheckpointWriter writer(checkpoints_, thread_id,
+                          loaded->checkpoint ? std::optional<std::string>(
+                                                   loaded->checkpoint->checkpoint_id)
+                                             : std::nullopt);
+  RunRequest meta_source;
+  meta_source.thread_id = thread_id;
+  meta_source.graph_id = graph.graph_id;
+  json::object metadata = CheckpointMetadataBase(meta_source);
+  CheckpointWriter::Step step{"update", StepOf(loaded->checkpoint) + 1,
+                              json::object{{node, applied->update}}, next,
+                              std::move(applied->message_writes)};
+  auto id = co_await writer.Write(std::move(step), state, metadata, nullptr);
+  if (!id) co_return id.error();
+  co_return UpdateResult{std::move(*id), state.Values(), ToArray(next)};
+}
+
+}  // namespace agentd::runtime

@@ -1,0 +1,100 @@
+#pragma once
+// Executes one run of a graph on a thread: loads the thread's state from its latest (or the
+// given) checkpoint, applies the input or command, then runs supersteps until the graph ends,
+// pauses (interrupt() or a static breakpoint), fails, hits the recursion limit, or is
+// cancelled. It writes one checkpoint per step as LangGraph does (agent-protocol.md 6.2: input,
+// input applied, one per superstep), each as the delta of its step, and emits the stream
+// events of every requested mode into a RunEventSink as they happen.
+//
+// The executor does not touch run records, thread status or the event log: the scheduler
+// owns those and turns the RunOutcome into the run's terminal state in one step.
+//
+// Threading: Run() is a coroutine on one event loop; nodes run as coroutines there, CPU steps
+// are plain functions. Cancellation: cancelling the awaiting coroutine (its cancellation slot)
+// stops the node in flight (LLM or tool call) promptly; the outcome is then kCancelled and
+// the checkpoints already written stay (the scheduler removes them for a rollback).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/error.hpp"
+#include "runtime/graph_registry.hpp"
+#include "runtime/run_events.hpp"
+
+namespace agentd::storage {
+class CheckpointStore;
+}
+
+namespace agentd::runtime {
+
+class ModelRegistry;
+class HttpTransport;
+
+struct RunRequest {
+  std::string thread_id;
+  std::string run_id;
+  std::string assistant_id;
+  std::string graph_id;
+  boost::json::value input;                    // null: continue from the current state
+  std::optional<boost::json::object> command;  // {resume?, update?, goto?}
+  boost::json::object config;    // merged assistant ⊕ thread ⊕ request; configurable has the ids
+  boost::json::object context;
+  boost::json::object metadata;  // the run's metadata, copied into checkpoint metadata
+  std::vector<std::string> interrupt_before;  // node names, or {"*"}
+  std::vector<std::string> interrupt_after;
+  std::optional<std::string> checkpoint_id;  // fork from this checkpoint instead of the latest
+  int recursion_limit = 25;
+  bool stream_subgraphs = false;
+};
+
+struct RunOutcome {
+  enum class Kind {
+    kSuccess,    // the graph ended, or paused at an interrupt/breakpoint (next non-empty)
+    kError,      // a node failed, the recursion limit was hit, or the input was invalid
+    kCancelled,  // cancelled from outside
+  };
+  Kind kind = Kind::kSuccess;
+  boost::json::value values;       // the final state values (null when nothing was applied)
+  boost::json::array next;         // non-empty when paused
+  boost::json::object interrupts;  // task_id -> [Interrupt]
+  std::optional<Error> error;      // kError/kCancelled: what happened
+  std::string error_type;          // for the `error` event: "GraphRecursionError", ...
+  std::vector<std::string> checkpoints_written;  // in order (rollback removes them)
+};
+
+class GraphExecutor {
+ public:
+  // `tools`: the configured tool specs (config.tools) the react graphs' tools node calls; a
+  // graph tool missing from it falls back to the in-process demo tool of that name.
+  GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
+                HttpTransport& http, std::vector<config::ToolSpec> tools = {});
+  boost::asio::awaitable<RunOutcome> Run(const GraphInfo& graph, RunRequest request,
+                                         RunEventSink& events);
+
+  // updateState (agent-protocol.md 6.4): applies `values` through the reducers as though
+  // `as_node` (or the node that ran last) had returned them, writes one checkpoint (source
+  // "update"), and returns it. kInvalidArgument for an unknown/ambiguous node.
+  struct UpdateResult {
+    std::string checkpoint_id;
+    boost::json::value values;
+    boost::json::array next;
+  };
+  boost::asio::awaitable<Result<UpdateResult>> UpdateState(
+      const GraphInfo& graph, std::string thread_id, boost::json::value values,
+      std::optional<std::string> as_node, std::optional<std::string> checkpoint_id);
+
+ private:
+  storage::CheckpointStore& checkpoints_;
+  ModelRegistry& models_;
+  HttpTransport& http_;
+  std::vector<config::ToolSpec> tools_;
+};
+
+}  // namespace agentd::runtime

@@ -1,0 +1,315 @@
+#include "runtime/model_node.hpp"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/json.hpp"
+#include "common/uuid.hpp"
+#include "mock/mock_model.hpp"
+#include "runtime/chat_model.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/model_registry.hpp"
+#include "runtime/providers/anthropic_provider.hpp"
+
+namespace agentd::runtime {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using providers::ChatMessage;
+using providers::ChatRole;
+
+namespace {
+
+std::string_view Str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// Streaming state of one completion: what the chunks and the legacy partials need.
+struct ChunkBuilder {
+  std::string id;
+  std::string provider;
+  std::string text;
+  json::array partial_tool_calls;  // legacy partial: [{name, args (text so far), id}]
+  bool started = false;
+
+  json::object Base(std::string content) const {
+    return {
+        {"content", std::move(content)},
+        {"tool_call_chunks", json::array{}},
+        {"additional_kwargs", json::object{}},
+        {"id", id},
+        {"response_metadata", json::object{{"model_provider", provider}, {"usage", json::object{}}}},
+        {"tool_calls", json::array{}},
+        {"invalid_tool_calls", json::array{}},
+        {"type", "ai"},
+    };
+  }
+};
+
+json::object ChunkFor(ChunkBuilder& b, const providers::StreamDelta& delta) {
+  if (const auto* t = std::get_if<providers::TextDelta>(&delta)) {
+    b.text += t->text;
+    return b.Base(t->text);
+  }
+  if (const auto* s = std::get_if<providers::ToolCallStart>(&delta)) {
+    json::object chunk = b.Base("");
+    chunk["tool_call_chunks"] = json::array{json::object{{"name", s->name},
+                                                         {"args", ""},
+                                                         {"id", s->id},
+                                                         {"index", s->index},
+                                                         {"type", "tool_call_chunk"}}};
+    chunk["additional_kwargs"] = json::object{
+        {"tool_calls",
+         json::array{json::object{{"index", s->index},
+                                  {"id", s->id},
+                                  {"type", "function"},
+                                  {"function", json::object{{"name", s->name}, {"arguments", ""}}}}}}};
+    chunk["tool_calls"] = json::array{json::object{
+        {"name", s->name}, {"args", json::object{}}, {"id", s->id}, {"type", "tool_call"}}};
+    b.partial_tool_calls.push_back(json::object{{"name", s->name}, {"args", ""}, {"id", s->id}});
+    return chunk;
+  }
+  if (const auto* a = std::get_if<providers::ToolCallArgsDelta>(&delta)) {
+    json::object chunk = b.Base("");
+    chunk["tool_call_chunks"] = json::array{json::object{
+        {"args", a->fragment}, {"index", a->index}, {"type", "tool_call_chunk"}}};
+    chunk["additional_kwargs"] = json::object{
+        {"tool_calls", json::array{json::object{
+                           {"index", a->index},
+                           {"function", json::object{{"arguments", a->fragment}}}}}}};
+    // LangChain parses each chunk's own fragment: an object becomes a (nameless) tool call,
+    // anything else an invalid one. Clients merge by index and ignore these.
+    auto parsed = ParseJson(a->fragment);
+    if (parsed && parsed->is_object()) {
+      chunk["tool_calls"] = json::array{
+          json::object{{"name", ""}, {"args", *parsed}, {"type", "tool_call"}}};
+    } else {
+      chunk["invalid_tool_calls"] = json::array{json::object{{"name", ""},
+                                                             {"args", a->fragment},
+                                                             {"error", "Malformed args."},
+                                                             {"type", "invalid_tool_call"}}};
+    }
+    if (a->index < b.partial_tool_calls.size()) {
+      auto& call = b.partial_tool_calls[a->index].as_object();
+      call["args"] = std::string(call["args"].as_string()) + a->fragment;
+    }
+    return chunk;
+  }
+  if (const auto* u = std::get_if<providers::Usage>(&delta)) {
+    json::object chunk = b.Base("");
+    const auto total = u->prompt_tokens + u->completion_tokens;
+    chunk["response_metadata"] = json::object{
+        {"usage", json::object{{"prompt_tokens", u->prompt_tokens},
+                               {"completion_tokens", u->completion_tokens},
+                               {"total_tokens", total}}}};
+    chunk["usage_metadata"] = json::object{{"input_tokens", u->prompt_tokens},
+                                           {"output_tokens", u->completion_tokens},
+                                           {"total_tokens", total},
+                                           {"input_token_details", json::object{}},
+                                           {"output_token_details", json::object{}}};
+    return chunk;
+  }
+  return b.Base("");  // Finish: an empty chunk, as the provider's final chunk
+}
+
+// The legacy messages/partial view: the message so far.
+json::object PartialMessage(const ChunkBuilder& b) {
+  json::object m = b.Base(b.text);
+  m.erase("tool_call_chunks");
+  json::array calls;
+  for (const auto& c : b.partial_tool_calls) {
+    const auto& o = c.get_object();
+    auto args = ParseJson(Str(o, "args"));
+    calls.push_back(json::object{{"name", o.at("name")},
+                                 {"args", args && args->is_object() ? *args : json::object{}},
+                                 {"id", o.at("id")},
+                                 {"type", "tool_call"}});
+  }
+  m["tool_calls"] = std::move(calls);
+  return m;
+}
+
+json::object FinalMessage(const providers::ChatResult& result, const std::string& id,
+                          const std::string& provider, const std::string& model_name) {
+  json::array tool_calls, invalid_tool_calls, raw_calls;
+  std::size_t index = 0;
+  for (const auto& call : result.tool_calls) {
+    auto args = call.arguments_json.empty() ? std::optional<json::value>(json::object{})
+                                            : ParseJson(call.arguments_json);
+    if (args && args->is_object()) {
+      tool_calls.push_back(json::object{
+          {"name", call.name}, {"args", *args}, {"id", call.id}, {"type", "tool_call"}});
+    } else {
+      invalid_tool_calls.push_back(json::object{{"name", call.name},
+                                                {"args", call.arguments_json},
+                                                {"id", call.id},
+                                                {"error", "Malformed args."},
+                                                {"type", "invalid_tool_call"}});
+    }
+    raw_calls.push_back(json::object{
+        {"index", index++},
+        {"id", call.id},
+        {"type", "function"},
+        {"function", json::object{{"name", call.name}, {"arguments", call.arguments_json}}}});
+  }
+  json::object response_metadata{{"finish_reason", result.finish_reason},
+                                  {"model_name", model_name},
+                                  {"model_provider", provider}};
+  json::object message{
+      {"content", result.text},
+      {"additional_kwargs",
+       raw_calls.empty() ? json::object{} : json::object{{"tool_calls", std::move(raw_calls)}}},
+      {"response_metadata", json::object{}},
+      {"tool_calls", std::move(tool_calls)},
+      {"invalid_tool_calls", std::move(invalid_tool_calls)},
+      {"id", id},
+      {"type", "ai"},
+  };
+  if (result.usage) {
+    const auto total = result.usage->prompt_tokens + result.usage->completion_tokens;
+    response_metadata["usage"] = json::object{{"prompt_tokens", result.usage->prompt_tokens},
+                                              {"completion_tokens", result.usage->completion_tokens},
+                                              {"total_tokens", total}};
+    message["usage_metadata"] = json::object{{"input_tokens", result.usage->prompt_tokens},
+                                             {"output_tokens", result.usage->completion_tokens},
+                                             {"total_tokens", total},
+                                             {"input_token_details", json::object{}},
+                                             {"output_token_details", json::object{}}};
+  }
+  message["response_metadata"] = std::move(response_metadata);
+  return message;
+}
+
+std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
+  std::vector<providers::ToolSpec> out;
+  for (const auto& name : ctx.graph.spec.tools) {
+    providers::ToolSpec tool;
+    tool.name = name;
+    const config::ToolSpec* spec = nullptr;
+    for (const auto& t : ctx.tools) {
+      if (t.name == name) spec = &t;
+    }
+    if (spec != nullptr) {
+      tool.description = spec->description;
+      tool.parameters = spec->parameters;
+    } else if (name == mock::kDemoToolName) {
+      tool.description = "Get the current weather for a city.";
+      tool.parameters = mock::GetWeatherSchema();
+    }
+    out.push_back(std::move(tool));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ChatMessage> ToChatMessages(const json::array& messages,
+                                        const std::string& system_prompt) {
+  std::vector<ChatMessage> out;
+  if (!system_prompt.empty()) out.push_back(ChatMessage{ChatRole::kSystem, system_prompt, {}, {}});
+  for (const auto& v : messages) {
+    if (!v.is_object()) continue;
+    const auto& m = v.get_object();
+    const std::string_view type = Str(m, "type");
+    ChatMessage cm;
+    const auto* content = m.if_contains("content");
+    cm.content = content != nullptr ? ContentText(*content) : std::string();
+    if (type == "human") {
+      cm.role = ChatRole::kUser;
+    } else if (type == "system") {
+      cm.role = ChatRole::kSystem;
+    } else if (type == "tool") {
+      cm.role = ChatRole::kTool;
+      cm.tool_call_id = Str(m, "tool_call_id");
+    } else if (type == "ai") {
+      cm.role = ChatRole::kAssistant;
+      const auto* calls = m.if_contains("tool_calls");
+      if (calls != nullptr && calls->is_array()) {
+        for (const auto& c : calls->get_array()) {
+          if (!c.is_object()) continue;
+          const auto& call = c.get_object();
+          const auto* args = call.if_contains("args");
+          cm.tool_calls.push_back(providers::ToolCall{
+              std::string(Str(call, "id")), std::string(Str(call, "name")),
+              args != nullptr ? ToJson(*args) : std::string("{}")});
+        }
+      }
+    } else {
+      continue;  // remove markers never reach the model
+    }
+    out.push_back(std::move(cm));
+  }
+  return out;
+}
+
+asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
+                                                const GraphState& state) {
+  ChatModel* model = ctx.models.Find(ctx.graph.spec.model);
+  if (model == nullptr) {
+    co_return MakeError(Errc::kInvalidArgument,
+                        fmt::format("graph {} uses model \"{}\", which is not configured",
+                                    ctx.graph.graph_id, ctx.graph.spec.model));
+  }
+  ChunkBuilder builder;
+  // The DeltaSink carries no completion id, and every chunk must carry the final message's
+  // id (7.3): the message gets its id here, as LangChain does for id-less providers.
+  builder.id = "run-" + NewUuid4();
+  builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
+  const std::string model_name = model->name();
+
+  ChatRequest request;
+  request.messages = ToChatMessages(state.messages, ctx.graph.spec.system_prompt);
+  request.tools = OfferedTools(ctx);
+
+  json::object metadata = TaskMessageMetadata(ctx, task);
+  metadata["ls_provider"] = builder.provider;
+  metadata["ls_model_name"] = model_name;
+  metadata["ls_model_type"] = "chat";
+  const std::string llm_run_id = NewUuid4();
+  if (ctx.Wants(StreamMode::kEvents)) {
+    ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_start", model_name, llm_run_id,
+                                  json::object{{"input", json::object{{"messages",
+                                                                       json::array{state.messages}}}}}));
+  }
+  auto on_delta = [&](const providers::StreamDelta& delta) {
+    const bool text = std::holds_alternative<providers::TextDelta>(delta);
+    const bool first = !builder.started;
+    builder.started = true;
+    if (first && ctx.Wants(StreamMode::kMessages)) {
+      ctx.Emit("messages/metadata",
+               json::object{{builder.id, json::object{{"metadata", metadata}}}});
+    }
+    // The provider's opening role chunk (empty content) precedes the first text piece.
+    if (first && text) {
+      json::object opening = builder.Base("");
+      if (ctx.Wants(StreamMode::kMessagesTuple)) {
+        ctx.Emit("messages", json::array{opening, metadata});
+      }
+    }
+    json::object chunk = ChunkFor(builder, delta);
+    if (ctx.Wants(StreamMode::kEvents)) {
+      ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_stream", model_name, llm_run_id,
+                                    json::object{{"chunk", chunk}}));
+    }
+    if (ctx.Wants(StreamMode::kMessagesTuple)) {
+      ctx.Emit("messages", json::array{std::move(chunk), metadata});
+    }
+    const bool content_delta = text || std::holds_alternative<providers::ToolCallStart>(delta) ||
+                               std::holds_alternative<providers::ToolCallArgsDelta>(delta);
+    if (content_delta && ctx.Wants(StreamMode::kMessages)) {
+      ctx.Emit("messages/partial", json::array{PartialMessage(builder)});
+    }
+  };
+  auto result = co_await model->Complete(std::move(request), on_delta);
+  if (!result) co_return result.error();
+  json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
+  if (ctx.Wants(StreamMode::kEvents)) {
+    ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_end", model_name, llm_run_id,
+                                  json::object{{"output", message}}));
+  }
+  co_return json::object{{"messages", json::array{std::move(message)}}};
+}
+
+}  // namespace agentd::runtime

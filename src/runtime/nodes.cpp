@@ -1,0 +1,166 @@
+#include "runtime/nodes.hpp"
+
+#include <utility>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "common/uuid.hpp"
+#include "runtime/messages.hpp"
+#include "runtime/model_node.hpp"
+#include "runtime/tools.hpp"
+
+namespace agentd::runtime {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::string_view TypeOf(const json::value& message) {
+  const auto* t = message.is_object() ? message.get_object().if_contains("type") : nullptr;
+  return t != nullptr && t->is_string() ? std::string_view(t->get_string()) : std::string_view();
+}
+
+// The last ai message's tool calls, or null when the last message is not an ai message with
+// tool calls (react's routing condition).
+const json::array* PendingToolCalls(const GraphState& state) {
+  if (state.messages.empty() || TypeOf(state.messages.back()) != "ai") return nullptr;
+  const auto* calls = state.messages.back().get_object().if_contains("tool_calls");
+  if (calls == nullptr || !calls->is_array() || calls->get_array().empty()) return nullptr;
+  return &calls->get_array();
+}
+
+json::object EchoNode(const GraphState& state) {
+  std::string text;
+  for (auto it = state.messages.rbegin(); it != state.messages.rend(); ++it) {
+    if (TypeOf(*it) == "human") {
+      text = ContentText(it->get_object().at("content"));
+      break;
+    }
+  }
+  json::object reply{
+      {"content", "echo: " + text},
+      {"additional_kwargs", json::object{}},
+      {"response_metadata", json::object{}},
+      {"tool_calls", json::array{}},
+      {"invalid_tool_calls", json::array{}},
+      {"id", NewUuid4()},
+      {"type", "ai"},
+  };
+  return {{"messages", json::array{std::move(reply)}}};
+}
+
+const config::ToolSpec* FindTool(const RunContext& ctx, std::string_view name) {
+  for (const auto& t : ctx.tools) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+bool GraphOffers(const RunContext& ctx, std::string_view name) {
+  for (const auto& t : ctx.graph.spec.tools) {
+    if (t == name) return true;
+  }
+  return false;
+}
+
+asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const GraphState& state) {
+  json::array messages;
+  const json::array* calls = PendingToolCalls(state);
+  if (calls == nullptr) co_return json::object{{"messages", std::move(messages)}};
+
+  struct Call {
+    std::string id;
+    std::string name;
+  };
+  std::vector<Call> meta;
+  auto executor = co_await asio::this_coro::executor;
+  using Op = decltype(asio::co_spawn(executor, std::declval<asio::awaitable<ToolOutcome>>(),
+                                     asio::deferred));
+  std::vector<Op> ops;
+  for (const auto& c : *calls) {
+    const json::object* call = c.is_object() ? &c.get_object() : nullptr;
+    Call info;
+    json::value args = json::object{};
+    if (call != nullptr) {
+      if (const auto* v = call->if_contains("id"); v && v->is_string()) info.id = v->get_string();
+      if (const auto* v = call->if_contains("name"); v && v->is_string()) {
+        info.name = v->get_string();
+      }
+      if (const auto* v = call->if_contains("args")) args = *v;
+    }
+    asio::awaitable<ToolOutcome> work =
+        GraphOffers(ctx, info.name)
+            ? InvokeTool(FindTool(ctx, info.name), info.name, std::move(args), ctx.http)
+            : [](std::string name) -> asio::awaitable<ToolOutcome> {
+                co_return ToolOutcome{
+                    fmt::format("Error: Tool \"{}\" not found.", name), false};
+              }(info.name);
+    ops.push_back(asio::co_spawn(executor, std::move(work), asio::deferred));
+    meta.push_back(std::move(info));
+  }
+  // Every call runs at once; cancelling this coroutine cancels them all (parallel_group
+  // forwards the slot).
+  auto [order, errors, outcomes] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+    co_return MakeError(Errc::kCancelled, "run cancelled during tool calls");
+  }
+  for (std::size_t i = 0; i < meta.size(); ++i) {
+    ToolOutcome outcome = errors[i] ? ToolOutcome{"Error: tool raised an exception", false}
+                                    : std::move(outcomes[i]);
+    json::object message{
+        {"status", outcome.ok ? "success" : "error"},
+        {"content", std::move(outcome.content)},
+        {"tool_call_id", meta[i].id},
+        {"name", meta[i].name},
+        {"additional_kwargs", json::object{}},
+        {"response_metadata", json::object{}},
+        {"id", NewUuid4()},
+        {"type", "tool"},
+    };
+    messages.push_back(std::move(message));
+  }
+  co_return json::object{{"messages", std::move(messages)}};
+}
+
+}  // namespace
+
+asio::awaitable<Result<json::object>> RunNode(RunContext& ctx, TaskInfo task,
+                                              const GraphState& state) {
+  if (task.node == "echo") co_return EchoNode(state);
+  if (task.node == "model") co_return co_await ModelNode(ctx, task, state);
+  if (task.node == "tools") co_return co_await ToolsNode(ctx, state);
+  co_return MakeError(Errc::kInvalidArgument, fmt::format("unknown node \"{}\"", task.node));
+}
+
+std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node,
+                                   const GraphState& state) {
+  if (graph.kind == "react" && node == "model") {
+    if (PendingToolCalls(state) != nullptr) return {"tools"};
+    return {};
+  }
+  std::vector<std::string> next;
+  for (const auto& e : graph.edges) {
+    if (e.source == node && e.target != "__end__") next.push_back(e.target);
+  }
+  return next;
+}
+
+std::vector<std::string> EntryNodes(const GraphInfo& graph) {
+  std::vector<std::string> next;
+  for (const auto& e : graph.edges) {
+    if (e.source == "__start__" && e.target != "__end__") next.push_back(e.target);
+  }
+  return next;
+}
+
+}  // namespace agentd::runtime

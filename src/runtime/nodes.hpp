@@ -1,0 +1,31 @@
+#pragma once
+// The built-in nodes: `echo` (echo graph), `model` and `tools` (react graph). A node reads the
+// run's in-memory state and returns its update ({"messages": [...]}); it emits the stream
+// events that happen while it runs (LLM tokens in messages-tuple / legacy messages / events).
+// The executor applies the update, emits `updates`/`values` and writes the checkpoint.
+//
+// Errors: kCancelled when the run was cancelled mid-node; anything else fails the run
+// (a missing model, a model error). Tool failures are not errors: they become tool messages
+// with status "error".
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "common/error.hpp"
+#include "runtime/run_context.hpp"
+#include "runtime/state.hpp"
+
+namespace agentd::runtime {
+
+boost::asio::awaitable<Result<boost::json::object>> RunNode(RunContext& ctx, TaskInfo task,
+                                                            const GraphState& state);
+
+// The nodes that follow `node` given the state after it ran (the graph's edges; conditional
+// for react's model). Empty = end.
+std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node,
+                                   const GraphState& state);
+
+// The nodes the graph starts with (`__start__`'s targets).
+std::vector<std::string> EntryNodes(const GraphInfo& graph);
+
+}  // namespace agentd::runtime

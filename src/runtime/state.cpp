@@ -1,0 +1,40 @@
+#include "runtime/state.hpp"
+
+#include <utility>
+
+#include "runtime/messages.hpp"
+
+namespace agentd::runtime {
+
+json::object GraphState::Values() const {
+  json::object values;
+  values["messages"] = messages;
+  for (const auto& [key, value] : channels) values[key] = value;
+  return values;
+}
+
+Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) {
+  AppliedUpdate applied;
+  if (update.is_null()) return applied;
+  if (!update.is_object()) {
+    return MakeError(Errc::kInvalidArgument, "a state update must be an object of channels");
+  }
+  // Validate everything before touching the state, so a bad message changes nothing.
+  for (const auto& [key, value] : update.get_object()) {
+    if (key == "messages") {
+      auto normalised = NormalizeMessages(value);
+      if (!normalised) return normalised.error();
+      applied.update[key] = *normalised;
+      applied.message_writes = std::move(*normalised);
+    } else {
+      applied.update[key] = value;
+    }
+  }
+  for (const auto& write : applied.message_writes) ApplyMessageWrite(state.messages, write);
+  for (const auto& [key, value] : applied.update) {
+    if (key != "messages") state.channels[key] = value;
+  }
+  return applied;
+}
+
+}  // namespace agentd::runtime

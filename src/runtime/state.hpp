@@ -1,0 +1,37 @@
+#pragma once
+// The in-memory state of one graph run: the channels of the built-in graphs. `messages` uses
+// the add-messages reducer (messages.hpp); every other key is a last-value channel. The
+// executor loads it once from the thread's checkpoint chain and keeps it for the whole run
+// (never re-read), applying each node's update as it finishes. Plain values, no I/O.
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/error.hpp"
+
+namespace agentd::runtime {
+
+namespace json = boost::json;
+
+struct GraphState {
+  json::object channels;  // last-value channels (everything but messages)
+  json::array messages;   // the folded message list
+
+  // {messages: [...], ...channels}: what `values` events and outcomes show.
+  json::object Values() const;
+};
+
+// What applying one update did: the update as stored (messages normalised: ids assigned,
+// `type` spelling) and the message writes to record in the step's checkpoint.
+struct AppliedUpdate {
+  json::object update;
+  json::array message_writes;
+};
+
+// Applies `update` (an object of channel -> value) through the reducers. Errors:
+// kInvalidArgument when the update is not an object or a message in it is invalid; the state
+// is left unchanged then.
+Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update);
+
+}  // namespace agentd::runtime
