@@ -122,8 +122,11 @@ class RunLoop {
   asio::awaitable<RunOutcome> Execute();
 
  private:
+  // Applies new input (input + input-applied checkpoints) or a command's update/goto (one
+  // `input` checkpoint holding the update, as the reference writes it).
   asio::awaitable<std::optional<RunOutcome>> ApplyInput(const json::value& input,
-                                                        std::optional<std::vector<std::string>> go);
+                                                        std::optional<std::vector<std::string>> go,
+                                                        bool command);
   asio::awaitable<std::optional<RunOutcome>> Superstep();
   RunOutcome Pause();
   RunOutcome Done();
@@ -161,14 +164,40 @@ RunOutcome RunLoop::Pause() {
 }
 
 asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
-    const json::value& input, std::optional<std::vector<std::string>> go) {
+    const json::value& input, std::optional<std::vector<std::string>> go, bool command) {
   GraphState after = state_;
   auto applied = ApplyUpdate(after, input);
   if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
 
-  // #1: the input, before it is applied.
-  CheckpointWriter::Step first{"input", ++step_,
-                               json::object{{"__start__", applied->update}}, {"__start__"}, {}};
+  // Where execution continues: the goto targets, where the thread paused (a command or a
+  // null input), or the entry nodes for new input.
+  std::vector<std::string> next;
+  if (go) {
+    next = std::move(*go);
+  } else if ((command || input.is_null()) && base_) {
+    next = Strings(base_->next);
+  } else if (!command) {
+    next = EntryNodes(ctx_.graph);
+  }
+
+  if (command) {
+    // The reference applies Command.update in one `input` checkpoint that already holds it,
+    // with `next` = where the thread continues (captured: after a finished run that is [],
+    // and nothing runs). No metadata.writes, as on every reference checkpoint.
+    state_ = std::move(after);
+    next_ = std::move(next);
+    CheckpointWriter::Step only{"input", ++step_, nullptr, next_, applied->message_writes};
+    if (auto w = co_await writer_.Write(std::move(only), state_, metadata_base_, &ctx_); !w) {
+      co_return Error(w.error().code, w.error().message, "CheckpointError");
+    }
+    EmitValues();
+    EmitCompleted(ctx_, applied->message_writes);
+    co_return std::nullopt;
+  }
+
+  // #1: the input, before it is applied. The reference writes no metadata.writes here
+  // (agent-protocol.md 6.2: null for input).
+  CheckpointWriter::Step first{"input", ++step_, nullptr, {"__start__"}, {}};
   if (auto w = co_await writer_.Write(std::move(first), state_, metadata_base_, &ctx_); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");
   }
@@ -176,14 +205,8 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
   EmitValues();
   EmitCompleted(ctx_, applied->message_writes);
 
-  // #2: input applied; next = the goto targets, the entry nodes, or where the thread paused.
-  if (go) {
-    next_ = std::move(*go);
-  } else if (input.is_null() && base_ && !base_->next.empty()) {
-    next_ = Strings(base_->next);
-  } else {
-    next_ = EntryNodes(ctx_.graph);
-  }
+  // #2: input applied.
+  next_ = std::move(next);
   CheckpointWriter::Step second{"loop", ++step_, nullptr, next_,
                                 std::move(applied->message_writes)};
   if (auto w = co_await writer_.Write(std::move(second), state_, metadata_base_, &ctx_); !w) {
@@ -273,7 +296,10 @@ asio::awaitable<RunOutcome> RunLoop::Execute() {
   if (!req.input.is_null() || (update != nullptr && !update->is_null()) || goto_nodes) {
     const json::value& input =
         !req.input.is_null() ? req.input : (update != nullptr ? *update : json::value());
-    if (auto failed = co_await ApplyInput(input, std::move(goto_nodes))) co_return *failed;
+    const bool is_command = req.input.is_null() && command != nullptr;
+    if (auto failed = co_await ApplyInput(input, std::move(goto_nodes), is_command)) {
+      co_return *failed;
+    }
     // A command continues a paused thread: its breakpoint must not stop it again.
     resuming = command != nullptr && req.input.is_null();
   } else {

@@ -32,11 +32,11 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   const mock::MockReply reply = mock::ComputeReply(wire, options_);
 
   providers::ChatAssembler assembler;
-  assembler.SetId(reply.completion_id);
   auto emit = [&](StreamDelta delta) {
     assembler.Apply(delta);
     if (on_delta) on_delta(delta);
   };
+  emit(providers::MessageStart{reply.completion_id});
   const bool tool_call = reply.kind == mock::ReplyKind::kToolCall;
   if (tool_call) emit(providers::ToolCallStart{0, reply.call_id, reply.tool_name});
 

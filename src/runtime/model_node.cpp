@@ -253,9 +253,6 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
                                     ctx.graph.graph_id, ctx.graph.spec.model));
   }
   ChunkBuilder builder;
-  // The DeltaSink carries no completion id, and every chunk must carry the final message's
-  // id (7.3): the message gets its id here, as LangChain does for id-less providers.
-  builder.id = "run-" + NewUuid4();
   builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
   const std::string model_name = model->name();
 
@@ -274,6 +271,14 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
                                                                        json::array{state.messages}}}}}));
   }
   auto on_delta = [&](const providers::StreamDelta& delta) {
+    if (const auto* start = std::get_if<providers::MessageStart>(&delta)) {
+      // Every chunk and the final message carry the provider's reply id (7.3). Before any
+      // chunk went out a retry may replace it; after that the first one stays.
+      if (!builder.started) builder.id = start->id;
+      return;
+    }
+    // A provider that reveals no id: the message gets one here, as LangChain does.
+    if (builder.id.empty()) builder.id = "run-" + NewUuid4();
     const bool text = std::holds_alternative<providers::TextDelta>(delta);
     const bool first = !builder.started;
     builder.started = true;
@@ -282,28 +287,26 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
                json::object{{builder.id, json::object{{"metadata", metadata}}}});
     }
     // The provider's opening role chunk (empty content) precedes the first text piece.
-    if (first && text) {
-      json::object opening = builder.Base("");
-      if (ctx.Wants(StreamMode::kMessagesTuple)) {
-        ctx.Emit("messages", json::array{opening, metadata});
+    // Every chunk, that one included, is one events-mode stream record, one messages tuple
+    // and one legacy partial (captured: the finish and usage chunks repeat the partial).
+    auto emit_chunk = [&](json::object chunk) {
+      if (ctx.Wants(StreamMode::kEvents)) {
+        ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_stream", model_name, llm_run_id,
+                                      json::object{{"chunk", chunk}}));
       }
-    }
-    json::object chunk = ChunkFor(builder, delta);
-    if (ctx.Wants(StreamMode::kEvents)) {
-      ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_stream", model_name, llm_run_id,
-                                    json::object{{"chunk", chunk}}));
-    }
-    if (ctx.Wants(StreamMode::kMessagesTuple)) {
-      ctx.Emit("messages", json::array{std::move(chunk), metadata});
-    }
-    const bool content_delta = text || std::holds_alternative<providers::ToolCallStart>(delta) ||
-                               std::holds_alternative<providers::ToolCallArgsDelta>(delta);
-    if (content_delta && ctx.Wants(StreamMode::kMessages)) {
-      ctx.Emit("messages/partial", json::array{PartialMessage(builder)});
-    }
+      if (ctx.Wants(StreamMode::kMessagesTuple)) {
+        ctx.Emit("messages", json::array{std::move(chunk), metadata});
+      }
+      if (ctx.Wants(StreamMode::kMessages)) {
+        ctx.Emit("messages/partial", json::array{PartialMessage(builder)});
+      }
+    };
+    if (first && text) emit_chunk(builder.Base(""));
+    emit_chunk(ChunkFor(builder, delta));
   };
   auto result = co_await model->Complete(std::move(request), on_delta);
   if (!result) co_return result.error();
+  if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
   json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
   if (ctx.Wants(StreamMode::kEvents)) {
     ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_end", model_name, llm_run_id,

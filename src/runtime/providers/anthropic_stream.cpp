@@ -72,7 +72,9 @@ Status AnthropicStreamDecoder::DecodeData(const SseEvent& event, std::vector<Str
   if (type == "message_start") {
     const json::object* message = ObjectAt(data, "message");
     if (!message) return MakeError(Errc::kInternal, "anthropic: message_start without message");
-    assembler_.SetId(StringAt(*message, "id"));
+    if (std::string_view id = StringAt(*message, "id"); !id.empty()) {
+      Emit(MessageStart{std::string(id)}, out);
+    }
     if (const json::object* u = ObjectAt(*message, "usage")) {
       usage_.prompt_tokens = PromptTokens(*u).value_or(0);
       usage_.completion_tokens = IntAt(*u, "output_tokens").value_or(0);

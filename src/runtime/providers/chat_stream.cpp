@@ -11,7 +11,9 @@ void ChatAssembler::Apply(const StreamDelta& delta) {
   std::visit(
       [this](const auto& d) {
         using T = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<T, TextDelta>) {
+        if constexpr (std::is_same_v<T, MessageStart>) {
+          result_.id = d.id;
+        } else if constexpr (std::is_same_v<T, TextDelta>) {
           result_.text += d.text;
         } else if constexpr (std::is_same_v<T, ToolCallStart>) {
           if (result_.tool_calls.size() <= d.index) result_.tool_calls.resize(d.index + 1);

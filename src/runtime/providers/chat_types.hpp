@@ -68,6 +68,15 @@ struct ChatOptions {
 
 // ---- streaming -----------------------------------------------------------------------------
 
+// The provider's id of the reply (OpenAI `chatcmpl-…`, Anthropic `msg_…`), emitted once,
+// before any other delta, as soon as the stream reveals it: every chunk of the reply is
+// labelled with it (agent-protocol.md 7.3). Carries no content: a provider may still retry
+// after only this reached the sink, and the retry's MessageStart then replaces it.
+struct MessageStart {
+  std::string id;
+  friend bool operator==(const MessageStart&, const MessageStart&) = default;
+};
+
 struct TextDelta {
   std::string text;
   friend bool operator==(const TextDelta&, const TextDelta&) = default;
@@ -103,7 +112,8 @@ struct Finish {
   friend bool operator==(const Finish&, const Finish&) = default;
 };
 
-using StreamDelta = std::variant<TextDelta, ToolCallStart, ToolCallArgsDelta, Usage, Finish>;
+using StreamDelta =
+    std::variant<MessageStart, TextDelta, ToolCallStart, ToolCallArgsDelta, Usage, Finish>;
 
 // The whole reply, assembled from the deltas (or parsed from a non-streaming response).
 struct ChatResult {

@@ -116,7 +116,8 @@ asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(const Http
     deltas.clear();
     Status fed = stream.Feed(bytes, deltas);
     for (const auto& delta : deltas) {
-      forwarded = true;
+      // The reply id is no output: a retry may still replace it (chat_types.hpp).
+      if (!std::holds_alternative<MessageStart>(delta)) forwarded = true;
       if (on_delta) on_delta(delta);
     }
     return fed;

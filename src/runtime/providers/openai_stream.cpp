@@ -51,7 +51,11 @@ Status OpenAiStreamDecoder::DecodeChunk(std::string_view data, std::vector<Strea
   if (const json::value* error = chunk.if_contains("error"); error && !error->is_null()) {
     return detail::ProviderError(kProvider, *error);
   }
-  if (assembler_.result().id.empty()) assembler_.SetId(StringAt(chunk, "id"));
+  if (assembler_.result().id.empty()) {
+    if (std::string_view id = StringAt(chunk, "id"); !id.empty()) {
+      Emit(MessageStart{std::string(id)}, out);
+    }
+  }
 
   if (const json::array* choices = ArrayAt(chunk, "choices")) {
     for (const json::value& c : *choices) {

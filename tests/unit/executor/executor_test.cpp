@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -126,6 +127,9 @@ TEST_F(ExecutorTest, MessageChunksJoinToFinalTextAndShareItsId) {
     ++chunks;
   }
   EXPECT_GT(chunks, 3);
+  // The provider's completion id, not one made up by the node (7.3).
+  EXPECT_TRUE(final_message.at("id").as_string().starts_with("chatcmpl-"))
+      << final_message.at("id");
   EXPECT_EQ(joined, "echo: tell me a story");
   EXPECT_EQ(Text(final_message), joined);
 }
@@ -193,6 +197,112 @@ TEST_F(ExecutorTest, ToolRoundEventSequenceMatchesReferenceCapture) {
       }
     }
   }
+}
+
+std::vector<std::pair<std::string, json::value>> LoadCapture(const std::string& name) {
+  std::ifstream file(std::string(AGENTD_EXECUTOR_TESTDATA) + "/" + name);
+  EXPECT_TRUE(file.good()) << name;
+  std::vector<std::pair<std::string, json::value>> out;
+  for (std::string line; std::getline(file, line);) {
+    json::object e = json::parse(line).as_object();
+    if (e.at("event") == "metadata") continue;
+    out.emplace_back(std::string(e.at("event").as_string()), e.at("data"));
+  }
+  return out;
+}
+
+// Legacy `messages` mode (7.5) against the reference's capture of the same turns
+// (testdata/agent_*_messages_events.jsonl, captured with ["messages","events"]): the
+// messages/* events in order, their ids, and the accumulated partial content.
+void ExpectLegacyMessagesLike(const std::vector<std::pair<std::string, json::value>>& ours,
+                              const std::vector<std::pair<std::string, json::value>>& ref) {
+  auto legacy = [](const std::vector<std::pair<std::string, json::value>>& events) {
+    std::vector<std::string> out;
+    std::map<std::string, std::string> ids;  // masked: first-seen order
+    for (const auto& [name, data] : events) {
+      if (!name.starts_with("messages/")) continue;
+      std::string line = name;
+      auto id_of = [&](std::string_view id) {
+        auto [it, fresh] = ids.emplace(std::string(id), "");
+        if (fresh) it->second = "id" + std::to_string(ids.size());
+        return it->second;
+      };
+      if (name == "messages/metadata") {
+        for (const auto& [id, meta] : data.as_object()) {
+          line += " " + id_of(id) + " node=" +
+                  std::string(meta.at("metadata").at("langgraph_node").as_string());
+        }
+      } else {
+        for (const auto& m : data.as_array()) {
+          line += " " + std::string(m.at("type").as_string()) + ":" +
+                  id_of(m.at("id").as_string()) + ":" + ContentText(m.at("content"));
+        }
+      }
+      out.push_back(std::move(line));
+    }
+    return out;
+  };
+  EXPECT_EQ(legacy(ours), legacy(ref));
+}
+
+TEST_F(ExecutorTest, LegacyMessagesModeMatchesReferenceForPlainTurn) {
+  RecordingSink sink({StreamMode::kMessages});
+  ASSERT_EQ(Run("agent", Request("agent", UserInput("hi")), sink).kind, Kind::kSuccess);
+  ExpectLegacyMessagesLike(sink.events, LoadCapture("agent_plain_turn_messages_events.jsonl"));
+}
+
+TEST_F(ExecutorTest, LegacyMessagesModeMatchesReferenceForToolRound) {
+  RecordingSink sink({StreamMode::kMessages});
+  ASSERT_EQ(Run("agent", Request("agent", UserInput("what is the weather?")), sink).kind,
+            Kind::kSuccess);
+  ExpectLegacyMessagesLike(sink.events,
+                           LoadCapture("agent_tool_round_messages_events.jsonl"));
+}
+
+// Reference history (testdata/*.history.json): no checkpoint carries metadata.writes; the
+// input checkpoint's is null here (6.2).
+TEST_F(ExecutorTest, InputCheckpointHasNullWrites) {
+  RecordingSink sink({});
+  ASSERT_EQ(Run("agent", Request("agent", UserInput("hi")), sink).kind, Kind::kSuccess);
+  const auto history = History();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(Source(history.back()), "input");
+  EXPECT_TRUE(history.back().metadata.at("writes").is_null());
+}
+
+// Captured on the reference (testdata/command_update_after_run.history.json): after a
+// finished run, {"command":{"update":...}} writes one `input` checkpoint (step + 1) that
+// already holds the update, next [], and runs nothing.
+TEST_F(ExecutorTest, CommandUpdateAfterFinishedRunWritesOneInputCheckpointLikeReference) {
+  RecordingSink first({});
+  ASSERT_EQ(Run("agent", Request("agent", UserInput("hi")), first).kind, Kind::kSuccess);
+  RunRequest req = Request("agent", nullptr);
+  req.command = json::object{
+      {"update", json::object{{"messages", json::array{json::object{{"role", "human"},
+                                                                    {"content", "x"}}}}}}};
+  RecordingSink sink({StreamMode::kValues, StreamMode::kUpdates});
+  RunOutcome out = Run("agent", std::move(req), sink);
+  ASSERT_EQ(out.kind, Kind::kSuccess);
+
+  std::ifstream file(std::string(AGENTD_EXECUTOR_TESTDATA) +
+                     "/command_update_after_run.history.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  const json::array reference = json::parse(text.str()).as_array();
+  const auto history = History();
+  ASSERT_EQ(history.size(), reference.size());
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& ref = reference[i].as_object();
+    EXPECT_EQ(history[i].metadata.at("source"), ref.at("metadata").at("source")) << i;
+    EXPECT_EQ(history[i].metadata.at("step"), ref.at("metadata").at("step")) << i;
+    EXPECT_EQ(history[i].next, ref.at("next")) << i;
+  }
+  // Older checkpoints are not compared by values: the reference's in-memory saver shows the
+  // update in its parent too (it shares the messages array), which no client relies on.
+  EXPECT_EQ(MessagesAt(history[0].checkpoint_id).size(),
+            reference[0].at("values").at("messages").as_array().size());
+  EXPECT_EQ(sink.Names(), (std::vector<std::string>{"values"}));
+  EXPECT_EQ(Text(out.values.at("messages").as_array().back()), "x");
 }
 
 TEST_F(ExecutorTest, SecondRunContinuesFromStateAndStepNumbering) {

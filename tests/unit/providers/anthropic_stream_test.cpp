@@ -107,7 +107,8 @@ data: {"type":"message_stop"}
 TEST(AnthropicStream, TextReplyAssemblesUnderEverySlicing) {
   std::string whole;
   ASSERT_TRUE(SameForEverySlicing(MakeAnthropic, kTextReply, &whole));
-  EXPECT_EQ(whole, R"(usage 30 1
+  EXPECT_EQ(whole, R"(start msg_01TextReply
+usage 30 1
 text "Hello"
 text ", world!\nBye."
 finish stop
@@ -118,7 +119,8 @@ result id=msg_01TextReply finish=stop text="Hello, world!\nBye." usage=30/15)");
 TEST(AnthropicStream, ToolUseReplyAssemblesUnderEverySlicing) {
   std::string whole;
   ASSERT_TRUE(SameForEverySlicing(MakeAnthropic, kToolReply, &whole));
-  EXPECT_EQ(whole, R"(usage 472 2
+  EXPECT_EQ(whole, R"(start msg_014p7gG3wDgGV9EUtLvnow3U
+usage 472 2
 text "Okay"
 text ", checking."
 call_start 0 toolu_01T1x1fJ34qAmk2tNTrN7Up6 get_weather
@@ -143,7 +145,8 @@ event: error
 data: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
 )sse";
-  EXPECT_EQ(RunAnthropic(kBytes), R"(usage 3 1
+  EXPECT_EQ(RunAnthropic(kBytes), R"(start msg_1
+usage 3 1
 error unavailable: anthropic error (overloaded_error): Overloaded)");
 }
 
@@ -214,7 +217,8 @@ event: message_stop
 data: {"type":"message_stop"}
 
 )sse";
-  EXPECT_EQ(RunAnthropic(kBytes), R"(usage 1 0
+  EXPECT_EQ(RunAnthropic(kBytes), R"(start msg_t
+usage 1 0
 text "Hi"
 finish length
 usage 1 2
@@ -228,7 +232,8 @@ TEST(AnthropicStream, ToolUseWithInputAtStartKeepsThatInput) {
       "\"id\":\"t1\",\"name\":\"f\",\"input\":{\"a\":1}}}\n\n"
       "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
       "data: {\"type\":\"message_stop\"}\n\n";
-  EXPECT_EQ(RunAnthropic(kBytes), R"(call_start 0 t1 f
+  EXPECT_EQ(RunAnthropic(kBytes), R"(start m
+call_start 0 t1 f
 call_args 0 "{\"a\":1}"
 result id=m finish= text=""
   call t1 f "{\"a\":1}")");

@@ -115,11 +115,13 @@ TEST(MockChatModel, StreamsTheMockPiecesThenFinishAndUsage) {
   ASSERT_TRUE(result.has_value());
   const auto wire = providers::BuildOpenAiRequest(request.messages, request.tools, "mock", true);
   const auto reply = mock::ComputeReply(wire, mock::MockOptions{});
-  ASSERT_EQ(deltas.size(), reply.pieces.size() + 2);
+  // The reply id first (as the openai decoder emits it), then the pieces, finish, usage.
+  ASSERT_EQ(deltas.size(), reply.pieces.size() + 3);
+  EXPECT_EQ(std::get<providers::MessageStart>(deltas[0]).id, reply.completion_id);
   for (std::size_t i = 0; i < reply.pieces.size(); ++i) {
-    EXPECT_EQ(std::get<providers::TextDelta>(deltas[i]).text, reply.pieces[i]);
+    EXPECT_EQ(std::get<providers::TextDelta>(deltas[i + 1]).text, reply.pieces[i]);
   }
-  EXPECT_EQ(std::get<providers::Finish>(deltas[reply.pieces.size()]).reason, "stop");
+  EXPECT_EQ(std::get<providers::Finish>(deltas[reply.pieces.size() + 1]).reason, "stop");
   EXPECT_TRUE(std::holds_alternative<providers::Usage>(deltas.back()));
   EXPECT_EQ(result->text, "echo: hello mock model");
   EXPECT_EQ(result->id, reply.completion_id);

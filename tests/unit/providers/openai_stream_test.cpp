@@ -26,7 +26,8 @@ std::string RunOpenAi(std::string_view bytes, SseParserOptions options = {}) {
 TEST(OpenAiStream, RecordedTextReplyAssemblesUnderEverySlicing) {
   std::string whole;
   ASSERT_TRUE(SameForEverySlicing(MakeOpenAi, kOpenAiTextStream, &whole));
-  EXPECT_EQ(whole, R"(text "ech"
+  EXPECT_EQ(whole, R"(start chatcmpl-64e95a1abd348f2419f71ee4
+text "ech"
 text "o: "
 text "hel"
 text "lo "
@@ -40,7 +41,8 @@ result id=chatcmpl-64e95a1abd348f2419f71ee4 finish=stop text="echo: hello there"
 TEST(OpenAiStream, RecordedToolCallReplyAssemblesUnderEverySlicing) {
   std::string whole;
   ASSERT_TRUE(SameForEverySlicing(MakeOpenAi, kOpenAiToolStream, &whole));
-  EXPECT_EQ(whole, R"(call_start 0 call_e3ad9cd37fbea14e211a2537 get_weather
+  EXPECT_EQ(whole, R"(start chatcmpl-e3ad9cd37fbea14e211a2537
+call_start 0 call_e3ad9cd37fbea14e211a2537 get_weather
 call_args 0 "{\""
 call_args 0 "ci"
 call_args 0 "ty"
@@ -77,7 +79,8 @@ constexpr std::string_view kParallelCalls =
 TEST(OpenAiStream, ParallelToolCallsAssembleByIndex) {
   std::string whole;
   ASSERT_TRUE(SameForEverySlicing(MakeOpenAi, kParallelCalls, &whole));
-  EXPECT_EQ(whole, R"(call_start 0 call_a get_weather
+  EXPECT_EQ(whole, R"(start chatcmpl-par
+call_start 0 call_a get_weather
 call_args 0 "{\"city\":"
 call_start 1 call_b get_time
 call_args 1 "{\"tz\":"
@@ -97,7 +100,8 @@ TEST(OpenAiStream, TextAndToolCallInOneReplyAndNoArgumentsBecomeEmptyObject) {
       "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],"
       "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n"
       "data: [DONE]\n\n";
-  EXPECT_EQ(RunOpenAi(kBytes), R"(text "Let me check."
+  EXPECT_EQ(RunOpenAi(kBytes), R"(start c1
+text "Let me check."
 call_start 0 call_1 now
 finish tool_calls
 usage 5 2
@@ -111,7 +115,8 @@ TEST(OpenAiStream, ErrorObjectInAChunkIsAnErrorWithItsMessage) {
       "data: {\"error\":{\"message\":\"The server had an error while processing your request.\","
       "\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
       "data: [DONE]\n\n";
-  EXPECT_EQ(RunOpenAi(kBytes), R"(text "Hi"
+  EXPECT_EQ(RunOpenAi(kBytes), R"(start c1
+text "Hi"
 error unavailable: openai error (server_error): The server had an error while processing your request.)");
 }
 
@@ -136,7 +141,7 @@ TEST(OpenAiStream, MalformedJsonChunkIsAnInternalErrorAndSticks) {
   EXPECT_NE(status.error().message.find("openai: malformed JSON"), std::string::npos)
       << status.error().message;
   EXPECT_FALSE(decoder.Decode(good, out));  // stays failed
-  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.size(), 2u);  // the reply id, then "Hi": nothing from the bad chunk
   auto result = decoder.TakeResult();
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::kInternal);
@@ -170,7 +175,8 @@ TEST(OpenAiStream, ChoicesOtherThanTheFirstAreIgnored) {
       "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"no\"}},"
       "{\"index\":0,\"delta\":{\"content\":\"yes\"},\"finish_reason\":\"stop\"}]}\n\n"
       "data: [DONE]\n\n";
-  EXPECT_EQ(RunOpenAi(kBytes), R"(text "yes"
+  EXPECT_EQ(RunOpenAi(kBytes), R"(start c
+text "yes"
 finish stop
 result id=c finish=stop text="yes")");
 }

@@ -29,7 +29,9 @@ std::string Render(const StreamDelta& delta) {
   return std::visit(
       [](const auto& d) -> std::string {
         using T = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<T, TextDelta>) {
+        if constexpr (std::is_same_v<T, MessageStart>) {
+          return "start " + d.id;
+        } else if constexpr (std::is_same_v<T, TextDelta>) {
           return "text " + Quote(d.text);
         } else if constexpr (std::is_same_v<T, ToolCallStart>) {
           return fmt::format("call_start {} {} {}", d.index, d.id, d.name);
