@@ -7,6 +7,7 @@
 #include <boost/system/system_error.hpp>
 #include <fmt/format.h>
 
+#include "common/uuid.hpp"
 #include "runtime/checkpoint_writer.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/nodes.hpp"
@@ -134,6 +135,22 @@ class RunLoop {
     RunOutcome o = Done();
     return Failed(std::move(o), code, std::move(message), std::move(type));
   }
+  // The routing function of a conditional edge, as LangChain reports it: a RunnableLambda
+  // inside the task, reading the state with the task's writes, returning the target(s).
+  void EmitRoutingEvents(const TaskInfo& task) {
+    const std::vector<std::string> targets = NextNodes(ctx_.graph, task.node, state_);
+    json::value output = targets.empty()       ? json::value("__end__")
+                         : targets.size() == 1 ? json::value(targets.front())
+                                               : json::value(ToArray(targets));
+    const std::string run_id = NewUuid4();
+    json::object input = state_.Values();
+    ctx_.Emit("events", ChildEvent(ctx_, task, "on_chain_start", "RunnableLambda", run_id,
+                                   "langgraph", json::object{{"input", input}}));
+    ctx_.Emit("events", ChildEvent(ctx_, task, "on_chain_end", "RunnableLambda", run_id,
+                                   "langgraph",
+                                   json::object{{"output", std::move(output)},
+                                                {"input", std::move(input)}}));
+  }
   void EmitValues() {
     if (ctx_.Wants(StreamMode::kValues)) ctx_.Emit("values", state_.Values());
   }
@@ -252,6 +269,9 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
     if (task.node != "model") {
       for (const auto& m : applied->message_writes) EmitWholeMessage(ctx_, task, m);
     }
+    if (ctx_.Wants(StreamMode::kEvents) && HasConditionalEdges(ctx_.graph, task.node)) {
+      EmitRoutingEvents(task);
+    }
     EmitCompleted(ctx_, applied->message_writes);
     if (ctx_.Wants(StreamMode::kUpdates)) {
       ctx_.Emit("updates", json::object{{task.node, applied->update}});
@@ -261,7 +281,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
     if (ctx_.Wants(StreamMode::kDebug)) ctx_.Emit("debug", DebugEvent(step_, "task_result", result));
     if (ctx_.Wants(StreamMode::kEvents)) {
       ctx_.Emit("events", ChainEvent(ctx_, task, "on_chain_end", task.node, task.id,
-                                     json::object{{"output", applied->update}}));
+                                     json::object{{"output", applied->update}, {"input", input}}));
     }
     writes[task.node] = applied->update;
     for (auto& m : applied->message_writes) message_writes.push_back(std::move(m));
@@ -292,6 +312,13 @@ asio::awaitable<RunOutcome> RunLoop::Execute() {
   std::optional<std::vector<std::string>> goto_nodes;
   if (go != nullptr && !go->is_null()) goto_nodes = GotoNodes(*go);
 
+  if (ctx_.Wants(StreamMode::kEvents)) {
+    // The graph's own chain: its input is what the client sent (input, or the command).
+    json::value graph_input = !req.input.is_null() ? req.input
+                              : command != nullptr ? json::value(*command)
+                                                   : json::value();
+    ctx_.Emit("events", GraphEvent(ctx_, "on_chain_start", json::object{{"input", graph_input}}));
+  }
   bool resuming = false;
   if (!req.input.is_null() || (update != nullptr && !update->is_null()) || goto_nodes) {
     const json::value& input =
@@ -356,7 +383,13 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   ctx.run_metadata["run_id"] = request.run_id;
   try {
     RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
-    co_return co_await run.Execute();
+    RunOutcome result = co_await run.Execute();
+    // A graph that ends or pauses finishes its chain with the state; a failed or cancelled
+    // one raises in LangChain, which astream_events reports as no end record.
+    if (result.kind == RunOutcome::Kind::kSuccess && ctx.Wants(StreamMode::kEvents)) {
+      events.Emit("events", GraphEvent(ctx, "on_chain_end", json::object{{"output", result.values}}));
+    }
+    co_return result;
   } catch (const boost::system::system_error& e) {
     // Only cancellation reaches here (an awaited operation aborted); anything else is a bug.
     if (e.code() != asio::error::operation_aborted) throw;

@@ -182,6 +182,20 @@ json::object FinalMessage(const providers::ChatResult& result, const std::string
   return message;
 }
 
+// What merging a completion's chunks gives: one tool_call_chunk per call, args whole.
+json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
+  json::array chunks;
+  std::size_t index = 0;
+  for (const auto& call : result.tool_calls) {
+    chunks.push_back(json::object{{"name", call.name},
+                                  {"args", call.arguments_json},
+                                  {"id", call.id},
+                                  {"index", index++},
+                                  {"type", "tool_call_chunk"}});
+  }
+  return chunks;
+}
+
 std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
   std::vector<providers::ToolSpec> out;
   for (const auto& name : ctx.graph.spec.tools) {
@@ -265,10 +279,22 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   metadata["ls_model_name"] = model_name;
   metadata["ls_model_type"] = "chat";
   const std::string llm_run_id = NewUuid4();
+  // Events name the model by its LangChain class, as the reference does ("ChatOpenAI"; the
+  // mock speaks OpenAI's protocol); the configured name is in metadata.ls_model_name.
+  const std::string_view llm_name =
+      builder.provider == "anthropic" ? "ChatAnthropic" : "ChatOpenAI";
+  const json::object llm_input{{"messages", json::array{state.messages}}};
+  auto llm_event = [&](std::string_view event, json::object data) {
+    json::object record = ChildEvent(ctx, task, event, llm_name, llm_run_id,
+                                     "langchain_chat_model", std::move(data));
+    auto& meta = record["metadata"].as_object();
+    for (const char* key : {"ls_provider", "ls_model_name", "ls_model_type"}) {
+      meta[key] = metadata.at(key);
+    }
+    return record;
+  };
   if (ctx.Wants(StreamMode::kEvents)) {
-    ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_start", model_name, llm_run_id,
-                                  json::object{{"input", json::object{{"messages",
-                                                                       json::array{state.messages}}}}}));
+    ctx.Emit("events", llm_event("on_chat_model_start", json::object{{"input", llm_input}}));
   }
   auto on_delta = [&](const providers::StreamDelta& delta) {
     if (const auto* start = std::get_if<providers::MessageStart>(&delta)) {
@@ -282,17 +308,19 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
     const bool text = std::holds_alternative<providers::TextDelta>(delta);
     const bool first = !builder.started;
     builder.started = true;
-    if (first && ctx.Wants(StreamMode::kMessages)) {
-      ctx.Emit("messages/metadata",
-               json::object{{builder.id, json::object{{"metadata", metadata}}}});
-    }
     // The provider's opening role chunk (empty content) precedes the first text piece.
     // Every chunk, that one included, is one events-mode stream record, one messages tuple
     // and one legacy partial (captured: the finish and usage chunks repeat the partial).
+    // Captured order: the first events record precedes messages/metadata.
+    bool announce = first && ctx.Wants(StreamMode::kMessages);
     auto emit_chunk = [&](json::object chunk) {
       if (ctx.Wants(StreamMode::kEvents)) {
-        ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_stream", model_name, llm_run_id,
-                                      json::object{{"chunk", chunk}}));
+        ctx.Emit("events", llm_event("on_chat_model_stream", json::object{{"chunk", chunk}}));
+      }
+      if (announce) {
+        ctx.Emit("messages/metadata",
+                 json::object{{builder.id, json::object{{"metadata", metadata}}}});
+        announce = false;
       }
       if (ctx.Wants(StreamMode::kMessagesTuple)) {
         ctx.Emit("messages", json::array{std::move(chunk), metadata});
@@ -309,8 +337,11 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
   json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
   if (ctx.Wants(StreamMode::kEvents)) {
-    ctx.Emit("events", ChainEvent(ctx, task, "on_chat_model_end", model_name, llm_run_id,
-                                  json::object{{"output", message}}));
+    // The end record's output is the aggregated chunk: the message plus its tool call chunks.
+    json::object output = message;
+    output["tool_call_chunks"] = AggregatedToolCallChunks(*result);
+    ctx.Emit("events", llm_event("on_chat_model_end", json::object{{"output", std::move(output)},
+                                                                   {"input", llm_input}}));
   }
   co_return json::object{{"messages", json::array{std::move(message)}}};
 }

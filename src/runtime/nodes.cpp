@@ -70,7 +70,8 @@ bool GraphOffers(const RunContext& ctx, std::string_view name) {
   return false;
 }
 
-asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const GraphState& state) {
+asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo& task,
+                                                const GraphState& state) {
   json::array messages;
   const json::array* calls = PendingToolCalls(state);
   if (calls == nullptr) co_return json::object{{"messages", std::move(messages)}};
@@ -78,6 +79,8 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const GraphStat
   struct Call {
     std::string id;
     std::string name;
+    json::value args;
+    std::string event_run_id;  // events mode: the tool's run; empty = no tool ran
   };
   std::vector<Call> meta;
   auto executor = co_await asio::this_coro::executor;
@@ -95,8 +98,17 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const GraphStat
       }
       if (const auto* v = call->if_contains("args")) args = *v;
     }
+    // The reference's ToolNode runs only tools it knows: those get on_tool_start/end (4.3),
+    // an unknown name becomes an error message without tool events.
+    const bool offered = GraphOffers(ctx, info.name);
+    if (offered && ctx.Wants(StreamMode::kEvents)) {
+      info.event_run_id = NewUuid4();
+      info.args = args;
+      ctx.Emit("events", ChildEvent(ctx, task, "on_tool_start", info.name, info.event_run_id,
+                                    "langgraph", json::object{{"input", args}}));
+    }
     asio::awaitable<ToolOutcome> work =
-        GraphOffers(ctx, info.name)
+        offered
             ? InvokeTool(FindTool(ctx, info.name), info.name, std::move(args), ctx.http)
             : [](std::string name) -> asio::awaitable<ToolOutcome> {
                 co_return ToolOutcome{
@@ -127,6 +139,16 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const GraphStat
         {"id", NewUuid4()},
         {"type", "tool"},
     };
+    if (!meta[i].event_run_id.empty()) {
+      // A failed tool raises in LangChain (on_tool_error); ToolNode then answers with the
+      // error message.
+      json::object data = outcome.ok ? json::object{{"output", message}}
+                                     : json::object{{"error", message.at("content")}};
+      data["input"] = meta[i].args;
+      ctx.Emit("events", ChildEvent(ctx, task, outcome.ok ? "on_tool_end" : "on_tool_error",
+                                    meta[i].name, meta[i].event_run_id, "langgraph",
+                                    std::move(data)));
+    }
     messages.push_back(std::move(message));
   }
   co_return json::object{{"messages", std::move(messages)}};
@@ -138,7 +160,7 @@ asio::awaitable<Result<json::object>> RunNode(RunContext& ctx, TaskInfo task,
                                               const GraphState& state) {
   if (task.node == "echo") co_return EchoNode(state);
   if (task.node == "model") co_return co_await ModelNode(ctx, task, state);
-  if (task.node == "tools") co_return co_await ToolsNode(ctx, state);
+  if (task.node == "tools") co_return co_await ToolsNode(ctx, task, state);
   co_return MakeError(Errc::kInvalidArgument, fmt::format("unknown node \"{}\"", task.node));
 }
 
@@ -153,6 +175,10 @@ std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node
     if (e.source == node && e.target != "__end__") next.push_back(e.target);
   }
   return next;
+}
+
+bool HasConditionalEdges(const GraphInfo& graph, std::string_view node) {
+  return graph.kind == "react" && node == "model";
 }
 
 std::vector<std::string> EntryNodes(const GraphInfo& graph) {

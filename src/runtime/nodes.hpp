@@ -25,6 +25,10 @@ boost::asio::awaitable<Result<boost::json::object>> RunNode(RunContext& ctx, Tas
 std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node,
                                    const GraphState& state);
 
+// Whether `node`'s successors are chosen by a routing function (react's model: tools or end).
+// The reference reports that function in events mode as a RunnableLambda inside the node.
+bool HasConditionalEdges(const GraphInfo& graph, std::string_view node);
+
 // The nodes the graph starts with (`__start__`'s targets).
 std::vector<std::string> EntryNodes(const GraphInfo& graph);
 

@@ -72,17 +72,44 @@ json::object DebugEvent(int step, std::string_view type, json::value payload) {
   };
 }
 
+json::object GraphEvent(const RunContext& ctx, std::string_view event, json::object data) {
+  json::object meta = ctx.run_metadata;
+  meta["ls_integration"] = "langgraph";
+  return {
+      {"event", event},
+      {"name", ctx.request.graph_id.empty() ? ctx.graph.graph_id : ctx.request.graph_id},
+      {"run_id", ctx.request.run_id},
+      {"parent_ids", json::array{}},
+      {"tags", json::array{}},
+      {"metadata", std::move(meta)},
+      {"data", std::move(data)},
+  };
+}
+
 json::object ChainEvent(const RunContext& ctx, const TaskInfo& task, std::string_view event,
                         std::string_view name, std::string_view run_id, json::object data) {
+  json::object meta = TaskMessageMetadata(ctx, task);
+  meta.erase("tags");  // the record's own tags carry them
+  meta["ls_integration"] = "langgraph";
   return {
       {"event", event},
       {"name", name},
       {"run_id", run_id},
       {"parent_ids", json::array{json::value(ctx.request.run_id)}},
-      {"tags", json::array{}},
-      {"metadata", TaskMessageMetadata(ctx, task)},
+      {"tags", json::array{json::value(fmt::format("graph:step:{}", task.step))}},
+      {"metadata", std::move(meta)},
       {"data", std::move(data)},
   };
+}
+
+json::object ChildEvent(const RunContext& ctx, const TaskInfo& task, std::string_view event,
+                        std::string_view name, std::string_view run_id,
+                        std::string_view integration, json::object data) {
+  json::object record = ChainEvent(ctx, task, event, name, run_id, std::move(data));
+  record["parent_ids"] = json::array{json::value(ctx.request.run_id), json::value(task.id)};
+  record["tags"] = json::array{};
+  record["metadata"].as_object()["ls_integration"] = integration;
+  return record;
 }
 
 }  // namespace agentd::runtime

@@ -61,8 +61,20 @@ json::object TaskResultPayload(const TaskInfo& task, const json::value& result,
 // {step, type, timestamp, payload} for the debug mode.
 json::object DebugEvent(int step, std::string_view type, json::value payload);
 
-// The `events` mode record (LangChain astream_events v2, basic).
+// `events` mode records (LangChain astream_events v2, agent-protocol.md 4.3), shaped like the
+// reference server's (tests/unit/executor/testdata/*_messages_events.jsonl): a run is one
+// graph-level chain (name = graph id, run_id = the run's id, run metadata only), each task a
+// chain named after its node (tags ["graph:step:N"], run_id = task id), and inside a task the
+// chat model, routing lambda and tool records (tags [], parent = the task).
+// `parent_ids` is not in the reference's records (its JS runtime omits it); LangChain's Python
+// v2 and the protocol have it, and clients ignore it, so we send it: outermost first.
+json::object GraphEvent(const RunContext& ctx, std::string_view event, json::object data);
 json::object ChainEvent(const RunContext& ctx, const TaskInfo& task, std::string_view event,
                         std::string_view name, std::string_view run_id, json::object data);
+// A record inside task `task` (chat model, RunnableLambda, tool): `integration` is the
+// metadata's ls_integration ("langchain_chat_model" for models, "langgraph" otherwise).
+json::object ChildEvent(const RunContext& ctx, const TaskInfo& task, std::string_view event,
+                        std::string_view name, std::string_view run_id,
+                        std::string_view integration, json::object data);
 
 }  // namespace agentd::runtime
