@@ -10,12 +10,18 @@
 #include <fmt/format.h>
 
 #include "api/api.hpp"
+#include "bus/inproc/inproc_event_bus.hpp"
+#include "http/client_pool.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "observe/log.hpp"
 #include "observe/loop_probe.hpp"
 #include "observe/metrics.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/graph_registry.hpp"
+#include "runtime/model_registry.hpp"
+#include "scheduler/run_executor.hpp"
+#include "scheduler/run_manager.hpp"
 #include "storage/memory/memory_storage.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
@@ -70,6 +76,12 @@ struct Application::Parts {
   std::vector<std::unique_ptr<observe::LoopProbe>> probes;
   std::unique_ptr<storage::Storage> storage;
   std::optional<runtime::GraphRegistry> graphs;
+  std::unique_ptr<http::ClientPool> client_pool;  // the HttpTransport of LLMs, tools, webhooks
+  std::unique_ptr<runtime::ModelRegistry> models;
+  std::unique_ptr<runtime::GraphExecutor> executor;
+  std::unique_ptr<bus::EventBus> bus;
+  std::unique_ptr<scheduler::RunExecutor> run_executor;
+  std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -109,8 +121,20 @@ Result<std::uint16_t> Application::Start() {
   auto graphs = runtime::GraphRegistry::FromConfig(config_);
   if (!graphs) return Error(graphs.error().code, "graphs: " + graphs.error().message);
   p.graphs.emplace(std::move(*graphs));
+  p.client_pool = std::make_unique<http::ClientPool>();
+  auto models = runtime::ModelRegistry::Build(config_.models, *p.client_pool);
+  if (!models) return Error(models.error().code, "models: " + models.error().message);
+  p.models = std::move(*models);
+  p.executor =
+      std::make_unique<runtime::GraphExecutor>(p.storage->checkpoints(), *p.models, *p.client_pool);
+  p.bus = bus::inproc::MakeInprocEventBus(&p.metrics);
+  p.run_executor = scheduler::MakeGraphRunExecutor(*p.executor);
+  http::EventLoops* loops = &p.loops;
+  p.runs = std::make_unique<scheduler::RunManager>(
+      *p.storage, *p.graphs, *p.bus, *p.run_executor, p.client_pool.get(),
+      [loops] { return boost::asio::any_io_executor(loops->Next().get_executor()); });
   p.context.emplace(api::ApiContext{*p.storage, *p.graphs, config_, p.health, p.metrics,
-                                    AGENTD_VERSION});
+                                    AGENTD_VERSION, p.runs.get(), p.executor.get()});
   api::RegisterRoutes(p.router, *p.context);
 
   p.loops.Start();
@@ -140,17 +164,29 @@ Result<std::uint16_t> Application::Start() {
     p.StopLoops();
     return Error(port.error().code, "cannot listen: " + port.error().message);
   }
+  // Webhooks that begin with "/" go to this server.
+  p.runs->SetSelfBaseUrl(fmt::format("http://127.0.0.1:{}", *port));
   return *port;
 }
 
 void Application::Stop() {
   Parts& p = *parts_;
   p.health.SetDraining();
+  // Runs end first (cancelled: `interrupted`), so their streams close and the server's drain
+  // below does not wait on them; the loops they run on are still alive.
+  if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
   if (p.server) {
     p.server->Stop();
     p.server.reset();
   }
   p.StopLoops();
+  p.context.reset();
+  p.runs.reset();
+  p.run_executor.reset();
+  p.bus.reset();
+  p.executor.reset();
+  p.models.reset();
+  p.client_pool.reset();
   p.storage.reset();
 }
 

@@ -5,6 +5,7 @@
 
 #include "api/errors.hpp"
 #include "api/handlers.hpp"
+#include "api/run_handlers.hpp"
 #include "api/validate.hpp"
 #include "common/json.hpp"
 #include "common/uuid.hpp"
@@ -17,6 +18,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   detail::RegisterThreadRoutes(router, context);
   detail::RegisterStateRoutes(router, context);
   detail::RegisterStoreRoutes(router, context);
+  detail::RegisterRunRoutes(router, context);
 }
 
 boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context) {

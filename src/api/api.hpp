@@ -11,7 +11,9 @@
 #include "http/router.hpp"
 #include "observe/health.hpp"
 #include "observe/metrics.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/graph_registry.hpp"
+#include "scheduler/run_manager.hpp"
 #include "storage/storage.hpp"
 
 namespace agentd::api {
@@ -23,6 +25,11 @@ struct ApiContext {
   observe::Health& health;
   observe::Metrics& metrics;
   std::string version;
+  // Runs (scheduler). A pointer so that contexts built without a scheduler (api unit tests)
+  // still compile; the run endpoints answer 503 while it is null.
+  scheduler::RunManager* runs = nullptr;
+  // updateState (POST /threads/{id}/state); 503 while null.
+  runtime::GraphExecutor* executor = nullptr;
 };
 
 // `context` must outlive the router's use.

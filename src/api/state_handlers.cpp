@@ -8,6 +8,7 @@
 #include "api/render.hpp"
 #include "api/validate.hpp"
 #include "common/uuid.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/messages.hpp"
 
 namespace agentd::api::detail {
@@ -143,9 +144,8 @@ Reply GetHistory(ApiContext& ctx, Request& req) {
   co_return co_await History(ctx, req, std::move(q));
 }
 
-// updateState needs the run engine (node writes through reducers, `next` from as_node's
-// edges). Until it lands: the protocol's errors for what can be checked, then a clear 422
-// (never 5xx: the SDK retries those).
+// updateState (agent-protocol.md 6.4): the executor applies the values through the reducers
+// as `as_node`'s writes and stores one checkpoint; the thread's values follow.
 Reply UpdateState(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
@@ -153,24 +153,50 @@ Reply UpdateState(ApiContext& ctx, Request& req) {
   auto body = ParseBody(req);
   if (!body) co_return ErrorResponse(body.error());
   Validator v(*body);
-  v.String("as_node");
-  v.Uuid("checkpoint_id");
-  if (const json::value* values = v.Raw("values");
-      values != nullptr && !values->is_object() && !values->is_array()) {
-    v.InvalidType(json::array{"values"}, "object", JsonTypeName(*values));
+  auto as_node = v.String("as_node");
+  auto checkpoint_id = v.Uuid("checkpoint_id");
+  if (auto checkpoint = v.Child("checkpoint")) {
+    if (auto cp = checkpoint->Uuid("checkpoint_id")) checkpoint_id = cp;
+  }
+  json::value values;
+  if (const json::value* raw = v.Raw("values")) {
+    if (raw->is_object() || raw->is_array()) {
+      values = *raw;
+    } else {
+      v.InvalidType(json::array{"values"}, "object", JsonTypeName(*raw));
+    }
   }
   if (!v.ok()) co_return v.Response();
   auto thread = co_await LoadThread(ctx, req, *id);
   if (!thread) co_return ErrorResponse(thread.error());
-  if (thread->status == model::ThreadStatus::kBusy) {
+  // The scheduler's slots are the truth about active runs; the stored status may lag.
+  if (thread->status == model::ThreadStatus::kBusy ||
+      (ctx.runs != nullptr && ctx.runs->IsThreadActive(*id))) {
     co_return ErrorResponse(MakeError(Errc::kConflict, std::string(text::kThreadBusy)));
   }
   const json::value* graph_id = thread->metadata.if_contains("graph_id");
   if (graph_id == nullptr || !graph_id->is_string()) {
     co_return ErrorResponse(MakeError(Errc::kInvalidArgument, text::ThreadHasNoGraph(*id)));
   }
-  co_return ErrorResponse(MakeError(Errc::kUnprocessable,
-                                    "updateState is not available until the run engine lands"));
+  const runtime::GraphInfo* graph = ctx.graphs.Find(graph_id->as_string());
+  if (graph == nullptr) {
+    co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(graph_id->as_string())));
+  }
+  if (ctx.executor == nullptr) {
+    // A context built without the run engine (api unit tests): refused, never 5xx (the SDK
+    // retries those).
+    co_return ErrorResponse(MakeError(Errc::kUnprocessable,
+                                      "updateState is not available until the run engine lands"));
+  }
+  auto updated = co_await ctx.executor->UpdateState(*graph, *id, std::move(values), as_node,
+                                                     checkpoint_id);
+  if (!updated) co_return ErrorResponse(updated.error());
+  storage::ThreadPatch patch;
+  patch.values = updated->values;
+  auto stored = co_await ctx.storage.threads().Update(Tenant(req), *id, std::move(patch));
+  if (!stored && stored.error().code != Errc::kNotFound) co_return ErrorResponse(stored.error());
+  co_return JsonReply(
+      json::object{{"checkpoint", CheckpointRefJson(*id, "", updated->checkpoint_id)}});
 }
 
 }  // namespace

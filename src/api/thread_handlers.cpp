@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <array>
+#include <chrono>
 #include <utility>
 
 #include "api/errors.hpp"
@@ -110,7 +111,11 @@ Reply Delete(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
-  // TODO(api): cancel the thread's active runs first once the scheduler exists.
+  // Active runs stop first (bounded), so none writes to the thread after it is gone.
+  if (ctx.runs != nullptr) {
+    co_await ctx.runs->CancelThread(*id, scheduler::CancelAction::kInterrupt,
+                                    std::chrono::seconds(5));
+  }
   auto deleted = co_await ctx.storage.threads().Delete(Tenant(req), *id);
   if (!deleted) {
     co_return ErrorResponse(

@@ -89,8 +89,11 @@ TEST_F(OpenAiProviderTest, ToolCallReply) {
   EXPECT_EQ(result->tool_calls[0].arguments_json, R"({"city":"paris"})");
   EXPECT_EQ(result->tool_calls[0].id.substr(0, 5), "call_");
   EXPECT_EQ(result->finish_reason, "tool_calls");
-  ASSERT_FALSE(deltas.empty());
-  EXPECT_TRUE(std::holds_alternative<ToolCallStart>(deltas.front()));
+  // The completion id comes first (MessageStart), then the call's id and name.
+  ASSERT_GE(deltas.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<MessageStart>(deltas[0]));
+  EXPECT_EQ(std::get<MessageStart>(deltas[0]).id, result->id);
+  EXPECT_TRUE(std::holds_alternative<ToolCallStart>(deltas[1]));
 }
 
 TEST_F(OpenAiProviderTest, RetriesOn429And500ThenSucceeds) {

@@ -1,0 +1,262 @@
+// The life of one run after admission: wait for its turn, execute, finish in one step.
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <utility>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/json.hpp"
+#include "common/time.hpp"
+#include "scheduler/run_manager.hpp"
+#include "scheduler/run_sink.hpp"
+
+namespace agentd::scheduler {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Kind = runtime::RunOutcome::Kind;
+
+namespace {
+
+json::array MergedInterrupts(const json::object& interrupts) {
+  json::array out;
+  for (const auto& [task, list] : interrupts) {
+    if (!list.is_array()) continue;
+    for (const auto& item : list.as_array()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string ErrorType(const runtime::RunOutcome& outcome) {
+  return outcome.error_type.empty() ? "Error" : outcome.error_type;
+}
+
+std::string ErrorMessage(const runtime::RunOutcome& outcome) {
+  return outcome.error ? outcome.error->message : std::string("run failed");
+}
+
+}  // namespace
+
+asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
+  co_await h->start_.Wait();
+  if (h->spec_.after_seconds > 0 && !h->cancelled_.is_set()) {
+    auto delay = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(h->spec_.after_seconds));
+    co_await h->cancelled_.WaitFor(delay);
+  }
+  bool cancelled = false;
+  {
+    std::lock_guard lock(mutex_);
+    cancelled = h->cancel_.has_value();
+    if (!cancelled) h->state_ = RunHandle::State::kRunning;
+  }
+  if (cancelled) {
+    runtime::RunOutcome outcome;
+    outcome.kind = Kind::kCancelled;
+    co_await Finish(h, std::move(outcome), false, nullptr, {});
+    co_return;
+  }
+
+  (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, model::RunStatus::kRunning);
+  json::value values_before;
+  json::object interrupts_before;
+  if (auto thread = co_await storage_.threads().Get(h->tenant_, h->thread_id_)) {
+    values_before = thread->values;
+    interrupts_before = thread->interrupts;
+  }
+  storage::ThreadPatch busy;
+  busy.status = model::ThreadStatus::kBusy;
+  (void)co_await storage_.threads().Update(h->tenant_, h->thread_id_, std::move(busy));
+
+  h->log_->Append("metadata", ToJson(json::object{{"run_id", h->run_id_}, {"attempt", 1}}));
+  runtime::RunOutcome outcome = co_await Execute(*h);
+  co_await Finish(h, std::move(outcome), true, std::move(values_before),
+                  std::move(interrupts_before));
+}
+
+asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
+  runtime::RunOutcome outcome;
+  {
+    std::lock_guard lock(mutex_);
+    if (h.cancel_) {
+      outcome.kind = Kind::kCancelled;
+      co_return outcome;
+    }
+  }
+  LogSink sink(h.spec_.stream_modes, h.log_);
+  // From here until the co_await below nothing suspends, so a cancel posted to this executor
+  // runs only once the executor's coroutine is attached to signal_.
+  h.executing_ = true;
+  try {
+    outcome = co_await asio::co_spawn(
+        h.executor_, executor_.Execute(*h.graph_, h.request_, sink),
+        asio::bind_cancellation_slot(h.signal_.slot(), asio::use_awaitable));
+  } catch (const std::exception& e) {
+    bool cancelled = false;
+    {
+      std::lock_guard lock(mutex_);
+      cancelled = h.cancel_.has_value();
+    }
+    outcome = runtime::RunOutcome{};
+    outcome.kind = cancelled ? Kind::kCancelled : Kind::kError;
+    outcome.error = Error(cancelled ? Errc::kCancelled : Errc::kInternal, e.what());
+    if (!cancelled) spdlog::error("run {}: executor threw: {}", h.run_id_, e.what());
+  }
+  h.executing_ = false;
+  h.signal_.slot().clear();
+  co_return outcome;
+}
+
+asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
+                                         runtime::RunOutcome outcome, bool executed,
+                                         json::value values_before,
+                                         json::object interrupts_before) {
+  const TimestampMs ended = NowMs();
+  std::optional<CancelAction> action;
+  bool others = false;
+  {
+    std::lock_guard lock(mutex_);
+    action = h->cancel_;
+    if (auto it = slots_.find(h->thread_id_); it != slots_.end()) {
+      others = std::any_of(it->second.runs.begin(), it->second.runs.end(),
+                           [&](const auto& r) { return r != h; });
+    }
+  }
+  const bool cancelled = outcome.kind == Kind::kCancelled;
+  const bool rollback = cancelled && action == CancelAction::kRollback;
+  const auto idle_or_busy = others ? model::ThreadStatus::kBusy : model::ThreadStatus::kIdle;
+  auto& threads = storage_.threads();
+
+  model::RunStatus status = model::RunStatus::kSuccess;
+  json::value body;
+  storage::ThreadPatch patch;
+  if (rollback) {
+    status = model::RunStatus::kInterrupted;
+    // The outcome lists what the executor wrote; an executor that threw lists nothing, so
+    // the newest checkpoints tagged with this run are collected too.
+    std::vector<std::string> written = outcome.checkpoints_written;
+    storage::HistoryQuery query;
+    query.thread_id = h->thread_id_;
+    query.limit = 1000;
+    if (auto recent = co_await storage_.checkpoints().List(std::move(query))) {
+      for (const auto& cp : *recent) {
+        if (cp.run_id == h->run_id_ &&
+            std::find(written.begin(), written.end(), cp.checkpoint_id) == written.end()) {
+          written.push_back(cp.checkpoint_id);
+        }
+      }
+    }
+    if (!written.empty()) {
+      auto removed = co_await storage_.checkpoints().Remove(h->thread_id_, std::move(written));
+      if (!removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed.error().message);
+    }
+    (void)co_await storage_.runs().Delete(h->tenant_, h->run_id_);
+    if (executed) {
+      patch.values = values_before;
+      patch.interrupts = interrupts_before;
+      patch.error = nullptr;
+    }
+    patch.status = idle_or_busy;
+    body = values_before.is_null() ? json::value(json::object{}) : values_before;
+  } else {
+    if (outcome.kind == Kind::kError) {
+      status = model::RunStatus::kError;
+    } else if (cancelled) {
+      status = model::RunStatus::kInterrupted;
+    }
+    (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
+    if (executed) {
+      if (!outcome.values.is_null()) patch.values = outcome.values;
+      patch.interrupts = outcome.interrupts;
+      if (outcome.kind == Kind::kError) {
+        patch.error = json::object{{"error", ErrorType(outcome)}, {"message", ErrorMessage(outcome)}};
+        patch.status = model::ThreadStatus::kError;
+      } else {
+        patch.error = nullptr;
+        // A paused graph leaves the thread interrupted; a cancelled one stops mid-step with
+        // `next` set but nothing to resume, so it is idle unless it holds real interrupts.
+        bool paused = cancelled ? !outcome.interrupts.empty() : !outcome.next.empty();
+        patch.status = paused ? model::ThreadStatus::kInterrupted : idle_or_busy;
+      }
+    } else {
+      patch.status = idle_or_busy;
+    }
+    json::value current = outcome.values.is_null() ? values_before : outcome.values;
+    if (outcome.kind == Kind::kError) {
+      body = json::object{
+          {"__error__", json::object{{"error", ErrorType(outcome)}, {"message", ErrorMessage(outcome)}}}};
+    } else if (!outcome.interrupts.empty()) {
+      body = json::object{{"__interrupt__", MergedInterrupts(outcome.interrupts)}};
+    } else {
+      body = current.is_null() ? json::value(json::object{}) : current;
+    }
+  }
+  const bool delete_thread = h->stateless_ && h->spec_.delete_on_completion;
+  if (delete_thread) {
+    (void)co_await threads.Delete(h->tenant_, h->thread_id_);
+  } else {
+    auto updated = co_await threads.Update(h->tenant_, h->thread_id_, std::move(patch));
+    if (!updated && updated.error().code != Errc::kNotFound) {
+      spdlog::warn("run {}: thread update: {}", h->run_id_, updated.error().message);
+    }
+  }
+  if (outcome.kind == Kind::kError && !h->log_->closed()) {
+    h->log_->Append("error", ToJson(json::object{{"error", ErrorType(outcome)},
+                                                 {"message", ErrorMessage(outcome)}}));
+  }
+
+  // Release the thread, then tell waiters and readers: the stored state is already final.
+  h->final_status_ = status;
+  h->final_body_ = body;
+  bool still_active = false;
+  Forget(h, &still_active);
+  h->done_.Set();
+  h->log_->Close();
+  if (rollback) bus_.Remove(h->run_id_);
+  Pump(h->thread_id_);
+
+  if (h->spec_.webhook && !rollback) {
+    model::Run run = h->run_;
+    run.status = status;
+    run.updated_at = ended;
+    std::string error = outcome.kind == Kind::kError ? ErrorMessage(outcome) : std::string();
+    json::value values = outcome.values.is_null() ? values_before : outcome.values;
+    std::string run_id = h->run_id_;
+    asio::co_spawn(h->executor_,
+                   SendWebhook(h, std::move(run), std::move(values), std::move(error),
+                               h->run_.created_at, ended),
+                   [run_id](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("run {}: webhook coroutine threw: {}", run_id, ex.what());
+                     }
+                   });
+  }
+}
+
+asio::awaitable<Result<json::value>> RunManager::FinishedBody(std::string tenant, model::Run run) {
+  auto thread = co_await storage_.threads().Get(tenant, run.thread_id);
+  if (!thread) {
+    if (thread.error().code == Errc::kNotFound) co_return json::value(json::object{});
+    co_return thread.error();
+  }
+  if (run.status == model::RunStatus::kError) {
+    json::value error = thread->error.is_object()
+                            ? thread->error
+                            : json::value(json::object{{"error", "Error"}, {"message", "run failed"}});
+    co_return json::value(json::object{{"__error__", std::move(error)}});
+  }
+  if (thread->status == model::ThreadStatus::kInterrupted && !thread->interrupts.empty()) {
+    co_return json::value(json::object{{"__interrupt__", MergedInterrupts(thread->interrupts)}});
+  }
+  if (thread->values.is_null()) co_return json::value(json::object{});
+  co_return thread->values;
+}
+
+}  // namespace agentd::scheduler

@@ -1,0 +1,205 @@
+#pragma once
+// RunManager: admission, per-thread serialization, execution and cancellation of runs
+// (agent-protocol.md 5), embedded mode: the queue lives in this process, run records are
+// persisted through storage.runs().
+//
+// Invariant: at most one run per thread is *running*, always. Every run that is pending or
+// running ("active") sits in its thread's slot, in creation order. Admission (the
+// multitask_strategy decision), starting the next run and removing a finished one all happen
+// under one manager-wide mutex whose critical sections are a few map operations and never
+// wait; storage is called outside it. So 100 requests on different event loops for one thread
+// are decided one after another, in the order they take the lock, and the in-memory slots are
+// the truth about whether a thread is busy (IsThreadActive), not the stored thread status.
+// Run ids are uuid7 drawn under that lock, so id order is admission order.
+//
+// Execution: each run is one coroutine, co_spawned on an event loop chosen at creation. It
+// waits for its turn, appends `metadata` (event 0), runs the executor under a cancellation
+// signal the manager owns, then finishes in one step: run status, thread status/values/
+// interrupts/error (and for a rollback: the run and its checkpoints deleted) are written
+// BEFORE the slot is released and the event log is closed. A client that sees a stream end can
+// start a `reject` run at once.
+//
+// Thread safety: every public method may be called from any thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/json/value.hpp>
+
+#include "bus/event_log.hpp"
+#include "common/error.hpp"
+#include "model/types.hpp"
+#include "runtime/graph_registry.hpp"
+#include "runtime/http_transport.hpp"
+#include "scheduler/one_shot.hpp"
+#include "scheduler/run_executor.hpp"
+#include "scheduler/run_spec.hpp"
+#include "storage/storage.hpp"
+
+namespace agentd::scheduler {
+
+// The busy refusal of a `reject` run (agent-protocol.md 1.7), word for word.
+inline constexpr std::string_view kThreadBusyText =
+    "Thread is already running a task. Wait for it to finish or choose a different multitask "
+    "strategy.";
+
+// The live state of one active run, shared by the manager, its coroutine and the API handlers
+// that stream, wait for or cancel it. Accessors are thread-safe.
+class RunHandle {
+ public:
+  const std::string& run_id() const { return run_id_; }
+  const std::string& thread_id() const { return thread_id_; }
+  const std::string& tenant() const { return tenant_; }
+  bool stateless() const { return stateless_; }
+  bool resumable() const { return resumable_; }
+  const std::shared_ptr<bus::RunEventLog>& log() const { return log_; }
+  // Waits until the run is finished (true) or `timeout` passed (false).
+  boost::asio::awaitable<bool> WaitDone(std::chrono::steady_clock::duration timeout) {
+    return done_.WaitFor(timeout);
+  }
+  bool done() const { return done_.is_set(); }
+  // Valid once done(): the /wait and /join body (section 5.6), and the final status.
+  const boost::json::value& final_body() const { return final_body_; }
+  model::RunStatus final_status() const { return final_status_; }
+
+ private:
+  friend class RunManager;
+  enum class State { kAdmitted, kQueued, kStarting, kRunning, kDone };
+
+  std::string run_id_;
+  std::string thread_id_;
+  std::string tenant_;
+  bool stateless_ = false;
+  bool resumable_ = false;
+  std::shared_ptr<bus::RunEventLog> log_;
+  boost::asio::any_io_executor executor_;
+
+  // Set at creation, read by the run's coroutine.
+  model::Run run_;
+  RunSpec spec_;
+  runtime::RunRequest request_;
+  const runtime::GraphInfo* graph_ = nullptr;
+
+  // Guarded by RunManager::mutex_.
+  State state_ = State::kAdmitted;
+  std::optional<CancelAction> cancel_;
+
+  // Only touched on executor_.
+  boost::asio::cancellation_signal signal_;
+  bool executing_ = false;
+
+  OneShot start_;      // its turn came, or it was cancelled while pending
+  OneShot cancelled_;  // a cancel was requested (wakes an after_seconds wait)
+  OneShot done_;
+  boost::json::value final_body_;
+  model::RunStatus final_status_ = model::RunStatus::kPending;
+};
+
+struct StartedRun {
+  model::Run run;
+  std::shared_ptr<RunHandle> handle;
+};
+
+struct RunManagerOptions {
+  bus::EventLogOptions log_options;
+  int webhook_attempts = 4;
+  std::chrono::milliseconds webhook_backoff{500};  // doubled after each failed attempt
+  // Base URL (http://host:port) that webhooks beginning with "/" go to.
+  std::string self_base_url;
+};
+
+class RunManager {
+ public:
+  using ExecutorPicker = std::function<boost::asio::any_io_executor()>;
+
+  // Every reference must outlive the manager; `webhooks` may be null (webhooks are then
+  // dropped with a warning). `pick` chooses the event loop of each new run.
+  RunManager(storage::Storage& storage, const runtime::GraphRegistry& graphs,
+             bus::EventBus& bus, RunExecutor& executor, runtime::HttpTransport* webhooks,
+             ExecutorPicker pick, RunManagerOptions options = {});
+  ~RunManager();
+  RunManager(const RunManager&) = delete;
+  RunManager& operator=(const RunManager&) = delete;
+
+  // Creates a run on `thread_id`, or on a new thread when it is nullopt (stateless). Errors,
+  // with the protocol's text: kNotFound (unknown assistant, graph), kUnprocessable (busy under
+  // `reject`; missing thread under if_not_exists `reject`), kUnavailable (stopping), storage
+  // errors. On error nothing was written.
+  boost::asio::awaitable<Result<StartedRun>> Create(std::string tenant,
+                                                    std::optional<std::string> thread_id,
+                                                    RunSpec spec);
+
+  // The handle of an active (or just finishing) run; nullptr when the run is not active here.
+  std::shared_ptr<RunHandle> Find(const std::string& run_id) const;
+  // Requests a cancel; returns the handle to wait on, or nullptr when the run is not active.
+  // A second request keeps the first action.
+  std::shared_ptr<RunHandle> RequestCancel(const std::string& run_id, CancelAction action);
+  // Cancels every active run of the thread and waits for them (bounded by `wait`).
+  boost::asio::awaitable<void> CancelThread(std::string thread_id, CancelAction action,
+                                            std::chrono::steady_clock::duration wait);
+  bool IsThreadActive(const std::string& thread_id) const;
+  // The event log of an active or recently ended run (bus retention); nullptr when unknown.
+  std::shared_ptr<bus::RunEventLog> FindLog(const std::string& run_id) { return bus_.Find(run_id); }
+  std::size_t active_count() const;
+
+  // The /join body of a run that is no longer active, from the stored run and thread.
+  boost::asio::awaitable<Result<boost::json::value>> FinishedBody(std::string tenant,
+                                                                  model::Run run);
+
+  void SetSelfBaseUrl(std::string url);
+
+  // Refuses new runs, cancels the active ones (they end `interrupted`) and blocks until their
+  // coroutines ended or `grace` passed. Call from a thread that is not an event loop, while
+  // the loops still run.
+  void Stop(std::chrono::milliseconds grace);
+
+ private:
+  struct Slot {
+    std::vector<std::shared_ptr<RunHandle>> runs;  // active, in creation order
+  };
+
+  boost::asio::awaitable<void> Lifecycle(std::shared_ptr<RunHandle> h);
+  boost::asio::awaitable<runtime::RunOutcome> Execute(RunHandle& h);
+  boost::asio::awaitable<void> Finish(std::shared_ptr<RunHandle> h, runtime::RunOutcome outcome,
+                                      bool executed, boost::json::value values_before,
+                                      boost::json::object interrupts_before);
+  boost::asio::awaitable<void> SendWebhook(std::shared_ptr<RunHandle> h, model::Run run,
+                                           boost::json::value values, std::string error,
+                                           TimestampMs started, TimestampMs ended);
+  void Spawn(std::shared_ptr<RunHandle> h);
+  // Starts the thread's next queued run if none is running. Takes the lock.
+  void Pump(const std::string& thread_id);
+  // Marks a cancel under the lock; returns true when the caller must Deliver it.
+  bool MarkCancelLocked(RunHandle& h, CancelAction action);
+  void Deliver(const std::shared_ptr<RunHandle>& h);
+  void Forget(const std::shared_ptr<RunHandle>& h, bool* others_active);
+
+  storage::Storage& storage_;
+  const runtime::GraphRegistry& graphs_;
+  bus::EventBus& bus_;
+  RunExecutor& executor_;
+  runtime::HttpTransport* webhooks_;
+  ExecutorPicker pick_;
+  RunManagerOptions options_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, Slot> slots_;                         // thread_id -> active runs
+  std::map<std::string, std::shared_ptr<RunHandle>> active_;  // run_id -> handle
+  bool stopping_ = false;
+  std::size_t live_coroutines_ = 0;
+  std::condition_variable idle_;
+  std::string self_base_url_;
+};
+
+}  // namespace agentd::scheduler

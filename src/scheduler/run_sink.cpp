@@ -1,0 +1,28 @@
+#include "scheduler/run_sink.hpp"
+
+#include <utility>
+
+#include "common/json.hpp"
+
+namespace agentd::scheduler {
+
+namespace {
+unsigned Bit(runtime::StreamMode mode) { return 1u << static_cast<unsigned>(mode); }
+}  // namespace
+
+LogSink::LogSink(std::vector<runtime::StreamMode> modes, std::shared_ptr<bus::RunEventLog> log)
+    : log_(std::move(log)) {
+  if (modes.empty()) modes.push_back(runtime::StreamMode::kValues);
+  for (auto mode : modes) mask_ |= Bit(mode);
+}
+
+bool LogSink::Wants(runtime::StreamMode mode) const { return (mask_ & Bit(mode)) != 0; }
+
+void LogSink::Emit(std::string_view event, boost::json::value data) {
+  // Never append after Close (the log treats that as a bug); a closed log means the run
+  // already finished from the scheduler's point of view.
+  if (log_->closed()) return;
+  log_->Append(event, ToJson(data));
+}
+
+}  // namespace agentd::scheduler
