@@ -76,9 +76,56 @@ struct GraphSpec {
   json::object context;  // the system assistant's context
 };
 
+// Per-tenant limits, chosen by the tier the tenant's credentials carry. 0 = unlimited.
+struct TierLimits {
+  std::string name;
+  std::size_t max_concurrent_runs = 0;  // runs executing at once
+  std::size_t max_queued_runs = 0;      // runs waiting for a slot at once
+  std::size_t requests_per_minute = 0;  // API requests
+  std::size_t tokens_per_minute = 0;    // LLM tokens (prompt + completion)
+  int priority = 0;                     // higher is admitted first among waiting runs
+};
+
 struct Limits {
   std::size_t max_active_runs = 0;  // 0 = sized from the machine at load
   std::size_t max_queued_runs = 0;
+  std::chrono::milliseconds run_timeout{0};         // per-run deadline; 0 = none
+  std::chrono::milliseconds queue_timeout{30'000};  // longest a run may wait for a slot
+  std::string default_tier = "default";  // the tier of requests without one (and with auth off)
+  std::vector<TierLimits> tiers = {TierLimits{.name = "default"}};
+  // Per client IP and per API key request rates (token bucket); 0 = unlimited.
+  double per_ip_requests_per_second = 0;
+  double per_ip_burst = 0;
+  double per_key_requests_per_second = 0;
+  double per_key_burst = 0;
+};
+
+struct ApiKeySpec {
+  std::string sha256;  // hex SHA-256 of the key: keys are never stored in clear
+  std::string tenant;
+  std::string user_id;
+  std::string tier;  // "" = limits.default_tier
+};
+
+struct JwtSettings {
+  std::string hs256_secret_env;  // env var holding the HS256 secret ("" = HS256 off)
+  std::string hs256_secret;      // resolved at load; masked when printed
+  std::string public_key_file;   // PEM (RSA or EC) for RS256/ES256 ("" = off)
+  std::string audience;          // required `aud` when set
+  std::string issuer;            // required `iss` when set
+  std::string tenant_claim = "tenant";
+  std::string user_claim = "sub";
+  std::string tier_claim = "tier";
+  std::chrono::seconds leeway{30};
+};
+
+struct AuthSettings {
+  // "none" (default: every request is the empty tenant, tier limits.default_tier), or
+  // "required": every request but /ok, /health, /ready, /metrics and CORS preflights must
+  // carry a valid x-api-key or Authorization: Bearer <jwt>.
+  std::string mode = "none";
+  std::vector<ApiKeySpec> api_keys;
+  JwtSettings jwt;
 };
 
 struct Config {
@@ -88,6 +135,7 @@ struct Config {
   std::vector<ToolSpec> tools;
   std::vector<GraphSpec> graphs;
   Limits limits;
+  AuthSettings auth;
   std::string source;  // "demo" or the config file path
   // setting name -> where its value came from: "default", "file", "env", "flag", or "auto"
   // (a 0 default sized from the machine at load). Shown by `agentd config`.
