@@ -375,7 +375,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
     co_return Failed(std::move(outcome), loaded.error().code, loaded.error().message,
                      loaded.error().code == Errc::kNotFound ? "NotFoundError" : "StorageError");
   }
-  RunContext ctx{graph, request, events, models_, http_, tools_, {}, {}};
+  RunContext ctx{graph, request, events, models_, http_, tools_, {}, {}, {}};
   ctx.run_metadata = request.metadata;
   ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;
   ctx.run_metadata["assistant_id"] = request.assistant_id;
@@ -384,6 +384,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   try {
     RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
     RunOutcome result = co_await run.Execute();
+    result.usage = ctx.usage;
     // A graph that ends or pauses finishes its chain with the state; a failed or cancelled
     // one raises in LangChain, which astream_events reports as no end record.
     if (result.kind == RunOutcome::Kind::kSuccess && ctx.Wants(StreamMode::kEvents)) {
@@ -393,6 +394,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   } catch (const boost::system::system_error& e) {
     // Only cancellation reaches here (an awaited operation aborted); anything else is a bug.
     if (e.code() != asio::error::operation_aborted) throw;
+    outcome.usage = ctx.usage;
     co_return Failed(std::move(outcome), Errc::kCancelled, "run cancelled", "CancelledError");
   }
 }

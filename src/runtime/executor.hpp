@@ -54,6 +54,14 @@ struct RunRequest {
   bool stream_subgraphs = false;
 };
 
+// LLM tokens a run consumed, summed over its model calls (the run record keeps them, and
+// per-tenant token budgets charge them).
+struct TokenUsage {
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t total() const { return input_tokens + output_tokens; }
+};
+
 struct RunOutcome {
   enum class Kind {
     kSuccess,    // the graph ended, or paused at an interrupt/breakpoint (next non-empty)
@@ -67,6 +75,7 @@ struct RunOutcome {
   std::optional<Error> error;      // kError/kCancelled: what happened
   std::string error_type;          // for the `error` event: "GraphRecursionError", ...
   std::vector<std::string> checkpoints_written;  // in order (rollback removes them)
+  TokenUsage usage;  // also set for failed and cancelled runs: what was spent before
 };
 
 class GraphExecutor {

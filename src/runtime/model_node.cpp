@@ -334,6 +334,10 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   };
   auto result = co_await model->Complete(std::move(request), on_delta);
   if (!result) co_return result.error();
+  if (result->usage) {
+    ctx.usage.input_tokens += result->usage->prompt_tokens;
+    ctx.usage.output_tokens += result->usage->completion_tokens;
+  }
   if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
   json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
   if (ctx.Wants(StreamMode::kEvents)) {

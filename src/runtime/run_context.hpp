@@ -38,6 +38,7 @@ struct RunContext {
   // graph_id, assistant_id, thread_id, run_id.
   json::object run_metadata;
   std::set<std::string> completed_ids;  // legacy messages/complete: each id once per run
+  TokenUsage usage;                     // summed over the run's model calls
 
   bool Wants(StreamMode mode) const { return sink.Wants(mode); }
   void Emit(std::string_view event, json::value data) { sink.Emit(event, std::move(data)); }

@@ -107,6 +107,23 @@ TEST_F(ExecutorTest, ReactToolRoundWritesFiveCheckpointsAndEndsWithToolResult) {
   EXPECT_EQ(Text(messages[3]), "echo: sunny in paris");
 }
 
+TEST_F(ExecutorTest, OutcomeSumsTokenUsageOfEveryModelCall) {
+  RecordingSink sink({});
+  RunOutcome out = Run("agent", Request("agent", UserInput("what is the weather?")), sink);
+  ASSERT_EQ(out.kind, Kind::kSuccess);
+  // Two model calls: the tool call and the final reply; each message reports its own usage.
+  std::int64_t input = 0, output = 0;
+  for (const auto& m : out.values.at("messages").as_array()) {
+    if (m.at("type") != "ai") continue;
+    input += m.at("usage_metadata").at("input_tokens").as_int64();
+    output += m.at("usage_metadata").at("output_tokens").as_int64();
+  }
+  EXPECT_GT(input, 0);
+  EXPECT_GT(output, 0);
+  EXPECT_EQ(out.usage.input_tokens, input);
+  EXPECT_EQ(out.usage.output_tokens, output);
+}
+
 TEST_F(ExecutorTest, MessageChunksJoinToFinalTextAndShareItsId) {
   RecordingSink sink({StreamMode::kMessagesTuple, StreamMode::kValues});
   RunOutcome out = Run("agent", Request("agent", UserInput("tell me a story")), sink);
