@@ -1,0 +1,270 @@
+#include "storage/postgres/pg_conn.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <variant>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+namespace agentd::storage::postgres {
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using Descriptor = asio::posix::stream_descriptor;
+
+// ------------------------------------------------------------------ PgResult
+
+PgResult::PgResult(pg_result* r) : r_(r) {}
+PgResult::PgResult(PgResult&& other) noexcept : r_(std::exchange(other.r_, nullptr)) {}
+PgResult& PgResult::operator=(PgResult&& other) noexcept {
+  if (this != &other) {
+    if (r_ != nullptr) PQclear(r_);
+    r_ = std::exchange(other.r_, nullptr);
+  }
+  return *this;
+}
+PgResult::~PgResult() {
+  if (r_ != nullptr) PQclear(r_);
+}
+int PgResult::rows() const { return r_ == nullptr ? 0 : PQntuples(r_); }
+std::string_view PgResult::Text(int row, int col) const {
+  return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+}
+bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+std::optional<std::string> PgResult::OptText(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return std::string(Text(row, col));
+}
+std::int64_t PgResult::Int(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
+}
+double PgResult::Double(int row, int col) const {
+  return std::strtod(PQgetvalue(r_, row, col), nullptr);
+}
+std::int64_t PgResult::affected() const {
+  if (r_ == nullptr) return 0;
+  return std::strtoll(PQcmdTuples(r_), nullptr, 10);
+}
+
+// ------------------------------------------------------------------ errors
+
+Error PgError(pg_conn* conn, pg_result* result, std::string_view what) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  message = fmt::format("postgres {}: {}", what, message);
+  if (state == nullptr) {
+    // No SQLSTATE: libpq's own failure, i.e. the connection (or the server) went away.
+    return MakeError(conn != nullptr && PQstatus(conn) == CONNECTION_OK ? Errc::kInternal
+                                                                        : Errc::kUnavailable,
+                     std::move(message));
+  }
+  std::string_view s(state);
+  if (s == "23505") return MakeError(Errc::kConflict, std::move(message));
+  // 08: connection exception; 57P01-03: admin/crash shutdown, cannot connect now;
+  // 53: insufficient resources (too many connections); 57014: statement timeout.
+  if (s.substr(0, 2) == "08" || s.substr(0, 3) == "57P" || s.substr(0, 2) == "53" ||
+      s == "57014") {
+    return MakeError(Errc::kUnavailable, std::move(message));
+  }
+  // Serialization failure and deadlock: the other transaction won; the caller may retry.
+  if (s == "40001" || s == "40P01") return MakeError(Errc::kConflict, std::move(message));
+  return MakeError(Errc::kInternal, std::move(message));
+}
+
+namespace {
+
+// Waits until the socket is ready for `w` or the deadline passes.
+Task<Status> WaitFor(Descriptor& sd, Descriptor::wait_type w, SteadyClock::time_point deadline) {
+  asio::steady_timer timer(sd.get_executor(), deadline);
+  auto which = co_await (sd.async_wait(w, asio::as_tuple(asio::use_awaitable)) ||
+                         timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (which.index() == 1) co_return MakeError(Errc::kUnavailable, "postgres: timed out");
+  auto [ec] = std::get<0>(which);
+  if (ec) co_return MakeError(Errc::kUnavailable, "postgres socket: " + ec.message());
+  co_return Status{};
+}
+
+// Owns the descriptor for one call and hands the fd back to libpq (release, never close).
+struct BoundSocket {
+  Descriptor sd;
+  explicit BoundSocket(asio::any_io_executor ex) : sd(std::move(ex)) {}
+  ~BoundSocket() {
+    if (sd.is_open()) (void)sd.release();
+  }
+  // PQsocket may change between PQconnectPoll calls: follow it.
+  Status Follow(int fd) {
+    if (fd < 0) return MakeError(Errc::kUnavailable, "postgres: no socket");
+    if (sd.is_open() && sd.native_handle() == fd) return Status{};
+    if (sd.is_open()) (void)sd.release();
+    boost::system::error_code ec;
+    sd.assign(fd, ec);
+    if (ec) return MakeError(Errc::kUnavailable, "postgres socket: " + ec.message());
+    return Status{};
+  }
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ PgConn
+
+PgConn::PgConn(pg_conn* conn, std::chrono::milliseconds query_timeout)
+    : conn_(conn), query_timeout_(query_timeout) {}
+
+PgConn::~PgConn() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Task<Result<std::unique_ptr<PgConn>>> PgConn::Connect(ConnectOptions options) {
+  const char* keys[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {options.dsn.c_str(), "agentd", nullptr};
+  // expand_dbname: the first dbname is the caller's whole connection string or URI.
+  pg_conn* raw = PQconnectStartParams(keys, values, 1);
+  if (raw == nullptr) co_return MakeError(Errc::kUnavailable, "postgres: out of memory");
+  auto conn = std::make_unique<PgConn>(raw, options.query_timeout);
+  if (PQstatus(raw) == CONNECTION_BAD) co_return PgError(raw, nullptr, "connect");
+  if (PQsetnonblocking(raw, 1) != 0) co_return PgError(raw, nullptr, "connect");
+
+  auto deadline = SteadyClock::now() + options.connect_timeout;
+  {
+    BoundSocket sock(co_await asio::this_coro::executor);
+    // Start as if PQconnectPoll had answered "writing" (libpq's documented protocol).
+    PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+    while (poll != PGRES_POLLING_OK) {
+      if (poll == PGRES_POLLING_FAILED) co_return PgError(raw, nullptr, "connect");
+      if (Status st = sock.Follow(PQsocket(raw)); !st) co_return st.error();
+      auto w = poll == PGRES_POLLING_READING ? Descriptor::wait_read : Descriptor::wait_write;
+      if (Status st = co_await WaitFor(sock.sd, w, deadline); !st) {
+        co_return MakeError(Errc::kUnavailable,
+                            "postgres connect: " + st.error().message);
+      }
+      poll = PQconnectPoll(raw);
+    }
+  }
+  if (!options.schema.empty()) {
+    char* quoted = PQescapeIdentifier(raw, options.schema.data(), options.schema.size());
+    if (quoted == nullptr) co_return PgError(raw, nullptr, "schema name");
+    std::string sql = fmt::format("SET search_path TO {}", quoted);
+    PQfreemem(quoted);
+    if (Status st = co_await conn->Exec(sql); !st) co_return st.error();
+  }
+  co_return conn;
+}
+
+bool PgConn::Reusable() const {
+  return !broken_ && PQstatus(conn_) == CONNECTION_OK &&
+         PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+bool PgConn::CheckAlive() {
+  if (!Reusable()) return false;
+  // Non-blocking: reads what is buffered in the socket; 0 means EOF or a read error.
+  if (PQconsumeInput(conn_) == 0) return false;
+  while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+  return PQstatus(conn_) == CONNECTION_OK && !PQisBusy(conn_);
+}
+
+Task<Status> PgConn::Exec(std::string_view sql) {
+  auto r = co_await Send(false, "", sql, {});
+  if (!r) co_return r.error();
+  co_return Status{};
+}
+
+Task<Result<PgResult>> PgConn::Query(std::string_view sql, Params params) {
+  std::string key(sql);
+  auto it = prepared_.find(key);
+  if (it == prepared_.end()) {
+    std::string name = fmt::format("agentd_{}", prepared_.size());
+    auto r = co_await Send(true, name, sql, params);
+    if (!r) co_return r.error();
+    it = prepared_.emplace(std::move(key), std::move(name)).first;
+  }
+  co_return co_await Send(false, it->second, sql, params);
+}
+
+// One request/response exchange: send (prepare, run a prepared statement, or a simple query),
+// flush, then read every result until libpq says the exchange is over (PQgetResult NULL).
+Task<Result<PgResult>> PgConn::Send(bool prepare, const std::string& name, std::string_view sql,
+                                    const Params& params) {
+  if (broken_ || PQstatus(conn_) != CONNECTION_OK) {
+    broken_ = true;
+    co_return MakeError(Errc::kUnavailable, "postgres: connection lost");
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  int n = static_cast<int>(values.size());
+  int sent = 0;
+  std::string text;
+  if (prepare) {
+    text = std::string(sql);
+    sent = PQsendPrepare(conn_, name.c_str(), text.c_str(), n, nullptr);
+  } else if (!name.empty()) {
+    sent = PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0);
+  } else {
+    text = std::string(sql);
+    sent = PQsendQuery(conn_, text.c_str());
+  }
+  if (sent == 0) {
+    broken_ = PQstatus(conn_) != CONNECTION_OK;
+    co_return PgError(conn_, nullptr, "send");
+  }
+
+  auto deadline = SteadyClock::now() + query_timeout_;
+  BoundSocket sock(co_await asio::this_coro::executor);
+  if (Status st = sock.Follow(PQsocket(conn_)); !st) {
+    broken_ = true;
+    co_return st.error();
+  }
+  // Flush; while the output does not fit, also read (the server may be waiting for us to).
+  while (true) {
+    int rc = PQflush(conn_);
+    if (rc == 0) break;
+    if (rc < 0) {
+      broken_ = true;
+      co_return PgError(conn_, nullptr, "flush");
+    }
+    if (Status st = co_await WaitFor(sock.sd, Descriptor::wait_write, deadline); !st) {
+      broken_ = true;
+      co_return st.error();
+    }
+    if (PQconsumeInput(conn_) == 0) {
+      broken_ = true;
+      co_return PgError(conn_, nullptr, "read");
+    }
+  }
+  PgResult last;
+  std::optional<Error> failure;
+  while (true) {
+    while (PQisBusy(conn_) != 0) {
+      if (Status st = co_await WaitFor(sock.sd, Descriptor::wait_read, deadline); !st) {
+        broken_ = true;
+        co_return st.error();
+      }
+      if (PQconsumeInput(conn_) == 0) {
+        broken_ = true;
+        co_return PgError(conn_, nullptr, "read");
+      }
+    }
+    pg_result* r = PQgetResult(conn_);
+    if (r == nullptr) break;
+    PgResult owned(r);
+    auto status = PQresultStatus(r);
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      last = std::move(owned);
+    } else if (!failure) {
+      failure = PgError(conn_, r, prepare ? "prepare" : "query");
+    }
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+  if (failure) co_return *failure;
+  co_return last;
+}
+
+}  // namespace agentd::storage::postgres
