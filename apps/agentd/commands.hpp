@@ -16,11 +16,14 @@ int RunServe(std::span<const std::string> args);
 int RunMockLlm(std::span<const std::string> args);
 // `agentd config [--validate FILE | --markdown] [settings]`.
 int RunConfig(std::span<const std::string> args);
+// `agentd loadgen <scenario> [flags]`: load generator (apps/loadgen).
+int RunLoadgen(std::span<const std::string> args);
 
 std::string MainHelp();
 std::string ServeHelp();
 std::string MockLlmHelp();
 std::string ConfigHelp();
+std::string LoadgenHelp();  // apps/loadgen/command.cpp
 
 // Catches SIGINT and SIGTERM from construction on (so a signal during start-up is not lost
 // and does not kill the process mid-start); Wait() blocks the calling (main) thread until one

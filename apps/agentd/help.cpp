@@ -13,6 +13,7 @@ std::string MainHelp() {
       "  serve      run the server (also: agentd --setting value ...)\n"
       "  mock-llm   run the deterministic mock LLM as an OpenAI-compatible server\n"
       "  config     print the effective configuration; --validate FILE; --markdown\n"
+      "  loadgen    drive a server with load scenarios (wait, stream, ramp, history, connections)\n"
       "  version    print the version\n\n"
       "`agentd <command> --help` shows a command's flags.\n\n{}",
       kVersion, config::SettingsHelp());

@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
     }
     return RunConfig(rest);
   }
+  if (command == "loadgen") {
+    if (WantsHelp(rest)) {
+      fmt::print("{}", LoadgenHelp());
+      return 0;
+    }
+    return RunLoadgen(rest);
+  }
   fmt::print(stderr, "agentd: unknown command \"{}\" (see agentd --help)\n", command);
   return 2;
 }
