@@ -24,7 +24,12 @@ packages=(
   cmake ninja-build ccache g++ pkg-config curl
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev
+  # PostgreSQL 15 (server for tests/harness/with-services, libpq for storage/postgres) and
+  # Redis (server for the harness, hiredis 0.14 for the Redis bus).
+  postgresql libpq-dev redis-server libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # `make fuzz`: clang 14 with libFuzzer and the sanitizer runtimes, llvm-symbolizer for stacks.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 # Node may come from elsewhere (NodeSource ships npm inside its nodejs, and Debian's npm would
 # conflict with it): only ask Debian for what the machine lacks.

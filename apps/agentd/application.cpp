@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "api/api.hpp"
+#include "api/gate.hpp"
+#include "api/system_assistants.hpp"
 #include "bus/inproc/inproc_event_bus.hpp"
 #include "http/client_pool.hpp"
 #include "http/router.hpp"
@@ -75,12 +77,15 @@ struct Application::Parts {
   http::EventLoops loops;
   std::vector<std::unique_ptr<observe::LoopProbe>> probes;
   std::unique_ptr<storage::Storage> storage;
+  std::unique_ptr<storage::Storage> shared_storage;  // storage + system assistants for every tenant
   std::optional<runtime::GraphRegistry> graphs;
   std::unique_ptr<http::ClientPool> client_pool;  // the HttpTransport of LLMs, tools, webhooks
   std::unique_ptr<runtime::ModelRegistry> models;
   std::unique_ptr<runtime::GraphExecutor> executor;
   std::unique_ptr<bus::EventBus> bus;
   std::unique_ptr<scheduler::RunExecutor> run_executor;
+  // Auth and rate limits; built before the scheduler, which charges run tokens to its budgets.
+  std::shared_ptr<api::Gate> gate;
   std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
   http::Router router;
@@ -118,6 +123,7 @@ Result<std::uint16_t> Application::Start() {
     return Error(storage.error().code, "storage failed to open: " + storage.error().message);
   }
   p.storage = std::move(*storage);
+  p.shared_storage = api::MakeSharedSystemAssistants(*p.storage);
   auto graphs = runtime::GraphRegistry::FromConfig(config_);
   if (!graphs) return Error(graphs.error().code, "graphs: " + graphs.error().message);
   p.graphs.emplace(std::move(*graphs));
@@ -130,11 +136,23 @@ Result<std::uint16_t> Application::Start() {
   p.bus = bus::inproc::MakeInprocEventBus(&p.metrics);
   p.run_executor = scheduler::MakeGraphRunExecutor(*p.executor);
   http::EventLoops* loops = &p.loops;
+  scheduler::RunManagerOptions run_options;
+  run_options.limits = config_.limits;
+  run_options.metrics = &p.metrics;
+  // TODO(auth): expose as settings; agentd serve resumes runs and drains on SIGTERM.
+  run_options.resume_on_start = true;
+  run_options.drain_on_stop = true;
+  p.gate = api::Gate::Make(config_, p.metrics);
+  run_options.charge_tokens = [gate = p.gate](const std::string& tenant, const std::string& tier,
+                                              std::int64_t tokens) {
+    gate->limits().ChargeTokens(tenant, tier, static_cast<double>(tokens));
+  };
   p.runs = std::make_unique<scheduler::RunManager>(
-      *p.storage, *p.graphs, *p.bus, *p.run_executor, p.client_pool.get(),
-      [loops] { return boost::asio::any_io_executor(loops->Next().get_executor()); });
-  p.context.emplace(api::ApiContext{*p.storage, *p.graphs, config_, p.health, p.metrics,
-                                    AGENTD_VERSION, p.runs.get(), p.executor.get()});
+      *p.shared_storage, *p.graphs, *p.bus, *p.run_executor, p.client_pool.get(),
+      [loops] { return boost::asio::any_io_executor(loops->Next().get_executor()); },
+      std::move(run_options));
+  p.context.emplace(api::ApiContext{*p.shared_storage, *p.graphs, config_, p.health, p.metrics,
+                                    AGENTD_VERSION, p.runs.get(), p.executor.get(), p.gate});
   api::RegisterRoutes(p.router, *p.context);
 
   p.loops.Start();
@@ -156,6 +174,20 @@ Result<std::uint16_t> Application::Start() {
                  "creating system assistants failed: " + assistants.error().message);
   }
 
+  // Runs a previous process left pending/running resume before anyone can ask for them.
+  std::future<Result<std::size_t>> recovered = boost::asio::co_spawn(
+      p.loops.loop(0), p.runs->Recover(), boost::asio::use_future);
+  Result<std::size_t> recovery = Error(Errc::kInternal, "Recover threw");
+  try {
+    recovery = recovered.get();
+  } catch (const std::exception& e) {
+    recovery = Error(Errc::kInternal, e.what());
+  }
+  if (!recovery) {
+    p.StopLoops();
+    return Error(recovery.error().code, "recovering runs failed: " + recovery.error().message);
+  }
+
   p.server = std::make_unique<http::Server>(ServerOptionsFrom(config_.server), p.loops, p.router,
                                             p.metrics);
   auto port = p.server->Start();
@@ -172,8 +204,9 @@ Result<std::uint16_t> Application::Start() {
 void Application::Stop() {
   Parts& p = *parts_;
   p.health.SetDraining();
-  // Runs end first (cancelled: `interrupted`), so their streams close and the server's drain
-  // below does not wait on them; the loops they run on are still alive.
+  // Runs drain first (new ones refused with 503; executing ones get the grace period; the rest
+  // stay pending/running in storage for the next start), so their streams close and the
+  // server's drain below does not wait on them; the loops they run on are still alive.
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
   if (p.server) {
     p.server->Stop();
@@ -187,6 +220,7 @@ void Application::Stop() {
   p.executor.reset();
   p.models.reset();
   p.client_pool.reset();
+  p.shared_storage.reset();
   p.storage.reset();
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.hpp"
+#include "api/gate.hpp"
 #include "api/handlers.hpp"
 #include "api/run_handlers.hpp"
 #include "api/validate.hpp"
@@ -13,6 +14,7 @@
 namespace agentd::api {
 
 void RegisterRoutes(http::Router& router, ApiContext& context) {
+  if (!context.gate) context.gate = Gate::Make(context.config, context.metrics);
   detail::RegisterSystemRoutes(router, context);
   detail::RegisterAssistantRoutes(router, context);
   detail::RegisterThreadRoutes(router, context);

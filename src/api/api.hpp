@@ -4,6 +4,7 @@
 // naming the field, nothing written), call storage, and shape responses exactly as the
 // official SDKs expect. errors.hpp is the one place that maps Errc to status and body.
 
+#include <memory>
 #include <string>
 
 #include "common/error.hpp"
@@ -18,6 +19,8 @@
 
 namespace agentd::api {
 
+class Gate;  // gate.hpp
+
 struct ApiContext {
   storage::Storage& storage;
   const runtime::GraphRegistry& graphs;
@@ -30,6 +33,9 @@ struct ApiContext {
   scheduler::RunManager* runs = nullptr;
   // updateState (POST /threads/{id}/state); 503 while null.
   runtime::GraphExecutor* executor = nullptr;
+  // Auth and rate limits in front of every handler (gate.hpp). RegisterRoutes builds it from
+  // `config` when left null.
+  std::shared_ptr<Gate> gate;
 };
 
 // `context` must outlive the router's use.

@@ -1,11 +1,14 @@
 #include "api/errors.hpp"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "common/json.hpp"
+#include "scheduler/refusal.hpp"
 
 namespace agentd::api {
 
@@ -27,6 +30,17 @@ int HttpStatus(Errc code) {
 
 http::Response ErrorResponse(const Error& error) {
   int status = HttpStatus(error.code);
+  // Over-limit refusals (scheduler/refusal.hpp): a JSON body naming the limit, and when to retry.
+  if (error.code == Errc::kResourceExhausted || error.code == Errc::kUnavailable) {
+    if (auto refusal = scheduler::ParseRefusal(error)) {
+      json::object body{{"error", refusal->error}, {"message", refusal->message}};
+      if (!refusal->limit.empty()) body["limit"] = refusal->limit;
+      auto response = http::Response::Json(status, ToJson(body));
+      response.SetHeader("Retry-After",
+                         std::to_string(std::max<std::int64_t>(1, refusal->retry_after.count())));
+      return response;
+    }
+  }
   if (status == 500) {
     spdlog::error("api: internal error: {}", error.message);
     return http::Response::Text(status, "Internal server error");

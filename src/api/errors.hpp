@@ -25,6 +25,8 @@ namespace json = boost::json;
 int HttpStatus(Errc code);
 
 // text/plain body with the error's message (a generic text for 5xx, whose detail is logged).
+// Exception: an over-limit refusal (scheduler/refusal.hpp, 429/503) goes out as JSON
+// {"error","message","limit"} with a Retry-After header (seconds).
 http::Response ErrorResponse(const Error& error);
 
 // 400 {"success":false,"error":{"name":"ZodError","issues":[...]},"detail":"<path>: <msg>"}.

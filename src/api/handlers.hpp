@@ -14,6 +14,7 @@
 #include <boost/json/value.hpp>
 
 #include "api/api.hpp"
+#include "api/gate.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "model/types.hpp"
@@ -32,16 +33,21 @@ void RegisterThreadRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStateRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStoreRoutes(http::Router& router, ApiContext& ctx);
 
-// Binds a handler function to the context. The lambda is not a coroutine: it returns the
-// handler's awaitable, whose frame holds the two references.
+// Runs `fn` behind the context's gate (gate.hpp): auth, rate limits, Request::principal.
+// Not a coroutine unless the response needs RateLimit-* headers added.
+Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind);
+
+// Binds a handler function to the context, behind the gate. The lambda is not a coroutine: it
+// returns the handler's awaitable, whose frame holds the two references.
 inline void Route(http::Router& router, http::Method method, std::string pattern, ApiContext& ctx,
                   HandlerFn fn) {
+  const RouteKind kind = ClassifyRoute(method, pattern);
   router.Add(method, std::move(pattern),
-             [&ctx, fn](Request& request) { return fn(ctx, request); });
+             [&ctx, fn, kind](Request& request) { return Guarded(ctx, request, fn, kind); });
 }
 
-// The owner of every object a request touches. Empty until auth lands (model/types.hpp).
-inline std::string Tenant(const Request&) { return {}; }
+// The owner of every object a request touches: the gate's principal ("" with auth off).
+inline std::string Tenant(const Request& request) { return request.principal.tenant; }
 
 // 200 (or `status`) with `body` as compact JSON.
 Response JsonReply(const json::value& body, int status = 200);

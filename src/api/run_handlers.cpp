@@ -126,6 +126,34 @@ Response WaitResponse(ApiContext& ctx, std::shared_ptr<RunHandle> h, bool cancel
 
 namespace {
 
+// While the run waits for an execution slot, tells the client where it stands: a `queue`
+// event at once, then whenever the position changes, at most once a second, with a `: hb`
+// keep-alive when nothing changed for a while. Nothing is written for a run that gets its slot
+// without queueing. False when the client went away.
+asio::awaitable<bool> ServeQueue(scheduler::RunManager* runs, std::shared_ptr<RunHandle> h,
+                                 http::BodyWriter& out) {
+  using namespace std::chrono_literals;
+  std::optional<std::size_t> last;
+  auto quiet_since = std::chrono::steady_clock::now();
+  // The run reaches the queue a moment after creation (its thread's turn first): look often at
+  // first, then at the bounded rate.
+  auto poll = std::chrono::steady_clock::duration(20ms);
+  while (!h->admitted() && !h->done()) {
+    if (auto pos = runs->QueueInfo(*h); pos && pos->position != last) {
+      last = pos->position;
+      quiet_since = std::chrono::steady_clock::now();
+      if (!co_await out.Write(SseQueueFrame(pos->position, pos->estimated_wait_ms))) co_return false;
+      poll = 1s;
+    } else if (std::chrono::steady_clock::now() - quiet_since > 10s) {
+      quiet_since = std::chrono::steady_clock::now();
+      if (!co_await out.Write(std::string_view(": hb\n"))) co_return false;
+    }
+    co_await h->WaitAdmitted(poll);
+    poll = std::min<std::chrono::steady_clock::duration>(poll * 2, 1s);
+  }
+  co_return true;
+}
+
 enum class Mode { kBackground, kStream, kWait };
 
 Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
@@ -142,7 +170,7 @@ Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
   bool cancel_on_disconnect = false;
   auto spec = ReadRunSpec(v, req, &cancel_on_disconnect);
   if (!spec) co_return v.Response();
-  auto created = co_await ctx.runs->Create(Tenant(req), thread_id, std::move(*spec));
+  auto created = co_await ctx.runs->Create(req.principal, thread_id, std::move(*spec));
   if (!created) co_return ErrorResponse(created.error());
   auto h = created->handle;
   std::string path = RunPath(*h);
@@ -157,12 +185,16 @@ Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
     std::string run_id = h->run_id();
     response = Response::Stream(
         200, "text/event-stream",
-        [sub, runs, run_id, cancel_on_disconnect](http::BodyWriter& out) -> asio::awaitable<void> {
+        [sub, runs, h, run_id, cancel_on_disconnect](http::BodyWriter& out) -> asio::awaitable<void> {
           std::function<void()> on_disconnect;
           if (cancel_on_disconnect) {
             on_disconnect = [runs, run_id] {
               runs->RequestCancel(run_id, scheduler::CancelAction::kInterrupt);
             };
+          }
+          if (!co_await ServeQueue(runs, h, out)) {
+            if (on_disconnect) on_disconnect();
+            co_return;
           }
           co_await ServeSse(sub, out, std::move(on_disconnect));
         });
@@ -219,7 +251,7 @@ Reply Batch(ApiContext& ctx, Request& req) {
   if (!all.ok()) co_return all.Response();
   json::array out;
   for (auto& spec : specs) {
-    auto created = co_await ctx.runs->Create(Tenant(req), std::nullopt, std::move(spec));
+    auto created = co_await ctx.runs->Create(req.principal, std::nullopt, std::move(spec));
     if (!created) co_return ErrorResponse(created.error());
     out.push_back(scheduler::RunJson(created->run));
   }

@@ -25,7 +25,8 @@ constexpr std::string_view kRunStatuses[] = {"pending", "running", "success",
                                              "error",   "timeout", "interrupted"};
 constexpr std::string_view kRunFields[] = {"run_id",   "thread_id",  "assistant_id",
                                            "status",   "metadata",   "multitask_strategy",
-                                           "kwargs",   "created_at", "updated_at"};
+                                           "kwargs",   "created_at", "updated_at",
+                                           "usage"};
 constexpr std::string_view kActions[] = {"interrupt", "rollback"};
 
 Response Unavailable() {
@@ -155,14 +156,15 @@ Reply JoinStream(ApiContext& ctx, Request& req, bool stateless) {
   std::string path;
   auto run = co_await LoadRun(ctx, req, thread_id, run_id);
   if (run) {
-    log = ctx.runs->FindLog(run_id);
+    log = ctx.runs->FindLog(Tenant(req), run_id);
     if (const auto* r = run->kwargs.if_contains("resumable"); r && r->is_bool()) resumable = r->as_bool();
     const auto* temporary = run->kwargs.if_contains("temporary");
     bool is_stateless = stateless || (temporary && temporary->is_bool() && temporary->as_bool());
     path = is_stateless ? "/runs/" + run_id : "/threads/" + run->thread_id + "/runs/" + run_id;
   } else if (stateless) {
-    // A stateless run whose thread was deleted at the end: its log may still be retained.
-    log = ctx.runs->FindLog(run_id);
+    // A stateless run whose thread was deleted at the end: its log may still be retained,
+    // reachable only by the run's own tenant.
+    log = ctx.runs->FindLog(Tenant(req), run_id);
     path = "/runs/" + run_id;
   }
   if (!log) {

@@ -61,6 +61,11 @@ std::string SseErrorFrame(std::string_view error, std::string_view message) {
   return "event: error\ndata: " + ToJson(data) + "\n\n";
 }
 
+std::string SseQueueFrame(std::size_t position, std::int64_t estimated_wait_ms) {
+  boost::json::object data{{"position", position}, {"estimated_wait_ms", estimated_wait_ms}};
+  return "event: queue\ndata: " + ToJson(data) + "\n\n";
+}
+
 void SetSseHeaders(http::Response& response) {
   response.SetHeader("Cache-Control", "no-cache");
   response.SetHeader("X-Accel-Buffering", "no");

@@ -24,6 +24,11 @@ boost::asio::awaitable<void> ServeSse(std::shared_ptr<bus::Subscription> subscri
 // An `error` event with no id (nothing was logged), e.g. for the join of an unknown run.
 std::string SseErrorFrame(std::string_view error, std::string_view message);
 
+// A `queue` event with no id: {"position": n, "estimated_wait_ms": m}. Sent only while a run
+// waits for an execution slot (admission), never for a run that starts at once: the JS SDK
+// hands unknown event names to the app, so clients that never see a queue never see one.
+std::string SseQueueFrame(std::size_t position, std::int64_t estimated_wait_ms);
+
 // Sets the SSE headers of section 4.1 (Content-Type is set by Response::Stream).
 void SetSseHeaders(http::Response& response);
 

@@ -45,10 +45,18 @@ Reply HealthCheck(ApiContext& ctx, Request&) {
       json::object{{"status", "stalled"}, {"error", why}, {"loops", LoopsJson(ctx.health)}}, 503);
 }
 
-// Readiness: not draining, and storage answers.
+// Readiness: not draining, admission not saturated, and storage answers.
 Reply Ready(ApiContext& ctx, Request&) {
   if (ctx.health.draining()) {
     co_return JsonReply(json::object{{"status", "draining"}}, 503);
+  }
+  // A full admission queue means new runs are refused: a load balancer should look elsewhere.
+  if (ctx.runs != nullptr && ctx.runs->saturated()) {
+    auto stats = ctx.runs->admission_stats();
+    co_return JsonReply(json::object{{"status", "saturated"},
+                                     {"runs_executing", stats.executing},
+                                     {"runs_waiting", stats.waiting}},
+                        503);
   }
   auto ping = co_await ctx.storage.Ping();
   if (!ping) {

@@ -111,6 +111,10 @@ Reply Delete(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
+  // Another tenant's thread is missing: check ownership before touching its runs.
+  if (auto owned = co_await ctx.storage.threads().Get(Tenant(req), *id); !owned) {
+    co_return ErrorResponse(Reword(owned.error(), Errc::kNotFound, text::ThreadWithIdNotFound(*id)));
+  }
   // Active runs stop first (bounded), so none writes to the thread after it is gone.
   if (ctx.runs != nullptr) {
     co_await ctx.runs->CancelThread(*id, scheduler::CancelAction::kInterrupt,

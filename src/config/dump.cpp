@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "config/access.hpp"
 #include "config/settings.hpp"
 
 namespace agentd::config {
@@ -68,7 +69,9 @@ json::object GraphJson(const GraphSpec& g) {
   return o;
 }
 
-void AppendSection(std::string& out, const Config& config, std::string_view section, bool last) {
+// `extra`: lines (already indented, no trailing comma) appended after the settings.
+void AppendSection(std::string& out, const Config& config, std::string_view section, bool last,
+                   const std::string& extra = {}) {
   out += fmt::format("  \"{}\": {{\n", section);
   std::vector<const Setting*> rows;
   for (const auto& s : Settings()) {
@@ -82,8 +85,9 @@ void AppendSection(std::string& out, const Config& config, std::string_view sect
     if (source == "env") note = fmt::format("env {}", EnvName(s));
     if (source == "flag") note = fmt::format("flag {}", FlagName(s));
     out += fmt::format("    \"{}\": {}{}  // {}\n", s.name, json::serialize(s.show(config)),
-                       i + 1 < rows.size() ? "," : "", note);
+                       i + 1 < rows.size() || !extra.empty() ? "," : "", note);
   }
+  out += extra;
   out += last ? "  }\n" : "  },\n";
 }
 
@@ -143,9 +147,18 @@ std::string DumpEffective(const Config& config) {
                          MaskSecret(m.api_key));
     }
   }
+  if (!config.auth.jwt.hs256_secret.empty()) {
+    out += fmt::format("// auth.jwt: HS256 secret from {} = {}\n", config.auth.jwt.hs256_secret_env,
+                       MaskSecret(config.auth.jwt.hs256_secret));
+  }
   out += "{\n";
   AppendSection(out, config, "server", false);
-  AppendSection(out, config, "limits", false);
+  AppendSection(out, config, "limits", false,
+                "    \"tiers\": " + PrettyJson(TiersJson(config), 2) + "\n");
+  auto auth_source = config.setting_sources.find("auth");
+  out += fmt::format("  // auth.mode from: {}\n",
+                     auth_source == config.setting_sources.end() ? "default" : auth_source->second);
+  out += "  \"auth\": " + PrettyJson(AuthJson(config), 1) + ",\n";
   json::array models, tools, graphs;
   for (const auto& m : config.models) models.emplace_back(ModelJson(m));
   for (const auto& t : config.tools) tools.emplace_back(ToolJson(t));

@@ -11,6 +11,7 @@
 #include <boost/json/stream_parser.hpp>
 #include <fmt/format.h>
 
+#include "config/access.hpp"
 #include "config/catalog.hpp"
 #include "config/settings.hpp"
 
@@ -69,6 +70,7 @@ Result<std::string> ReadFile(const std::string& path) {
 Status ApplySection(const json::value& section, std::string_view name, Config& config) {
   if (!section.is_object()) return Fail(fmt::format("{}: expected an object", name));
   for (const auto& kv : section.get_object()) {
+    if (name == "limits" && kv.key() == "tiers") continue;  // a list: ParseTiers
     const Setting* s = FindSetting(kv.key());
     const std::string key = fmt::format("{}.{}", name, std::string_view(kv.key()));
     if (s == nullptr || s->section != name) return Fail(fmt::format("{}: unknown setting", key));
@@ -121,9 +123,9 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
   if (!file.is_object()) return Fail("(top level): expected an object");
   const auto& top = file.get_object();
   for (const auto& kv : top) {
-    static constexpr std::string_view kKeys[] = {"server", "limits", "models", "tools", "graphs"};
+    static constexpr std::string_view kKeys[] = {"server", "limits", "auth", "models", "tools", "graphs"};
     if (std::find(std::begin(kKeys), std::end(kKeys), kv.key()) == std::end(kKeys)) {
-      return Fail(fmt::format("{}: unknown key (expected server, limits, models, tools, graphs)",
+      return Fail(fmt::format("{}: unknown key (expected server, limits, auth, models, tools, graphs)",
                               std::string_view(kv.key())));
     }
   }
@@ -131,6 +133,14 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
     if (const auto* v = top.if_contains(section)) {
       if (auto st = ApplySection(*v, section, config); !st) return st;
     }
+  }
+  if (const auto* limits = top.if_contains("limits")) {
+    if (const auto* tiers = limits->get_object().if_contains("tiers")) {
+      if (auto st = ParseTiers(*tiers, config); !st) return st;
+    }
+  }
+  if (const auto* auth = top.if_contains("auth")) {
+    if (auto st = ParseAuth(*auth, config); !st) return st;
   }
   const bool has_catalog = top.contains("models") || top.contains("tools") || top.contains("graphs");
   if (!has_catalog) {
@@ -190,6 +200,7 @@ Result<Config> LoadConfig(std::span<const std::string> args, const Environment& 
     config.setting_sources[std::string(f.setting->name)] = "flag";
   }
   config.source = path.empty() ? "demo" : path;
+  if (auto st = FinishAccess(env, config); !st) return st.error();
 
   if (config.server.threads == 0) {
     config.server.threads = AutoThreads(env);

@@ -183,10 +183,84 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.limits.max_queued_runs); }},
+    {"run_timeout_ms", "limits", SettingType::kDuration, "0",
+     "Longest a run may execute before it is stopped (status timeout); 0 = no deadline.", 0,
+     24 * kHour,
+     [](Config& c, const SettingValue& v) {
+       c.limits.run_timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.limits.run_timeout); }},
+    {"queue_timeout_ms", "limits", SettingType::kDuration, "30000",
+     "Longest a run may wait for an execution slot before it is refused.", 1, 24 * kHour,
+     [](Config& c, const SettingValue& v) {
+       c.limits.queue_timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.limits.queue_timeout); }},
+    {"default_tier", "limits", SettingType::kString, "default",
+     "Tier (limits.tiers[].name) of requests whose credentials name none, and of every request "
+     "with auth off.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       if (Str(v).empty()) return std::string("must not be empty");
+       c.limits.default_tier = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.limits.default_tier); }},
+    {"per_ip_requests_per_second", "limits", SettingType::kNumber, "0",
+     "Requests per second one client IP may make (token bucket); 0 = unlimited. Over it: 429.",
+     0, 1'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.limits.per_ip_requests_per_second = std::get<double>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.limits.per_ip_requests_per_second); }},
+    {"per_ip_burst", "limits", SettingType::kNumber, "0",
+     "Requests one client IP may make at once above its rate; 0 = one second's worth.", 0,
+     10'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.limits.per_ip_burst = std::get<double>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.limits.per_ip_burst); }},
+    {"per_key_requests_per_second", "limits", SettingType::kNumber, "0",
+     "Requests per second one credential (API key, or JWT tenant+user) may make; 0 = unlimited.",
+     0, 1'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.limits.per_key_requests_per_second = std::get<double>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.limits.per_key_requests_per_second); }},
+    {"per_key_burst", "limits", SettingType::kNumber, "0",
+     "Requests one credential may make at once above its rate; 0 = one second's worth.", 0,
+     10'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.limits.per_key_burst = std::get<double>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.limits.per_key_burst); }},
+    {"auth", "", SettingType::kString, "none",
+     "Authentication: \"none\" (every request is the empty tenant) or \"required\" (x-api-key or "
+     "Authorization: Bearer <jwt>; see auth.api_keys and auth.jwt). File key: auth.mode.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       if (Str(v) != "none" && Str(v) != "required") {
+         return fmt::format("must be \"none\" or \"required\", got \"{}\"", Str(v));
+       }
+       c.auth.mode = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.auth.mode); }},
 };
 
 std::string CheckRange(const Setting& s, std::int64_t v) {
   if (v < s.min || v > s.max) return fmt::format("must be between {} and {}, got {}", s.min, s.max, v);
+  return {};
+}
+
+std::string CheckNumber(const Setting& s, double v) {
+  if (!(v >= static_cast<double>(s.min) && v <= static_cast<double>(s.max))) {
+    return fmt::format("must be between {} and {}, got {}", s.min, s.max, v);
+  }
   return {};
 }
 
@@ -236,6 +310,7 @@ std::string_view TypeName(SettingType t) {
     case SettingType::kBool: return "bool";
     case SettingType::kDuration: return "ms";
     case SettingType::kList: return "list";
+    case SettingType::kNumber: return "number";
   }
   return "?";
 }
@@ -260,6 +335,16 @@ std::string ApplyText(Config& config, const Setting& s, std::string_view text) {
       return fmt::format("expected true or false, got \"{}\"", text);
     }
     case SettingType::kList: return s.apply(config, SplitList(text));
+    case SettingType::kNumber: {
+      double v = 0;
+      const auto* end = text.data() + text.size();
+      const auto res = std::from_chars(text.data(), end, v);
+      if (text.empty() || res.ec != std::errc() || res.ptr != end) {
+        return fmt::format("expected a number, got \"{}\"", text);
+      }
+      if (auto err = CheckNumber(s, v); !err.empty()) return err;
+      return s.apply(config, v);
+    }
   }
   return "unsupported setting type";
 }
@@ -294,6 +379,12 @@ std::string ApplyJson(Config& config, const Setting& s, const json::value& v) {
         items.emplace_back(e.get_string());
       }
       return s.apply(config, items);
+    }
+    case SettingType::kNumber: {
+      if (!v.is_number()) return "expected a number";
+      const double n = v.to_number<double>();
+      if (auto err = CheckNumber(s, n); !err.empty()) return err;
+      return s.apply(config, n);
     }
   }
   return "unsupported setting type";

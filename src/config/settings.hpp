@@ -17,18 +17,19 @@
 
 namespace agentd::config {
 
-enum class SettingType { kString, kInteger, kBool, kDuration, kList };
+enum class SettingType { kString, kInteger, kBool, kDuration, kList, kNumber };
 
 // A parsed value, before the setting's own validation.
-using SettingValue = std::variant<std::string, std::int64_t, bool, std::vector<std::string>>;
+using SettingValue =
+    std::variant<std::string, std::int64_t, bool, std::vector<std::string>, double>;
 
 struct Setting {
   std::string_view name;     // snake_case; also the config-file key
-  std::string_view section;  // config-file object holding it ("server" or "limits"); "" = not in files
+  std::string_view section;  // config-file object holding it ("server", "limits", "auth"); "" = not in files
   SettingType type;
   std::string_view default_text;  // as shown in --help and docs
   std::string_view description;
-  std::int64_t min = 0;  // integers and durations: inclusive range
+  std::int64_t min = 0;  // integers, durations and numbers: inclusive range
   std::int64_t max = 0;
   // Validates and stores the value; returns the problem ("" when accepted).
   std::string (*apply)(Config&, const SettingValue&) = nullptr;

@@ -15,6 +15,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "model/principal.hpp"
+
 namespace agentd::http {
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
@@ -36,6 +38,9 @@ struct Request {
   std::string remote_address;  // peer IP
   // Filled by the router from `{name}` segments of the matched pattern.
   std::vector<std::pair<std::string, std::string>> path_params;
+  // Who the request acts for: set by the API's auth gate (api/gate.hpp) before the handler
+  // runs; http/ itself never reads it. Empty tenant = auth off (or a public path).
+  model::Principal principal;
 
   std::optional<std::string_view> Header(std::string_view name) const;
   std::optional<std::string_view> Query(std::string_view name) const;  // first occurrence

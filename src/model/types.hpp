@@ -85,6 +85,9 @@ struct Run {
   json::object kwargs;
   TimestampMs created_at = 0;
   TimestampMs updated_at = 0;
+  // LLM tokens the run spent: {} until it ends, then {"input_tokens", "output_tokens",
+  // "total_tokens"} (RunStore::SetUsage).
+  json::object usage;
 };
 
 // One checkpoint: the thread's state after a step, stored as the delta of that step.

@@ -17,6 +17,7 @@ boost::json::object RunJson(const model::Run& run) {
       {"kwargs", run.kwargs},
       {"created_at", FormatIso8601(run.created_at)},
       {"updated_at", FormatIso8601(run.updated_at)},
+      {"usage", run.usage},
   };
 }
 

@@ -7,6 +7,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "common/json.hpp"
@@ -39,8 +41,17 @@ std::string ErrorMessage(const runtime::RunOutcome& outcome) {
   return outcome.error ? outcome.error->message : std::string("run failed");
 }
 
+json::object UsageJson(const runtime::TokenUsage& usage) {
+  return json::object{{"input_tokens", usage.input_tokens},
+                      {"output_tokens", usage.output_tokens},
+                      {"total_tokens", usage.total()}};
+}
+
 }  // namespace
 
+// Order: the thread's turn first, then a global slot. A run parked behind its own thread holds
+// no slot (that would let one busy thread starve everyone); a run holding its thread's turn
+// but waiting for a slot blocks only its own thread, which is waiting anyway.
 asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
   co_await h->start_.Wait();
   if (h->spec_.after_seconds > 0 && !h->cancelled_.is_set()) {
@@ -48,18 +59,44 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
         std::chrono::duration<double>(h->spec_.after_seconds));
     co_await h->cancelled_.WaitFor(delay);
   }
+  SlotResult slot = SlotResult::kCancelled;
+  bool abandon = false;
+  {
+    std::lock_guard lock(mutex_);
+    abandon = h->abandon_;
+  }
+  if (!abandon && !AbandonedOrCancelled(*h)) slot = co_await AcquireSlot(*h);
   bool cancelled = false;
   {
     std::lock_guard lock(mutex_);
-    cancelled = h->cancel_.has_value();
-    if (!cancelled) h->state_ = RunHandle::State::kRunning;
+    abandon = h->abandon_ || (slot == SlotResult::kClosed && options_.drain_on_stop);
+    cancelled = h->cancel_.has_value() || slot == SlotResult::kClosed;
+    if (!abandon && !cancelled && slot == SlotResult::kGranted) {
+      h->state_ = RunHandle::State::kRunning;
+    }
   }
-  if (cancelled) {
+  if (abandon) {
+    Abandon(h);
+    co_return;
+  }
+  if (slot == SlotResult::kTimedOut && !cancelled) {
+    runtime::RunOutcome outcome;
+    outcome.kind = Kind::kError;
+    outcome.error_type = "QueueTimeoutError";
+    outcome.error = Error(
+        Errc::kTimeout,
+        fmt::format("the run waited longer than queue_timeout ({} ms) for an execution slot",
+                    options_.limits.queue_timeout.count()));
+    co_await Finish(h, std::move(outcome), false, nullptr, {});
+    co_return;
+  }
+  if (cancelled || slot != SlotResult::kGranted) {
     runtime::RunOutcome outcome;
     outcome.kind = Kind::kCancelled;
     co_await Finish(h, std::move(outcome), false, nullptr, {});
     co_return;
   }
+  h->admitted_.Set();
 
   (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, model::RunStatus::kRunning);
   json::value values_before;
@@ -72,10 +109,66 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
   busy.status = model::ThreadStatus::kBusy;
   (void)co_await storage_.threads().Update(h->tenant_, h->thread_id_, std::move(busy));
 
-  h->log_->Append("metadata", ToJson(json::object{{"run_id", h->run_id_}, {"attempt", 1}}));
+  h->log_->Append("metadata",
+                  ToJson(json::object{{"run_id", h->run_id_}, {"attempt", h->attempt_}}));
   runtime::RunOutcome outcome = co_await Execute(*h);
+  {
+    std::lock_guard lock(mutex_);
+    abandon = h->abandon_;
+  }
+  if (abandon) {
+    Abandon(h);
+    co_return;
+  }
   co_await Finish(h, std::move(outcome), true, std::move(values_before),
                   std::move(interrupts_before));
+}
+
+asio::awaitable<RunManager::SlotResult> RunManager::AcquireSlot(RunHandle& h) {
+  const Ticket& ticket = h.ticket_;
+  const bool granted_now = admission_.Request(ticket);
+  UpdateGauges();
+  SlotResult result = SlotResult::kGranted;
+  if (!granted_now) {
+    const auto timeout = options_.limits.queue_timeout;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = timeout.count() > 0
+                      ? deadline - std::chrono::steady_clock::now()
+                      : std::chrono::steady_clock::duration(std::chrono::hours(24));
+      bool woke = left > std::chrono::steady_clock::duration::zero()
+                      ? co_await ticket->woken().WaitFor(left)
+                      : false;
+      auto state = admission_.state(ticket);
+      if (state == AdmissionTicket::State::kExecuting) break;
+      if (state == AdmissionTicket::State::kClosed) {
+        result = SlotResult::kClosed;
+        break;
+      }
+      if (AbandonedOrCancelled(h) || woke) {
+        // Woken by a cancel (Deliver) or a drain: leave the queue, unless a slot came first.
+        if (!admission_.Withdraw(ticket)) break;
+        result = SlotResult::kCancelled;
+        break;
+      }
+      if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+        if (!admission_.Withdraw(ticket)) break;
+        result = SlotResult::kTimedOut;
+        CountRejection("queue_timeout");
+        break;
+      }
+    }
+    UpdateGauges();
+  }
+  if (options_.metrics != nullptr &&
+      (result == SlotResult::kGranted || result == SlotResult::kTimedOut)) {
+    options_.metrics
+        ->GetHistogram("agentd_run_queue_wait_seconds",
+                       "Time runs waited for a global execution slot, by tier",
+                       {{"tier", h.tier_}})
+        .Observe(std::chrono::duration<double>(admission_.QueueWait(ticket)).count());
+  }
+  co_return result;
 }
 
 asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
@@ -91,6 +184,17 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
   // From here until the co_await below nothing suspends, so a cancel posted to this executor
   // runs only once the executor's coroutine is attached to signal_.
   h.executing_ = true;
+  // run_timeout: the timer lives on the run's executor, as signal_ requires.
+  std::optional<asio::steady_timer> deadline;
+  if (options_.limits.run_timeout.count() > 0) {
+    deadline.emplace(h.executor_, options_.limits.run_timeout);
+    deadline->async_wait([hp = &h](boost::system::error_code ec) {
+      // A cancelled timer (the run ended first) never touches the handle.
+      if (ec || !hp->executing_) return;
+      hp->timed_out_ = true;
+      hp->signal_.emit(asio::cancellation_type::terminal);
+    });
+  }
   try {
     outcome = co_await asio::co_spawn(
         h.executor_, executor_.Execute(*h.graph_, h.request_, sink),
@@ -99,7 +203,7 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
     bool cancelled = false;
     {
       std::lock_guard lock(mutex_);
-      cancelled = h.cancel_.has_value();
+      cancelled = h.cancel_.has_value() || h.timed_out_;
     }
     outcome = runtime::RunOutcome{};
     outcome.kind = cancelled ? Kind::kCancelled : Kind::kError;
@@ -107,7 +211,14 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
     if (!cancelled) spdlog::error("run {}: executor threw: {}", h.run_id_, e.what());
   }
   h.executing_ = false;
+  if (deadline) deadline->cancel();
   h.signal_.slot().clear();
+  if (h.timed_out_) {
+    outcome.kind = Kind::kError;
+    outcome.error_type = "TimeoutError";
+    outcome.error = Error(Errc::kTimeout, fmt::format("the run exceeded run_timeout ({} ms)",
+                                                      options_.limits.run_timeout.count()));
+  }
   co_return outcome;
 }
 
@@ -164,11 +275,15 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     body = values_before.is_null() ? json::value(json::object{}) : values_before;
   } else {
     if (outcome.kind == Kind::kError) {
-      status = model::RunStatus::kError;
+      status = h->timed_out_ ? model::RunStatus::kTimeout : model::RunStatus::kError;
     } else if (cancelled) {
       status = model::RunStatus::kInterrupted;
     }
     (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
+    auto stored = co_await storage_.runs().SetUsage(h->tenant_, h->run_id_, UsageJson(outcome.usage));
+    if (!stored && stored.error().code != Errc::kNotFound) {
+      spdlog::warn("run {}: usage: {}", h->run_id_, stored.error().message);
+    }
     if (executed) {
       if (!outcome.values.is_null()) patch.values = outcome.values;
       patch.interrupts = outcome.interrupts;
@@ -195,6 +310,9 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
       body = current.is_null() ? json::value(json::object{}) : current;
     }
   }
+  if (options_.charge_tokens && outcome.usage.total() > 0) {
+    options_.charge_tokens(h->tenant_, h->tier_, outcome.usage.total());
+  }
   const bool delete_thread = h->stateless_ && h->spec_.delete_on_completion;
   if (delete_thread) {
     (void)co_await threads.Delete(h->tenant_, h->thread_id_);
@@ -212,17 +330,27 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   // Release the thread, then tell waiters and readers: the stored state is already final.
   h->final_status_ = status;
   h->final_body_ = body;
+  if (h->ticket_) admission_.Release(h->ticket_);
+  UpdateGauges();
+  if (options_.metrics != nullptr) {
+    options_.metrics
+        ->GetCounter("agentd_runs_total", "Runs ended, by final status",
+                     {{"status", std::string(model::ToString(status))}})
+        .Inc();
+  }
   bool still_active = false;
   Forget(h, &still_active);
+  h->admitted_.Set();
   h->done_.Set();
   h->log_->Close();
-  if (rollback) bus_.Remove(h->run_id_);
+  if (rollback) bus_.Remove(LogKey(h->tenant_, h->run_id_));
   Pump(h->thread_id_);
 
   if (h->spec_.webhook && !rollback) {
     model::Run run = h->run_;
     run.status = status;
     run.updated_at = ended;
+    run.usage = UsageJson(outcome.usage);
     std::string error = outcome.kind == Kind::kError ? ErrorMessage(outcome) : std::string();
     json::value values = outcome.values.is_null() ? values_before : outcome.values;
     std::string run_id = h->run_id_;

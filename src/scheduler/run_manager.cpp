@@ -10,6 +10,7 @@
 
 #include "common/json.hpp"
 #include "common/uuid.hpp"
+#include "scheduler/refusal.hpp"
 
 namespace agentd::scheduler {
 
@@ -27,7 +28,11 @@ RunManager::RunManager(storage::Storage& storage, const runtime::GraphRegistry& 
       webhooks_(webhooks),
       pick_(std::move(pick)),
       options_(std::move(options)),
-      self_base_url_(options_.self_base_url) {}
+      admission_(AdmissionOptions{options_.limits.max_active_runs,
+                                  options_.limits.max_queued_runs}),
+      self_base_url_(options_.self_base_url) {
+  UpdateGauges();
+}
 
 RunManager::~RunManager() = default;
 
@@ -36,13 +41,86 @@ void RunManager::SetSelfBaseUrl(std::string url) {
   self_base_url_ = std::move(url);
 }
 
+namespace {
+
+// Gives the admission ticket back unless the run was handed to its coroutine.
+struct TicketGuard {
+  Admission& admission;
+  Ticket ticket;
+  bool kept = false;
+  ~TicketGuard() {
+    if (ticket && !kept) admission.Release(ticket);
+  }
+};
+
+Error ShuttingDown() {
+  return RefusalError(Errc::kUnavailable, Refusal{"shutting_down", "", "the server is shutting down",
+                                                  std::chrono::seconds(5)});
+}
+
+}  // namespace
+
+TierQuota RunManager::QuotaFor(const std::string& tier) const {
+  const std::string& name = tier.empty() ? options_.limits.default_tier : tier;
+  for (const auto& t : options_.limits.tiers) {
+    if (t.name == name) {
+      return TierQuota{t.name, t.max_concurrent_runs, t.max_queued_runs, t.priority};
+    }
+  }
+  return TierQuota{name, 0, 0, 0};
+}
+
+void RunManager::CountRejection(std::string_view reason) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics
+      ->GetCounter("agentd_admission_rejections_total", "Runs refused by admission, by reason",
+                   {{"reason", std::string(reason)}})
+      .Inc();
+}
+
+void RunManager::UpdateGauges() {
+  if (options_.metrics == nullptr) return;
+  AdmissionStats stats = admission_.Stats();
+  options_.metrics->GetGauge("agentd_runs_active", "Runs executing now (holding a global slot)")
+      .Set(static_cast<double>(stats.executing));
+  options_.metrics->GetGauge("agentd_runs_queued", "Runs waiting for a global execution slot")
+      .Set(static_cast<double>(stats.queued));
+}
+
+std::optional<QueuePosition> RunManager::QueueInfo(const RunHandle& h) const {
+  if (!h.ticket_) return std::nullopt;
+  return admission_.Position(h.ticket_);
+}
+
 asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
                                                        std::optional<std::string> thread_id,
                                                        RunSpec spec) {
+  return Create(model::Principal{std::move(tenant), std::string(), std::string()},
+                std::move(thread_id), std::move(spec));
+}
+
+asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principal,
+                                                       std::optional<std::string> thread_id,
+                                                       RunSpec spec) {
+  std::string tenant = principal.tenant;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) co_return MakeError(Errc::kUnavailable, "the server is shutting down");
+    if (stopping_) {
+      CountRejection("shutting_down");
+      co_return ShuttingDown();
+    }
   }
+  // Admission first: a refusal is fast and writes nothing.
+  TierQuota quota = QuotaFor(principal.tier);
+  auto admitted = admission_.Admit(tenant, quota);
+  if (!admitted) {
+    auto why = ParseRefusal(admitted.error());
+    CountRejection(why ? (why->error == "tenant_limit" ? "tenant_" + why->limit : why->error)
+                       : std::string("other"));
+    co_return admitted.error();
+  }
+  TicketGuard guard{admission_, *admitted};
+  UpdateGauges();
   // Resolve the assistant: a registered graph's name stands for its system assistant.
   std::string assistant_id = graphs_.Find(spec.assistant_id) != nullptr
                                  ? SystemAssistantId(spec.assistant_id)
@@ -105,7 +183,7 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
   std::vector<std::shared_ptr<RunHandle>> to_cancel;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) co_return MakeError(Errc::kUnavailable, "the server is shutting down");
+    if (stopping_) co_return ShuttingDown();
     Slot& slot = slots_[thread.thread_id];
     if (!slot.runs.empty()) {
       if (spec.multitask_strategy == MultitaskStrategy::kReject) {
@@ -124,6 +202,8 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
     h->run_id_ = NewUuid7();
     h->thread_id_ = thread.thread_id;
     h->tenant_ = tenant;
+    h->tier_ = quota.tier;
+    h->ticket_ = guard.ticket;
     slot.runs.push_back(h);
     active_[h->run_id_] = h;
   }
@@ -140,7 +220,7 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
 
   // The event log exists from creation so that streams can subscribe before the run starts.
   Status persisted;
-  if (auto log = bus_.Create(h->run_id_, options_.log_options)) {
+  if (auto log = bus_.Create(LogKey(h->tenant_, h->run_id_), options_.log_options)) {
     h->log_ = std::move(*log);
     auto stored = co_await storage_.runs().Create(h->run_);
     if (stored) {
@@ -161,7 +241,7 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
     Forget(h, &others);
     if (h->log_) {
       h->log_->Close();
-      bus_.Remove(h->run_id_);
+      bus_.Remove(LogKey(h->tenant_, h->run_id_));
     }
     (void)co_await storage_.runs().Delete(tenant, h->run_id_);
     if (stateless) (void)co_await storage_.threads().Delete(tenant, thread.thread_id);
@@ -173,12 +253,20 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(std::string tenant,
   {
     std::lock_guard lock(mutex_);
     h->state_ = RunHandle::State::kQueued;
-    // Stop() may have begun while this run was being recorded: it ends at once, interrupted.
-    if (stopping_) MarkCancelLocked(*h, CancelAction::kInterrupt);
+    // Stop() may have begun while this run was being recorded: it ends at once, interrupted
+    // (or, draining, is left pending for the next start).
+    if (stopping_) {
+      if (options_.drain_on_stop) {
+        h->abandon_ = true;
+      } else {
+        MarkCancelLocked(*h, CancelAction::kInterrupt);
+      }
+    }
     // A cancel that came while the run was being recorded was only marked (RequestCancel).
-    cancelled = h->cancel_.has_value();
+    cancelled = h->cancel_.has_value() || h->abandon_;
   }
   StartedRun started{h->run_, h};
+  guard.kept = true;  // released by Finish/Abandon from here on
   Spawn(h);
   if (cancelled) Deliver(h);
   Pump(h->thread_id_);
@@ -199,6 +287,8 @@ bool RunManager::MarkCancelLocked(RunHandle& h, CancelAction action) {
 
 void RunManager::Deliver(const std::shared_ptr<RunHandle>& h) {
   h->cancelled_.Set();
+  // A run waiting for a global slot wakes up and withdraws (AcquireSlot).
+  if (h->ticket_) h->ticket_->woken().Set();
   // A pending run wakes up and ends without running; a running one is stopped through its
   // signal, which only its own executor may touch. A run whose Execute has not begun sees
   // cancel_ before it starts (both happen on executor_, in order).
@@ -314,17 +404,76 @@ void RunManager::Stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     for (auto& [id, h] : active_) {
-      if (MarkCancelLocked(*h, CancelAction::kInterrupt) &&
-          h->state_ != RunHandle::State::kAdmitted) {
+      if (options_.drain_on_stop) {
+        // Runs that hold no slot yet stop now, untouched in storage; executing ones get the
+        // grace period.
+        if (h->state_ != RunHandle::State::kRunning && h->state_ != RunHandle::State::kAdmitted &&
+            !h->cancel_) {
+          h->abandon_ = true;
+          runs.push_back(h);
+        }
+      } else if (MarkCancelLocked(*h, CancelAction::kInterrupt) &&
+                 h->state_ != RunHandle::State::kAdmitted) {
         runs.push_back(h);
       }
     }
   }
-  for (auto& h : runs) Deliver(h);
-  std::unique_lock lock(mutex_);
-  if (!idle_.wait_for(lock, grace, [this] { return live_coroutines_ == 0; })) {
-    spdlog::warn("runs: {} run(s) still ending after the stop grace period", live_coroutines_);
+  // Queued runs wake up and leave (AcquireSlot sees the queue closed).
+  admission_.Close();
+  for (auto& h : runs) {
+    if (options_.drain_on_stop) {
+      h->cancelled_.Set();  // ends an after_seconds wait
+      h->start_.Set();
+    } else {
+      Deliver(h);
+    }
   }
+  std::unique_lock lock(mutex_);
+  if (idle_.wait_for(lock, grace, [this] { return live_coroutines_ == 0; })) return;
+  if (!options_.drain_on_stop) {
+    spdlog::warn("runs: {} run(s) still ending after the stop grace period", live_coroutines_);
+    return;
+  }
+  // Past the grace period: the executing runs stop where they are; their checkpoints stay and
+  // their records stay running, so the next start resumes them.
+  std::vector<std::shared_ptr<RunHandle>> left;
+  for (auto& [id, h] : active_) {
+    h->abandon_ = true;
+    left.push_back(h);
+  }
+  lock.unlock();
+  spdlog::warn("runs: {} run(s) did not finish within the grace period; left for the next start",
+               left.size());
+  for (auto& h : left) {
+    h->cancelled_.Set();
+    h->start_.Set();
+    if (h->ticket_) h->ticket_->woken().Set();
+    if (h->executor_) {
+      asio::post(h->executor_, [h] {
+        if (h->executing_) h->signal_.emit(asio::cancellation_type::terminal);
+      });
+    }
+  }
+  lock.lock();
+  if (!idle_.wait_for(lock, std::chrono::seconds(5), [this] { return live_coroutines_ == 0; })) {
+    spdlog::warn("runs: {} run coroutine(s) still alive after drain", live_coroutines_);
+  }
+}
+
+void RunManager::Abandon(const std::shared_ptr<RunHandle>& h) {
+  if (h->ticket_) admission_.Release(h->ticket_);
+  UpdateGauges();
+  bool others = false;
+  Forget(h, &others);
+  h->final_body_ = json::object{};
+  h->admitted_.Set();
+  h->done_.Set();
+  h->log_->Close();
+}
+
+bool RunManager::AbandonedOrCancelled(const RunHandle& h) const {
+  std::lock_guard lock(mutex_);
+  return h.abandon_ || h.cancel_.has_value();
 }
 
 }  // namespace agentd::scheduler

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,7 +42,11 @@
 #include "common/error.hpp"
 #include "model/types.hpp"
 #include "runtime/graph_registry.hpp"
+#include "config/config.hpp"
+#include "model/principal.hpp"
+#include "observe/metrics.hpp"
 #include "runtime/http_transport.hpp"
+#include "scheduler/admission.hpp"
 #include "scheduler/one_shot.hpp"
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_spec.hpp"
@@ -69,6 +74,14 @@ class RunHandle {
     return done_.WaitFor(timeout);
   }
   bool done() const { return done_.is_set(); }
+  // Set once the run holds an execution slot (or ended without one): a streaming client whose
+  // run has not got one yet is shown `queue` events (RunManager::QueueInfo).
+  boost::asio::awaitable<bool> WaitAdmitted(std::chrono::steady_clock::duration timeout) {
+    return admitted_.WaitFor(timeout);
+  }
+  bool admitted() const { return admitted_.is_set(); }
+  const std::string& tier() const { return tier_; }
+  int attempt() const { return attempt_; }
   // Valid once done(): the /wait and /join body (section 5.6), and the final status.
   const boost::json::value& final_body() const { return final_body_; }
   model::RunStatus final_status() const { return final_status_; }
@@ -80,6 +93,9 @@ class RunHandle {
   std::string run_id_;
   std::string thread_id_;
   std::string tenant_;
+  std::string tier_;
+  int attempt_ = 1;  // 2+ for a run resumed after a restart
+  Ticket ticket_;    // its claim on the global budget (admission.hpp)
   bool stateless_ = false;
   bool resumable_ = false;
   std::shared_ptr<bus::RunEventLog> log_;
@@ -94,14 +110,18 @@ class RunHandle {
   // Guarded by RunManager::mutex_.
   State state_ = State::kAdmitted;
   std::optional<CancelAction> cancel_;
+  // Drain: the run stops without writing a final status, so the next start resumes it.
+  bool abandon_ = false;
 
   // Only touched on executor_.
   boost::asio::cancellation_signal signal_;
   bool executing_ = false;
+  bool timed_out_ = false;  // run_timeout fired
 
   OneShot start_;      // its turn came, or it was cancelled while pending
   OneShot cancelled_;  // a cancel was requested (wakes an after_seconds wait)
   OneShot done_;
+  OneShot admitted_;
   boost::json::value final_body_;
   model::RunStatus final_status_ = model::RunStatus::kPending;
 };
@@ -117,6 +137,22 @@ struct RunManagerOptions {
   std::chrono::milliseconds webhook_backoff{500};  // doubled after each failed attempt
   // Base URL (http://host:port) that webhooks beginning with "/" go to.
   std::string self_base_url;
+  // Admission and deadlines (admission.hpp): max_active_runs / max_queued_runs (0 = unlimited
+  // here), queue_timeout (0 = none), run_timeout (0 = none), and the tiers whose quotas apply
+  // per tenant (a principal's tier, else default_tier; an unknown tier is unlimited).
+  config::Limits limits;
+  // Where run counters, gauges and the queue-wait histogram go; may be null.
+  observe::Metrics* metrics = nullptr;
+  // Recover(): resume runs found pending/running at start (true), or end them `error`.
+  bool resume_on_start = true;
+  // Stop(): true lets executing runs finish within the grace period and leaves the others
+  // pending/running in storage for the next start (agentd serve); false interrupts them all.
+  bool drain_on_stop = false;
+  // Charges a finished run's LLM tokens (input + output, when any) to its tenant's token
+  // budget; called on the run's event loop after its usage is stored, rolled-back runs
+  // included (the tokens were spent). May be empty.
+  std::function<void(const std::string& tenant, const std::string& tier, std::int64_t tokens)>
+      charge_tokens;
 };
 
 class RunManager {
@@ -139,6 +175,26 @@ class RunManager {
   boost::asio::awaitable<Result<StartedRun>> Create(std::string tenant,
                                                     std::optional<std::string> thread_id,
                                                     RunSpec spec);
+  // The same for an authenticated principal: its tenant owns the run, its tier's quotas apply
+  // (max_concurrent_runs, max_queued_runs, priority). Admission refusals are RefusalErrors
+  // (refusal.hpp): kResourceExhausted (429 tenant_limit) or kUnavailable (503
+  // server_saturated / shutting_down), decided before anything is written.
+  boost::asio::awaitable<Result<StartedRun>> Create(model::Principal principal,
+                                                    std::optional<std::string> thread_id,
+                                                    RunSpec spec);
+
+  // Finds the runs left pending/running by a previous process (crash, kill -9, drain) and
+  // resumes them from their thread's latest checkpoint with a fresh event log whose metadata
+  // event carries the next `attempt` (or, with resume_on_start false, ends them `error`).
+  // Call once at start, after the loops run and before serving. Returns how many were found.
+  boost::asio::awaitable<Result<std::size_t>> Recover();
+
+  // Where a run waiting for an execution slot stands; nullopt when it is not in that queue
+  // (running, ended, or still behind its own thread).
+  std::optional<QueuePosition> QueueInfo(const RunHandle& h) const;
+  AdmissionStats admission_stats() const { return admission_.Stats(); }
+  // True while a new run would be refused for a full queue (or draining): /ready fails.
+  bool saturated() const { return admission_.Stats().saturated; }
 
   // The handle of an active (or just finishing) run; nullptr when the run is not active here.
   std::shared_ptr<RunHandle> Find(const std::string& run_id) const;
@@ -149,8 +205,15 @@ class RunManager {
   boost::asio::awaitable<void> CancelThread(std::string thread_id, CancelAction action,
                                             std::chrono::steady_clock::duration wait);
   bool IsThreadActive(const std::string& thread_id) const;
-  // The event log of an active or recently ended run (bus retention); nullptr when unknown.
-  std::shared_ptr<bus::RunEventLog> FindLog(const std::string& run_id) { return bus_.Find(run_id); }
+  // The event log of an active or recently ended run of `tenant` (bus retention); nullptr when
+  // unknown or another tenant's. Logs are keyed by tenant and run id (LogKey), so a log
+  // outliving its run record (stateless runs) is still reachable only by its owner.
+  std::shared_ptr<bus::RunEventLog> FindLog(const std::string& tenant, const std::string& run_id) {
+    return bus_.Find(LogKey(tenant, run_id));
+  }
+  static std::string LogKey(const std::string& tenant, const std::string& run_id) {
+    return tenant + "/" + run_id;
+  }
   std::size_t active_count() const;
 
   // The /join body of a run that is no longer active, from the stored run and thread.
@@ -159,9 +222,11 @@ class RunManager {
 
   void SetSelfBaseUrl(std::string url);
 
-  // Refuses new runs, cancels the active ones (they end `interrupted`) and blocks until their
-  // coroutines ended or `grace` passed. Call from a thread that is not an event loop, while
-  // the loops still run.
+  // Refuses new runs (503 shutting_down), then either (drain_on_stop) lets executing runs
+  // finish within `grace` and stops the rest without a final status (left pending/running in
+  // storage, resumed by the next start's Recover), or cancels every active run (`interrupted`).
+  // Blocks until the coroutines ended (bounded). Call from a thread that is not an event loop,
+  // while the loops still run.
   void Stop(std::chrono::milliseconds grace);
 
  private:
@@ -169,7 +234,19 @@ class RunManager {
     std::vector<std::shared_ptr<RunHandle>> runs;  // active, in creation order
   };
 
+  enum class SlotResult { kGranted, kCancelled, kTimedOut, kClosed };
+
   boost::asio::awaitable<void> Lifecycle(std::shared_ptr<RunHandle> h);
+  // Waits for a global execution slot (after the thread's turn came), bounded by queue_timeout.
+  boost::asio::awaitable<SlotResult> AcquireSlot(RunHandle& h);
+  // Ends a run without writing anything (drain): storage keeps it pending/running.
+  void Abandon(const std::shared_ptr<RunHandle>& h);
+  bool AbandonedOrCancelled(const RunHandle& h) const;
+  TierQuota QuotaFor(const std::string& tier) const;
+  void CountRejection(std::string_view reason);
+  void UpdateGauges();
+  // Recover() for one stored run; false when it could not be resumed (it is then ended).
+  boost::asio::awaitable<bool> ResumeRun(model::Run run);
   boost::asio::awaitable<runtime::RunOutcome> Execute(RunHandle& h);
   boost::asio::awaitable<void> Finish(std::shared_ptr<RunHandle> h, runtime::RunOutcome outcome,
                                       bool executed, boost::json::value values_before,
@@ -192,6 +269,7 @@ class RunManager {
   runtime::HttpTransport* webhooks_;
   ExecutorPicker pick_;
   RunManagerOptions options_;
+  Admission admission_;
 
   mutable std::mutex mutex_;
   std::map<std::string, Slot> slots_;                         // thread_id -> active runs

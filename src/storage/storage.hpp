@@ -188,6 +188,34 @@ class RunStore {
   virtual Task<Result<model::Run>> SetStatus(std::string tenant, std::string run_id,
                                              model::RunStatus status) = 0;
   virtual Task<Status> Delete(std::string tenant, std::string run_id) = 0;
+
+  // Crash recovery (scheduler Recover at start). Added after the first backends; the defaults
+  // answer kUnsupported so that a RunStore without them still compiles and says so.
+  //
+  // Every run of every tenant whose status is one of `statuses`, oldest first (created_at,
+  // then insertion order), at most `limit`.
+  virtual Task<Result<std::vector<model::Run>>> ListByStatus(
+      std::vector<model::RunStatus> statuses, std::int64_t limit) {
+    (void)statuses;
+    (void)limit;
+    co_return MakeError(Errc::kUnsupported, "ListByStatus is not supported by this backend");
+  }
+  // Counts one more attempt of the run (a new run is attempt 1) and returns the new number,
+  // durably before it returns. kNotFound when the run is missing.
+  virtual Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) {
+    (void)tenant;
+    (void)run_id;
+    co_return MakeError(Errc::kUnsupported, "NextAttempt is not supported by this backend");
+  }
+  // Records the tokens a finished run spent (model::Run::usage), replacing what was there;
+  // updated_at is left alone. kNotFound when the run is missing. Every shipped backend
+  // implements it; the default keeps out-of-tree RunStores compiling.
+  virtual Task<Status> SetUsage(std::string tenant, std::string run_id, json::object usage) {
+    (void)tenant;
+    (void)run_id;
+    (void)usage;
+    co_return MakeError(Errc::kUnsupported, "SetUsage is not supported by this backend");
+  }
 };
 
 // ---------------------------------------------------------------------------- store items

@@ -106,9 +106,14 @@ class Runs final : public RunStore {
   Task<Result<model::Run>> SetStatus(std::string tenant, std::string run_id,
                                      model::RunStatus status) override;
   Task<Status> Delete(std::string tenant, std::string run_id) override;
+  Task<Status> SetUsage(std::string tenant, std::string run_id, json::object usage) override;
+  Task<Result<std::vector<model::Run>>> ListByStatus(std::vector<model::RunStatus> statuses,
+                                                     std::int64_t limit) override;
+  Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) override;
 
  private:
   State& s_;
+  std::map<std::string, std::int64_t> attempts_;  // run_id -> attempts beyond the first; s_.mu
 };
 
 class Items final : public ItemStore {

@@ -185,4 +185,12 @@ Task<Status> Runs::Delete(std::string tenant, std::string run_id) {
   co_return Status{};
 }
 
+Task<Status> Runs::SetUsage(std::string tenant, std::string run_id, json::object usage) {
+  std::lock_guard lock(s_.mu);
+  auto it = s_.runs.find(run_id);
+  if (it == s_.runs.end() || it->second.value.tenant != tenant) co_return RunNotFound(run_id);
+  it->second.value.usage = std::move(usage);
+  co_return Status{};
+}
+
 }  // namespace agentd::storage::memory

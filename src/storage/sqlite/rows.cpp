@@ -81,6 +81,7 @@ model::Run ReadRun(const Stmt& s, int c) {
   r.kwargs = ParseObject(s.Text(c + 7));
   r.created_at = s.Int(c + 8);
   r.updated_at = s.Int(c + 9);
+  r.usage = ParseObject(s.Text(c + 10));
   return r;
 }
 

@@ -29,7 +29,7 @@ inline constexpr std::string_view kThreadCols =
     "updated_at, state_updated_at, expires_at";
 inline constexpr std::string_view kRunCols =
     "run_id, tenant, thread_id, assistant_id, status, metadata, multitask_strategy, kwargs, "
-    "created_at, updated_at";
+    "created_at, updated_at, usage";
 inline constexpr std::string_view kCheckpointCols =
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, metadata, next, "
     "tasks, channels, message_count, created_at";

@@ -11,11 +11,12 @@ Task<Result<model::Run>> SqliteRuns::Create(model::Run run) {
       ctx_.worker, [run = std::move(run), clock = ctx_.clock](Db& db) mutable -> Result<model::Run> {
         run.created_at = run.updated_at = clock();
         static const std::string sql = fmt::format(
-            "INSERT INTO runs ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", kRunCols);
+            "INSERT INTO runs ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            kRunCols);
         Status st = db.Run(sql, run.run_id, run.tenant, run.thread_id, run.assistant_id,
                            model::ToString(run.status), ToJson(run.metadata),
                            run.multitask_strategy, ToJson(run.kwargs), run.created_at,
-                           run.updated_at);
+                           run.updated_at, ToJson(run.usage));
         if (!st) {
           if (st.error().code == Errc::kConflict) {
             return MakeError(Errc::kConflict, "run " + run.run_id + " exists");
@@ -78,6 +79,14 @@ Task<Status> SqliteRuns::Delete(std::string tenant, std::string run_id) {
     auto run = LoadRun(db, tenant, run_id);
     if (!run) return run.error();
     return db.Run("DELETE FROM runs WHERE run_id = ?1", run_id);
+  });
+}
+
+Task<Status> SqliteRuns::SetUsage(std::string tenant, std::string run_id, json::object usage) {
+  return RunStatusJob(ctx_.worker, [tenant, run_id, usage = std::move(usage)](Db& db) -> Status {
+    auto run = LoadRun(db, tenant, run_id);
+    if (!run) return run.error();
+    return db.Run("UPDATE runs SET usage = ?2 WHERE run_id = ?1", run_id, ToJson(usage));
   });
 }
 

@@ -109,6 +109,11 @@ class SqliteRuns final : public RunStore {
   Task<Result<model::Run>> SetStatus(std::string tenant, std::string run_id,
                                      model::RunStatus status) override;
   Task<Status> Delete(std::string tenant, std::string run_id) override;
+  Task<Status> SetUsage(std::string tenant, std::string run_id, json::object usage) override;
+  // sqlite_run_recovery.cpp
+  Task<Result<std::vector<model::Run>>> ListByStatus(std::vector<model::RunStatus> statuses,
+                                                     std::int64_t limit) override;
+  Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) override;
 
  private:
   Context ctx_;

@@ -16,6 +16,7 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "storage/sqlite/migrations.hpp"
 #include "support/run_co.hpp"
 #include "support/temp_dir.hpp"
 
@@ -84,11 +85,11 @@ TEST_F(SqliteStorageTest, DataSurvivesCloseAndReopenWithoutReapplyingMigrations)
     item.value = boost::json::parse(R"({"v":1})").as_object();
     ASSERT_TRUE(RunCo(s->items().Put(item)));
   }
-  EXPECT_EQ(Pragma(options.path, "user_version"), "1");
+  EXPECT_EQ(Pragma(options.path, "user_version"), std::to_string(sqlite::kMigrationCount));
   EXPECT_EQ(Pragma(options.path, "journal_mode"), "wal");
   // Reopening would fail if the migration ran again (CREATE TABLE on existing tables).
   auto s = Open(options);
-  EXPECT_EQ(Pragma(options.path, "user_version"), "1");
+  EXPECT_EQ(Pragma(options.path, "user_version"), std::to_string(sqlite::kMigrationCount));
   EXPECT_TRUE(RunCo(s->threads().Get("", "t1")));
   auto writes = RunCo(s->checkpoints().MessageWrites("t1", "c1"));
   ASSERT_TRUE(writes);

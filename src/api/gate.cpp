@@ -1,0 +1,169 @@
+#include "api/gate.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/handlers.hpp"
+
+namespace agentd::api {
+namespace {
+
+namespace json = boost::json;
+using http::Response;
+
+constexpr std::string_view kPublicPaths[] = {"/ok", "/health", "/ready", "/metrics", "/info"};
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::int64_t CeilSeconds(std::chrono::milliseconds d) {
+  return std::max<std::int64_t>(0, (d.count() + 999) / 1000);
+}
+
+void AddRateHeaders(http::HeaderList& out, const limits::Decision& d) {
+  out.emplace_back("RateLimit-Limit", std::to_string(static_cast<std::int64_t>(d.limit)));
+  out.emplace_back("RateLimit-Remaining", std::to_string(static_cast<std::int64_t>(d.remaining)));
+  out.emplace_back("RateLimit-Reset", std::to_string(CeilSeconds(d.reset)));
+}
+
+// The tighter of two verdicts (fewer requests remaining) for the response headers.
+const limits::Verdict* Tighter(const limits::Verdict* a, const limits::Verdict* b) {
+  if (a == nullptr || !a->limited) return b && b->limited ? b : nullptr;
+  if (b == nullptr || !b->limited) return a;
+  return b->decision.remaining < a->decision.remaining ? b : a;
+}
+
+detail::Reply Ready(Response response) { co_return response; }
+
+detail::Reply WithHeaders(detail::Reply inner, http::HeaderList headers) {
+  Response response = co_await std::move(inner);
+  for (auto& h : headers) response.headers.push_back(std::move(h));
+  co_return response;
+}
+
+}  // namespace
+
+RouteKind ClassifyRoute(http::Method method, std::string_view pattern) {
+  for (auto p : kPublicPaths) {
+    if (pattern == p) return RouteKind::kPublic;
+  }
+  if (pattern.rfind("/internal/", 0) == 0) return RouteKind::kInternal;
+  if (method == http::Method::kPost &&
+      (EndsWith(pattern, "/runs") || EndsWith(pattern, "/runs/stream") ||
+       EndsWith(pattern, "/runs/wait") || EndsWith(pattern, "/runs/batch"))) {
+    return RouteKind::kCreatesRuns;
+  }
+  return RouteKind::kNormal;
+}
+
+std::shared_ptr<Gate> Gate::Make(const config::Config& config, observe::Metrics& metrics,
+                                 limits::Clock clock) {
+  return std::shared_ptr<Gate>(new Gate(config, metrics, std::move(clock)));
+}
+
+Gate::Gate(const config::Config& config, observe::Metrics& metrics, limits::Clock clock)
+    : auth_required_(config.auth.mode == "required"),
+      limits_(config.limits, clock),
+      clock_(clock),
+      metrics_(metrics) {
+  auto auth = Authenticator::Make(config.auth, config.limits);
+  if (auth) {
+    auth_ = std::move(*auth);
+  } else {
+    spdlog::error("api: auth is misconfigured, refusing every request: {}", auth.error().message);
+  }
+  for (auto kind : {limits::LimitKind::kPerIp, limits::LimitKind::kPerKey,
+                    limits::LimitKind::kTierRequests, limits::LimitKind::kTierTokens}) {
+    metrics_.GetCounter("agentd_ratelimit_rejections_total", "Requests refused with 429, by limit",
+                        {{"limit", std::string(limits::LimitName(kind))}});
+  }
+}
+
+void Gate::MaybeEvict() {
+  // Idle buckets are dropped at most every 10 s, by whichever request comes first.
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  clock_().time_since_epoch()).count();
+  std::int64_t last = last_evict_ms_.load(std::memory_order_relaxed);
+  if (now_ms - last < 10'000) return;
+  if (!last_evict_ms_.compare_exchange_strong(last, now_ms)) return;
+  limits_.EvictIdle();
+}
+
+Response Gate::Unauthorized(const AuthOutcome& outcome) {
+  metrics_.GetCounter("agentd_auth_failures_total", "Requests refused with 401, by reason",
+                      {{"reason", outcome.reason}}).Inc();
+  std::string challenge = "Bearer realm=\"agentd\"";
+  std::string detail = "Authentication required: send x-api-key or Authorization: Bearer <token>";
+  if (outcome.bad_token) {
+    challenge += fmt::format(", error=\"invalid_token\", error_description=\"{}\"", outcome.description);
+    detail = "Invalid credentials: " + outcome.description;
+  }
+  Response r = Response::Json(401, json::serialize(json::object{{"error", "unauthorized"}, {"detail", detail}}));
+  r.SetHeader("WWW-Authenticate", std::move(challenge));
+  return r;
+}
+
+Response Gate::TooMany(const limits::Verdict& verdict) {
+  const std::string_view name = limits::LimitName(verdict.kind);
+  metrics_.GetCounter("agentd_ratelimit_rejections_total", "Requests refused with 429, by limit",
+                      {{"limit", std::string(name)}}).Inc();
+  const std::int64_t retry = std::max<std::int64_t>(1, CeilSeconds(verdict.decision.retry_after));
+  json::object body{{"error", "rate_limited"},
+                    {"limit", name},
+                    {"retry_after", retry},
+                    {"detail", verdict.kind == limits::LimitKind::kTierTokens
+                                   ? "Token budget exhausted; retry later"
+                                   : "Too many requests; retry later"}};
+  Response r = Response::Json(429, json::serialize(body));
+  r.SetHeader("Retry-After", std::to_string(retry));
+  AddRateHeaders(r.headers, verdict.decision);
+  return r;
+}
+
+std::optional<Response> Gate::Admit(http::Request& request, RouteKind kind, http::HeaderList* headers) {
+  if (kind == RouteKind::kPublic) return std::nullopt;
+  if (kind == RouteKind::kInternal && auth_required_) {
+    return Response::Json(404, R"({"detail":"Not Found"})");
+  }
+  if (auth_ == nullptr) {
+    return Response::Json(503, R"({"error":"unavailable","detail":"authentication is misconfigured"})");
+  }
+  MaybeEvict();
+  limits::Verdict by_ip = limits_.AdmitIp(request.remote_address);
+  if (!by_ip.allowed) return TooMany(by_ip);
+
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+  AuthOutcome who = auth_->Authenticate(request, now);
+  if (!who.ok) return Unauthorized(who);
+  request.principal = std::move(who.principal);
+
+  limits::Verdict by_principal =
+      limits_.AdmitPrincipal(who.credential, request.principal.tenant, request.principal.tier);
+  if (!by_principal.allowed) return TooMany(by_principal);
+  if (kind == RouteKind::kCreatesRuns) {
+    limits::Verdict tokens = limits_.CheckTokens(request.principal.tenant, request.principal.tier);
+    if (!tokens.allowed) return TooMany(tokens);
+  }
+  if (const limits::Verdict* v = Tighter(&by_ip, &by_principal)) AddRateHeaders(*headers, v->decision);
+  return std::nullopt;
+}
+
+namespace detail {
+
+Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind) {
+  if (!ctx.gate) return fn(ctx, request);
+  http::HeaderList headers;
+  if (auto refusal = ctx.gate->Admit(request, kind, &headers)) return Ready(std::move(*refusal));
+  if (headers.empty()) return fn(ctx, request);
+  return WithHeaders(fn(ctx, request), std::move(headers));
+}
+
+}  // namespace detail
+}  // namespace agentd::api

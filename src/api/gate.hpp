@@ -1,0 +1,62 @@
+#pragma once
+// The gate every API handler is registered behind (handlers.hpp Route()): per-IP limit, then
+// authentication (auth.hpp) filling Request::principal, then the per-credential and per-tier
+// request limits and, for run creation, the tier's token budget; refusals are 401/404/429
+// answered here, before any handler runs.
+//
+//   public paths (/ok /health /ready /metrics /info): no auth, no limits (probes must pass);
+//   /internal/*: 404 when auth is required (truncate is not tenant-scoped);
+//   CORS preflights never reach the router (http/ answers them).
+//
+// 401: WWW-Authenticate: Bearer realm="agentd" (+ error="invalid_token", error_description
+// for a bad credential) and {"error":"unauthorized","detail":...}.
+// 429: {"error":"rate_limited","limit":"per_ip"|"per_key"|"tier_requests"|"tier_tokens",
+// "retry_after":<s>,"detail":...} with Retry-After; routes under a limit also carry
+// RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset on every response.
+// Metrics: agentd_auth_failures_total{reason}, agentd_ratelimit_rejections_total{limit}.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "api/auth.hpp"
+#include "config/config.hpp"
+#include "http/message.hpp"
+#include "limits/request_limits.hpp"
+#include "observe/metrics.hpp"
+
+namespace agentd::api {
+
+enum class RouteKind { kNormal, kPublic, kInternal, kCreatesRuns };
+RouteKind ClassifyRoute(http::Method method, std::string_view pattern);
+
+class Gate {
+ public:
+  // A configuration the loader accepted always builds; should the key file have changed since,
+  // the gate fails closed (503 on every non-public route) and logs why.
+  static std::shared_ptr<Gate> Make(const config::Config& config, observe::Metrics& metrics,
+                                    limits::Clock clock = limits::SteadyClock());
+
+  // nullopt: admitted (request.principal set; `*headers` are the RateLimit-* headers to add to
+  // the handler's response). Otherwise the refusal to send.
+  std::optional<http::Response> Admit(http::Request& request, RouteKind kind,
+                                      http::HeaderList* headers);
+
+  limits::RequestLimits& limits() { return limits_; }
+
+ private:
+  Gate(const config::Config& config, observe::Metrics& metrics, limits::Clock clock);
+  http::Response Unauthorized(const AuthOutcome& outcome);
+  http::Response TooMany(const limits::Verdict& verdict);
+  void MaybeEvict();
+
+  std::unique_ptr<Authenticator> auth_;  // null: misconfigured, fail closed
+  bool auth_required_ = false;
+  limits::RequestLimits limits_;
+  limits::Clock clock_;
+  observe::Metrics& metrics_;
+  std::atomic<std::int64_t> last_evict_ms_{0};
+};
+
+}  // namespace agentd::api

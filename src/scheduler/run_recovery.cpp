@@ -1,0 +1,162 @@
+// Crash recovery at start: runs a previous process left pending/running are resumed from their
+// thread's latest checkpoint (or ended `error` when resume_on_start is off).
+//
+// What "resume" means: the stored kwargs are the run's original request. If the thread's
+// latest checkpoint was written by this run, the executor continues from it with input null
+// (the graph picks up at `next`; an input checkpoint with next ["__start__"] re-applies
+// nothing it already applied). If the run never wrote one, the original input/command is run
+// again. Either way the run keeps its id, its place in its thread's order, and gets a fresh
+// event log whose `metadata` event carries the next attempt number.
+#include <utility>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "common/json.hpp"
+#include "scheduler/run_manager.hpp"
+
+namespace agentd::scheduler {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t kRecoverLimit = 1'000'000;
+
+// The RunSpec a stored run was created from (BuildRun's kwargs, read back).
+RunSpec SpecFromKwargs(const model::Run& run) {
+  RunSpec spec;
+  const json::object& kw = run.kwargs;
+  spec.assistant_id = run.assistant_id;
+  if (const auto* v = kw.if_contains("input")) spec.input = *v;
+  if (const auto* v = kw.if_contains("command"); v && v->is_object()) spec.command = v->as_object();
+  if (const auto* v = kw.if_contains("context"); v && v->is_object()) spec.context = v->as_object();
+  if (const auto* v = kw.if_contains("stream_mode"); v && v->is_array()) {
+    for (const auto& m : v->as_array()) {
+      if (!m.is_string()) continue;
+      if (auto mode = runtime::ParseStreamMode(m.as_string())) spec.stream_modes.push_back(*mode);
+    }
+  }
+  auto breakpoints = [&](std::string_view key) -> std::optional<std::vector<std::string>> {
+    const auto* v = kw.if_contains(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_string()) return std::vector<std::string>{std::string(v->as_string())};
+    std::vector<std::string> out;
+    if (v->is_array()) {
+      for (const auto& n : v->as_array()) {
+        if (n.is_string()) out.emplace_back(n.as_string());
+      }
+    }
+    return out;
+  };
+  spec.interrupt_before = breakpoints("interrupt_before");
+  spec.interrupt_after = breakpoints("interrupt_after");
+  if (const auto* v = kw.if_contains("checkpoint_id"); v && v->is_string()) {
+    spec.checkpoint_id = std::string(v->as_string());
+  }
+  if (const auto* v = kw.if_contains("webhook"); v && v->is_string()) {
+    spec.webhook = std::string(v->as_string());
+  }
+  if (const auto* v = kw.if_contains("feedback_keys"); v && v->is_array()) {
+    spec.feedback_keys = v->as_array();
+  }
+  if (const auto* v = kw.if_contains("durability"); v && v->is_string()) {
+    spec.durability = std::string(v->as_string());
+  }
+  if (const auto* v = kw.if_contains("subgraphs"); v && v->is_bool()) spec.stream_subgraphs = v->as_bool();
+  if (const auto* v = kw.if_contains("resumable"); v && v->is_bool()) spec.stream_resumable = v->as_bool();
+  const auto* temporary = kw.if_contains("temporary");
+  spec.delete_on_completion = temporary && temporary->is_bool() && temporary->as_bool();
+  if (auto s = ParseMultitaskStrategy(run.multitask_strategy)) spec.multitask_strategy = *s;
+  return spec;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::size_t>> RunManager::Recover() {
+  std::vector<model::RunStatus> statuses{model::RunStatus::kPending, model::RunStatus::kRunning};
+  auto found = co_await storage_.runs().ListByStatus(statuses, kRecoverLimit);
+  if (!found) co_return found.error();
+  std::size_t resumed = 0;
+  for (auto& run : *found) {
+    if (co_await ResumeRun(run)) ++resumed;
+  }
+  if (!found->empty()) {
+    spdlog::info("runs: {} run(s) left by the previous process: {} resumed, {} ended",
+                 found->size(), resumed, found->size() - resumed);
+  }
+  co_return found->size();
+}
+
+asio::awaitable<bool> RunManager::ResumeRun(model::Run run) {
+  const std::string tenant = run.tenant;
+  auto fail = [&](std::string reason) -> asio::awaitable<bool> {
+    spdlog::warn("run {}: not resumed: {}", run.run_id, reason);
+    (void)co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
+    storage::ThreadPatch patch;
+    patch.status = model::ThreadStatus::kError;
+    patch.error = json::object{{"error", "ServerRestartError"}, {"message", reason}};
+    (void)co_await storage_.threads().Update(tenant, run.thread_id, std::move(patch));
+    co_return false;
+  };
+  if (!options_.resume_on_start) {
+    co_return co_await fail("the server restarted while the run was active (resume_on_start is off)");
+  }
+  auto assistant = co_await storage_.assistants().Get(tenant, run.assistant_id);
+  if (!assistant) co_return co_await fail("its assistant is gone: " + assistant.error().message);
+  const runtime::GraphInfo* graph = graphs_.Find(assistant->graph_id);
+  if (graph == nullptr) co_return co_await fail("graph " + assistant->graph_id + " is not registered");
+  auto thread = co_await storage_.threads().Get(tenant, run.thread_id);
+  if (!thread) co_return co_await fail("its thread is gone: " + thread.error().message);
+  auto attempt = co_await storage_.runs().NextAttempt(tenant, run.run_id);
+  if (!attempt) co_return co_await fail("attempt not recorded: " + attempt.error().message);
+
+  RunSpec spec = SpecFromKwargs(run);
+  RunIds ids{run.run_id, run.thread_id, assistant->assistant_id, assistant->graph_id};
+  runtime::RunRequest request = BuildRunRequest(spec, ids, run, *assistant);
+  // Continue from this run's own progress when it made any.
+  auto latest = co_await storage_.checkpoints().Latest(run.thread_id, "");
+  if (latest && *latest && (*latest)->run_id == run.run_id) {
+    request.input = nullptr;
+    request.command.reset();
+    request.checkpoint_id.reset();
+  }
+
+  auto h = std::make_shared<RunHandle>();
+  h->run_id_ = run.run_id;
+  h->thread_id_ = run.thread_id;
+  h->tenant_ = tenant;
+  h->attempt_ = static_cast<int>(*attempt);
+  TierQuota quota = QuotaFor("");
+  h->tier_ = quota.tier;
+  // A run accepted once is never refused again.
+  auto ticket = admission_.Admit(tenant, quota, /*force=*/true);
+  if (!ticket) co_return co_await fail(ticket.error().message);
+  h->ticket_ = *ticket;
+  h->stateless_ = spec.delete_on_completion;
+  h->resumable_ = spec.stream_resumable;
+  h->graph_ = graph;
+  h->executor_ = pick_();
+  h->run_ = run;
+  h->request_ = std::move(request);
+  auto log = bus_.Create(LogKey(run.tenant, run.run_id), options_.log_options);
+  if (!log) {
+    admission_.Release(h->ticket_);
+    co_return co_await fail("event log: " + log.error().message);
+  }
+  h->log_ = std::move(*log);
+  h->spec_ = std::move(spec);
+  {
+    std::lock_guard lock(mutex_);
+    slots_[h->thread_id_].runs.push_back(h);
+    active_[h->run_id_] = h;
+    h->state_ = RunHandle::State::kQueued;
+  }
+  UpdateGauges();
+  Spawn(h);
+  Pump(h->thread_id_);
+  co_return true;
+}
+
+}  // namespace agentd::scheduler
