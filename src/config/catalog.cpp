@@ -219,7 +219,7 @@ Status ParseGraphs(const json::value& graphs, Config& out) {
   };
   return ForEachObject(graphs, "graphs", [&](const Fields& f) -> Status {
     AGENTD_TRY(f.Allow({"graph_id", "kind", "model", "tools", "system_prompt", "recursion_limit",
-                        "description", "config", "context"}));
+                        "description", "config", "context", "channels"}));
     GraphSpec g;
     AGENTD_TRY(f.String("graph_id", g.graph_id, true));
     if (!ids.insert(g.graph_id).second) return Fail(f.Key("graph_id"), fmt::format("duplicate graph \"{}\"", g.graph_id));
@@ -231,6 +231,16 @@ Status ParseGraphs(const json::value& graphs, Config& out) {
     AGENTD_TRY(f.String("description", g.description));
     AGENTD_TRY(f.Object("config", g.config));
     AGENTD_TRY(f.Object("context", g.context));
+    json::object channels;
+    AGENTD_TRY(f.Object("channels", channels));
+    for (const auto& [name, reducer] : channels) {
+      const std::string key = fmt::format("{}.{}", f.Key("channels"), std::string_view(name));
+      if (name == "messages") return Fail(key, "messages always uses the add-messages reducer");
+      if (!reducer.is_string() || (reducer.as_string() != "append" && reducer.as_string() != "last_value")) {
+        return Fail(key, "expected \"append\" or \"last_value\"");
+      }
+      g.channels[std::string(name)] = std::string(reducer.as_string());
+    }
     if (g.kind == "react") {
       if (!f.Has("model")) return Fail(f.Key("model"), "required for kind react");
       if (!has_model(g.model)) return Fail(f.Key("model"), fmt::format("unknown model \"{}\"", g.model));

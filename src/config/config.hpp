@@ -74,6 +74,9 @@ struct GraphSpec {
   std::string description;
   json::object config;   // the system assistant's config
   json::object context;  // the system assistant's context
+  // Reducers of extra state channels: name -> "append" (list concatenation) or "last_value".
+  // `messages` always uses add-messages; undeclared channels are last-value.
+  std::map<std::string, std::string> channels;
 };
 
 // Per-tenant limits, chosen by the tier the tenant's credentials carry. 0 = unlimited.

@@ -66,6 +66,11 @@ json::object GraphJson(const GraphSpec& g) {
   if (!g.description.empty()) o["description"] = g.description;
   if (!g.config.empty()) o["config"] = g.config;
   if (!g.context.empty()) o["context"] = g.context;
+  if (!g.channels.empty()) {
+    json::object channels;
+    for (const auto& [name, reducer] : g.channels) channels[name] = reducer;
+    o["channels"] = std::move(channels);
+  }
   return o;
 }
 

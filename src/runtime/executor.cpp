@@ -78,6 +78,15 @@ json::array ToArray(const std::vector<std::string>& nodes) {
   return out;
 }
 
+// The channels the graph declares with the append reducer (config graphs[].channels).
+std::set<std::string> AppendChannels(const GraphInfo& graph) {
+  std::set<std::string> out;
+  for (const auto& [name, reducer] : graph.spec.channels) {
+    if (reducer == "append") out.insert(name);
+  }
+  return out;
+}
+
 RunOutcome Failed(RunOutcome outcome, Errc code, std::string message, std::string type) {
   outcome.kind = code == Errc::kCancelled ? RunOutcome::Kind::kCancelled : RunOutcome::Kind::kError;
   outcome.error = MakeError(code, std::move(message));
@@ -382,6 +391,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   ctx.run_metadata["thread_id"] = request.thread_id;
   ctx.run_metadata["run_id"] = request.run_id;
   try {
+    loaded->state.append_channels = AppendChannels(graph);
     RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
     RunOutcome result = co_await run.Execute();
     result.usage = ctx.usage;
@@ -449,6 +459,7 @@ asio::awaitable<Result<GraphExecutor::UpdateResult>> GraphExecutor::UpdateState(
     node = std::move(*last);
   }
   GraphState state = std::move(loaded->state);
+  state.append_channels = AppendChannels(graph);
   auto applied = ApplyUpdate(state, values);
   if (!applied) co_return applied.error();
 

@@ -32,7 +32,18 @@ Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) 
   }
   for (const auto& write : applied.message_writes) ApplyMessageWrite(state.messages, write);
   for (const auto& [key, value] : applied.update) {
-    if (key != "messages") state.channels[key] = value;
+    if (key == "messages") continue;
+    if (state.append_channels.count(std::string(key)) == 0) {
+      state.channels[key] = value;
+      continue;
+    }
+    json::value& list = state.channels[key];
+    if (!list.is_array()) list = json::array{};
+    if (value.is_array()) {
+      for (const auto& item : value.get_array()) list.get_array().push_back(item);
+    } else {
+      list.get_array().push_back(value);
+    }
   }
   return applied;
 }

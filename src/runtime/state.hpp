@@ -1,8 +1,12 @@
 #pragma once
 // The in-memory state of one graph run: the channels of the built-in graphs. `messages` uses
-// the add-messages reducer (messages.hpp); every other key is a last-value channel. The
+// the add-messages reducer (messages.hpp); channels the graph declares "append" concatenate
+// lists (a non-list update appends one item); every other key is a last-value channel. The
 // executor loads it once from the thread's checkpoint chain and keeps it for the whole run
 // (never re-read), applying each node's update as it finishes. Plain values, no I/O.
+
+#include <set>
+#include <string>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -15,8 +19,9 @@ namespace agentd::runtime {
 namespace json = boost::json;
 
 struct GraphState {
-  json::object channels;  // last-value channels (everything but messages)
+  json::object channels;  // every channel but messages, in full
   json::array messages;   // the folded message list
+  std::set<std::string> append_channels;  // channels with the append reducer (from the graph)
 
   // {messages: [...], ...channels}: what `values` events and outcomes show.
   json::object Values() const;

@@ -82,6 +82,10 @@ TEST(ConfigValidation, FileErrorsNameTheKey) {
       {R"({"graphs": [{"graph_id": "b", "kind": "echo", "recursion_limit": 0}]})",
        "graphs[0].recursion_limit: must be between 1 and 10000, got 0"},
       {R"({"graphs": [{"graph_id": "b", "kind": "echo", "config": "x"}]})", "graphs[0].config: expected an object"},
+      {R"({"graphs": [{"graph_id": "b", "kind": "echo", "channels": {"notes": "sum"}}]})",
+       R"(graphs[0].channels.notes: expected "append" or "last_value")"},
+      {R"({"graphs": [{"graph_id": "b", "kind": "echo", "channels": {"messages": "append"}}]})",
+       "graphs[0].channels.messages: messages always uses the add-messages reducer"},
       {R"({"graphs": [{"kind": "echo"}]})", "graphs[0].graph_id: required"},
       {"{\n  \"server\": {\n    \"port\": 1,,\n  }\n}", "agentd.json:3:15: syntax error"},
   };

@@ -51,6 +51,7 @@ ExecutorTest::ExecutorTest() : storage_(storage::MakeMemoryStorage()) {
   config::GraphSpec echo;
   echo.graph_id = "echo";
   echo.kind = "echo";
+  echo.channels = {{"notes", "append"}, {"mood", "last_value"}};
   config::GraphSpec agent;
   agent.graph_id = "agent";
   agent.kind = "react";

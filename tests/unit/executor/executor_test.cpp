@@ -124,6 +124,21 @@ TEST_F(ExecutorTest, OutcomeSumsTokenUsageOfEveryModelCall) {
   EXPECT_EQ(out.usage.output_tokens, output);
 }
 
+TEST_F(ExecutorTest, AppendChannelsConcatenateAcrossRunsAndOthersKeepTheLastValue) {
+  RecordingSink sink({});
+  auto first = json::parse(R"({"messages":[{"role":"user","content":"a"}],"notes":["n1","n2"],"mood":"calm"})");
+  ASSERT_EQ(Run("echo", Request("echo", first), sink).kind, Kind::kSuccess);
+  auto second = json::parse(R"({"messages":[{"role":"user","content":"b"}],"notes":"n3","mood":"busy"})");
+  RunOutcome out = Run("echo", Request("echo", second), sink);
+  ASSERT_EQ(out.kind, Kind::kSuccess);
+  EXPECT_EQ(out.values.at("notes"), json::parse(R"(["n1","n2","n3"])"));
+  EXPECT_EQ(out.values.at("mood"), "busy");
+  // The channel survives in the checkpoint: a third run loads it from storage.
+  auto third = json::parse(R"({"messages":[{"role":"user","content":"c"}],"notes":[]})");
+  EXPECT_EQ(Run("echo", Request("echo", third), sink).values.at("notes"),
+            json::parse(R"(["n1","n2","n3"])"));
+}
+
 TEST_F(ExecutorTest, MessageChunksJoinToFinalTextAndShareItsId) {
   RecordingSink sink({StreamMode::kMessagesTuple, StreamMode::kValues});
   RunOutcome out = Run("agent", Request("agent", UserInput("tell me a story")), sink);
