@@ -21,10 +21,11 @@ function(agentd_add_library name)
   agentd_apply_common(agentd_${name})
 endfunction()
 
-# agentd_add_test(name SOURCES ... DEPS ... LABELS ... [OWN_MAIN])
-# Links gtest_main unless OWN_MAIN is given.
+# agentd_add_test(name SOURCES ... DEPS ... LABELS ... [SERVICES --pg --redis] [OWN_MAIN])
+# Links gtest_main unless OWN_MAIN is given. SERVICES runs the binary under
+# tests/harness/with-services, which starts those servers on free loopback ports for it.
 function(agentd_add_test name)
-  cmake_parse_arguments(ARG "OWN_MAIN" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "OWN_MAIN" "" "SOURCES;DEPS;LABELS;SERVICES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} agentd::test_support GTest::gtest GTest::gmock)
   if(NOT ARG_OWN_MAIN)
@@ -32,7 +33,12 @@ function(agentd_add_test name)
   endif()
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   agentd_apply_common(${name})
-  add_test(NAME ${name} COMMAND ${name})
+  if(ARG_SERVICES)
+    add_test(NAME ${name} COMMAND ${PROJECT_SOURCE_DIR}/tests/harness/with-services
+             ${ARG_SERVICES} -- $<TARGET_FILE:${name}>)
+  else()
+    add_test(NAME ${name} COMMAND ${name})
+  endif()
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()

@@ -1,0 +1,14 @@
+// The EventBus contract for the in-process backend (label unit).
+#include "bus/inproc/inproc_event_bus.hpp"
+#include "contract/bus_contract.hpp"
+
+namespace agentd::bus::contract {
+
+INSTANTIATE_TEST_SUITE_P(Inproc, BusContract,
+                         ::testing::Values(BusBackend{
+                             "inproc", [](boost::asio::any_io_executor) {
+                               return inproc::MakeInprocEventBus();
+                             }}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace agentd::bus::contract
