@@ -10,6 +10,17 @@
 namespace agentd::config {
 namespace {
 
+// "scheme://user:secret@host" -> "scheme://user:****@host": DSNs are printed, secrets never.
+std::string MaskUrlPassword(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto at = url.find('@', scheme + 3);
+  if (at == std::string::npos) return url;
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "****" + url.substr(at);
+}
+
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
@@ -69,16 +80,23 @@ const Setting kSettings[] = {
      },
      [](const Config& c) { return json::value(c.storage.data_dir); }},
     {"storage", "server", SettingType::kString, "sqlite",
-     "Storage backend: \"sqlite\" (data_dir/agentd.db), \"sqlite:/path/file.db\" or \"memory\" "
-     "(lost on exit).", 0, 0,
+     "Storage backend: \"sqlite\" (data_dir/agentd.db), \"sqlite:/path/file.db\", \"memory\" "
+     "(lost on exit) or a PostgreSQL URL \"postgres://user@host:5432/db\" (password from "
+     "PGPASSWORD or ~/.pgpass; one written in the URL is masked when printed).", 0, 0,
      [](Config& c, const SettingValue& v) {
        const std::string& s = Str(v);
-       const bool ok = s == "memory" || s == "sqlite" || (s.rfind("sqlite:", 0) == 0 && s.size() > 7);
-       if (!ok) return fmt::format("must be \"sqlite\", \"sqlite:<path>\" or \"memory\", got \"{}\"", s);
+       const bool postgres = (s.rfind("postgres://", 0) == 0 && s.size() > 11) ||
+                             (s.rfind("postgresql://", 0) == 0 && s.size() > 13);
+       const bool ok = s == "memory" || s == "sqlite" || (s.rfind("sqlite:", 0) == 0 && s.size() > 7) ||
+                       postgres;
+       if (!ok) {
+         return fmt::format("must be \"sqlite\", \"sqlite:<path>\", \"memory\" or \"postgres://...\", got \"{}\"",
+                            MaskUrlPassword(s));
+       }
        c.storage.url = s;
        return Ok();
      },
-     [](const Config& c) { return json::value(c.storage.url); }},
+     [](const Config& c) { return json::value(MaskUrlPassword(c.storage.url)); }},
     {"sqlite_busy_timeout_ms", "server", SettingType::kDuration, "5000",
      "How long SQLite waits for a lock before failing a statement.", 0, kHour,
      [](Config& c, const SettingValue& v) {

@@ -32,7 +32,7 @@ TEST(ConfigValidation, FileErrorsNameTheKey) {
       {R"({"server": {"prot": 1}})", "server.prot: unknown setting"},
       {R"({"server": {"max_active_runs": 1}})", "server.max_active_runs: unknown setting"},
       {R"({"server": {"storage": "postgres"}})",
-       R"(server.storage: must be "sqlite", "sqlite:<path>" or "memory", got "postgres")"},
+       R"(server.storage: must be "sqlite", "sqlite:<path>", "memory" or "postgres://...", got "postgres")"},
       {R"({"server": {"log_level": "loud"}})",
        R"(server.log_level: must be one of trace, debug, info, warn, error, off, got "loud")"},
       {R"({"server": {"dev_endpoints": "yes"}})", "server.dev_endpoints: expected true or false"},
