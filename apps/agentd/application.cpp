@@ -12,6 +12,7 @@
 #include "api/api.hpp"
 #include "api/gate.hpp"
 #include "api/system_assistants.hpp"
+#include "api/thread_expiry.hpp"
 #include "bus/inproc/inproc_event_bus.hpp"
 #include "http/client_pool.hpp"
 #include "http/router.hpp"
@@ -25,6 +26,7 @@
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_manager.hpp"
 #include "storage/memory/memory_storage.hpp"
+#include "storage/postgres/postgres_storage.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
 #ifndef AGENTD_VERSION
@@ -36,6 +38,12 @@ namespace {
 
 Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings) {
   if (settings.url == "memory") return storage::MakeMemoryStorage();
+  if (settings.url.rfind("postgres://", 0) == 0 || settings.url.rfind("postgresql://", 0) == 0) {
+    // Blocks while it connects and migrates: Start() runs before the loops serve anything.
+    storage::PostgresOptions options;
+    options.dsn = settings.url;
+    return storage::MakePostgresStorage(options);
+  }
   storage::SqliteOptions options;
   options.busy_timeout_ms = static_cast<int>(settings.sqlite_busy_timeout_ms);
   if (settings.url == "sqlite") {
@@ -88,6 +96,8 @@ struct Application::Parts {
   std::shared_ptr<api::Gate> gate;
   std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
+  // Deletes expired threads; stopped before the loops and storage it uses.
+  std::unique_ptr<api::ThreadSweeper> sweeper;
   http::Router router;
   std::unique_ptr<http::Server> server;
   bool loops_running = false;
@@ -128,7 +138,7 @@ Result<std::uint16_t> Application::Start() {
   if (!graphs) return Error(graphs.error().code, "graphs: " + graphs.error().message);
   p.graphs.emplace(std::move(*graphs));
   p.client_pool = std::make_unique<http::ClientPool>();
-  auto models = runtime::ModelRegistry::Build(config_.models, *p.client_pool);
+  auto models = runtime::ModelRegistry::Build(config_.models, *p.client_pool, &p.metrics);
   if (!models) return Error(models.error().code, "models: " + models.error().message);
   p.models = std::move(*models);
   p.executor =
@@ -196,6 +206,10 @@ Result<std::uint16_t> Application::Start() {
     p.StopLoops();
     return Error(port.error().code, "cannot listen: " + port.error().message);
   }
+  p.sweeper = std::make_unique<api::ThreadSweeper>(
+      boost::asio::any_io_executor(p.loops.loop(0).get_executor()), *p.shared_storage,
+      p.runs.get(), p.metrics);
+  p.sweeper->Start();
   // Webhooks that begin with "/" go to this server.
   p.runs->SetSelfBaseUrl(fmt::format("http://127.0.0.1:{}", *port));
   return *port;
@@ -204,6 +218,10 @@ Result<std::uint16_t> Application::Start() {
 void Application::Stop() {
   Parts& p = *parts_;
   p.health.SetDraining();
+  // The sweeper stops first: it deletes through storage and asks the scheduler, both of which
+  // outlive it, on a loop that is still running.
+  if (p.sweeper && p.loops_running) p.sweeper->Stop();
+  p.sweeper.reset();
   // Runs drain first (new ones refused with 503; executing ones get the grace period; the rest
   // stay pending/running in storage for the next start), so their streams close and the
   // server's drain below does not wait on them; the loops they run on are still alive.

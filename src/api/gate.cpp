@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/handlers.hpp"
+#include "api/thread_expiry.hpp"
 
 namespace agentd::api {
 namespace {
@@ -157,12 +158,14 @@ std::optional<Response> Gate::Admit(http::Request& request, RouteKind kind, http
 
 namespace detail {
 
-Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind) {
-  if (!ctx.gate) return fn(ctx, request);
+Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind,
+              bool thread_scoped) {
+  auto call = [&] { return thread_scoped ? IfThreadLive(ctx, request, fn) : fn(ctx, request); };
+  if (!ctx.gate) return call();
   http::HeaderList headers;
   if (auto refusal = ctx.gate->Admit(request, kind, &headers)) return Ready(std::move(*refusal));
-  if (headers.empty()) return fn(ctx, request);
-  return WithHeaders(fn(ctx, request), std::move(headers));
+  if (headers.empty()) return call();
+  return WithHeaders(call(), std::move(headers));
 }
 
 }  // namespace detail

@@ -34,16 +34,20 @@ void RegisterStateRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStoreRoutes(http::Router& router, ApiContext& ctx);
 
 // Runs `fn` behind the context's gate (gate.hpp): auth, rate limits, Request::principal.
-// Not a coroutine unless the response needs RateLimit-* headers added.
-Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind);
+// Not a coroutine unless the response needs RateLimit-* headers added. `thread_scoped`
+// (the path names a {thread_id}) adds the TTL check of thread_expiry.hpp after auth.
+Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind,
+              bool thread_scoped = false);
 
 // Binds a handler function to the context, behind the gate. The lambda is not a coroutine: it
 // returns the handler's awaitable, whose frame holds the two references.
 inline void Route(http::Router& router, http::Method method, std::string pattern, ApiContext& ctx,
                   HandlerFn fn) {
   const RouteKind kind = ClassifyRoute(method, pattern);
-  router.Add(method, std::move(pattern),
-             [&ctx, fn, kind](Request& request) { return Guarded(ctx, request, fn, kind); });
+  const bool thread_scoped = pattern.find("{thread_id}") != std::string::npos;
+  router.Add(method, std::move(pattern), [&ctx, fn, kind, thread_scoped](Request& request) {
+    return Guarded(ctx, request, fn, kind, thread_scoped);
+  });
 }
 
 // The owner of every object a request touches: the gate's principal ("" with auth off).

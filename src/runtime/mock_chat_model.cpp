@@ -17,14 +17,20 @@ namespace asio = boost::asio;
 using providers::StreamDelta;
 
 MockChatModel::MockChatModel(std::string name, mock::MockOptions options, std::string model,
-                             std::size_t max_concurrency)
-    : name_(std::move(name)), model_(std::move(model)), options_(options),
-      semaphore_(max_concurrency) {}
+                             std::size_t max_concurrency, observe::Metrics* metrics)
+    : name_(std::move(name)),
+      model_(std::move(model)),
+      options_(options),
+      semaphore_(max_concurrency),
+      metrics_(metrics, name_) {}
 
 asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatRequest request,
                                                                        DeltaSink on_delta) {
+  ModelMetrics::Call call_metrics(metrics_);
   auto permit = co_await semaphore_.Acquire();
-  if (!permit) co_return permit.error();
+  if (!permit) co_return call_metrics.Finish(permit.error());
+  call_metrics.Acquired();
+  call_metrics.Attempt();
 
   // The body the openai provider would POST to mock-llm: same input, same reply.
   const auto wire = providers::BuildOpenAiRequest(request.messages, request.tools, model_,
@@ -34,6 +40,7 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   providers::ChatAssembler assembler;
   auto emit = [&](StreamDelta delta) {
     assembler.Apply(delta);
+    if (!std::holds_alternative<providers::MessageStart>(delta)) call_metrics.FirstToken();
     if (on_delta) on_delta(delta);
   };
   emit(providers::MessageStart{reply.completion_id});
@@ -46,10 +53,12 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
     if (delay.count() > 0) {
       timer.expires_after(delay);
       auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return MakeError(Errc::kCancelled, "mock completion cancelled");
+      if (ec) {
+        co_return call_metrics.Finish(MakeError(Errc::kCancelled, "mock completion cancelled"));
+      }
     } else if ((co_await asio::this_coro::cancellation_state).cancelled() !=
                asio::cancellation_type::none) {
-      co_return MakeError(Errc::kCancelled, "mock completion cancelled");
+      co_return call_metrics.Finish(MakeError(Errc::kCancelled, "mock completion cancelled"));
     }
     if (tool_call) {
       emit(providers::ToolCallArgsDelta{0, piece});
@@ -59,7 +68,7 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   }
   emit(providers::Finish{std::string(reply.finish_reason())});
   emit(providers::Usage{reply.usage.prompt_tokens, reply.usage.completion_tokens});
-  co_return assembler.Take();
+  co_return call_metrics.Finish(assembler.Take());
 }
 
 }  // namespace agentd::runtime

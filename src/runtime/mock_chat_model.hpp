@@ -6,13 +6,17 @@
 // OpenAiStreamDecoder produces from `agentd mock-llm`, and the same assembled ChatResult.
 // Latency is waited on steady_timers between pieces (never sleeps; cancellable).
 //
-// Threading: see ChatModel. Holds the model's concurrency limit like the HTTP providers.
+// Threading: see ChatModel. Holds the model's concurrency limit like the HTTP providers, and
+// counts the same agentd_llm_* series (model_metrics.hpp) when given a registry: one attempt
+// per call, never a retry.
 
 #include <cstddef>
 #include <string>
 
 #include "mock/mock_model.hpp"
+#include "observe/metrics.hpp"
 #include "runtime/chat_model.hpp"
+#include "runtime/model_metrics.hpp"
 #include "runtime/model_semaphore.hpp"
 
 namespace agentd::runtime {
@@ -20,7 +24,7 @@ namespace agentd::runtime {
 class MockChatModel final : public ChatModel {
  public:
   MockChatModel(std::string name, mock::MockOptions options, std::string model = "mock",
-                std::size_t max_concurrency = 64);
+                std::size_t max_concurrency = 64, observe::Metrics* metrics = nullptr);
 
   // Errors: kCancelled only (the mock always answers).
   boost::asio::awaitable<Result<providers::ChatResult>> Complete(ChatRequest request,
@@ -32,6 +36,7 @@ class MockChatModel final : public ChatModel {
   std::string model_;
   mock::MockOptions options_;
   ModelSemaphore semaphore_;
+  ModelMetrics metrics_;
 };
 
 }  // namespace agentd::runtime

@@ -9,22 +9,26 @@
 namespace agentd::runtime {
 
 Result<std::unique_ptr<ChatModel>> MakeChatModel(const config::ModelSpec& spec,
-                                                 HttpTransport& transport) {
+                                                 HttpTransport& transport,
+                                                 observe::Metrics* metrics) {
   if (spec.provider == "mock") {
     mock::MockOptions options;
     options.chunks = spec.mock_chunks > 0 ? static_cast<std::size_t>(spec.mock_chunks) : 1;
     options.base_latency = spec.mock_latency;
     options.slow_latency = spec.mock_slow_latency;
     return std::unique_ptr<ChatModel>(std::make_unique<MockChatModel>(
-        spec.name, options, spec.model.empty() ? "mock" : spec.model, spec.max_concurrency));
+        spec.name, options, spec.model.empty() ? "mock" : spec.model, spec.max_concurrency,
+        metrics));
   }
+  auto options = providers::ProviderOptionsFrom(spec);
+  options.metrics = metrics;
   if (spec.provider == "openai") {
-    return std::unique_ptr<ChatModel>(std::make_unique<providers::OpenAiProvider>(
-        providers::ProviderOptionsFrom(spec), transport));
+    return std::unique_ptr<ChatModel>(
+        std::make_unique<providers::OpenAiProvider>(std::move(options), transport));
   }
   if (spec.provider == "anthropic") {
-    return std::unique_ptr<ChatModel>(std::make_unique<providers::AnthropicProvider>(
-        providers::ProviderOptionsFrom(spec), transport));
+    return std::unique_ptr<ChatModel>(
+        std::make_unique<providers::AnthropicProvider>(std::move(options), transport));
   }
   return MakeError(Errc::kInvalidArgument,
                    fmt::format("models.{}: unknown provider \"{}\" (mock, openai, anthropic)",
@@ -32,13 +36,14 @@ Result<std::unique_ptr<ChatModel>> MakeChatModel(const config::ModelSpec& spec,
 }
 
 Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Build(
-    const std::vector<config::ModelSpec>& models, HttpTransport& transport) {
+    const std::vector<config::ModelSpec>& models, HttpTransport& transport,
+    observe::Metrics* metrics) {
   auto registry = std::make_unique<ModelRegistry>();
   for (const auto& spec : models) {
     if (registry->models_.count(spec.name) != 0) {
       return MakeError(Errc::kInvalidArgument, fmt::format("models.{}: duplicate name", spec.name));
     }
-    auto model = MakeChatModel(spec, transport);
+    auto model = MakeChatModel(spec, transport, metrics);
     if (!model) return model.error();
     registry->models_.emplace(spec.name, std::move(*model));
   }

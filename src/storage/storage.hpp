@@ -127,6 +127,8 @@ class ThreadStore {
                                              ThreadPatch patch) = 0;
   // Deletes the thread with its runs and checkpoints. kNotFound when missing.
   virtual Task<Status> Delete(std::string tenant, std::string thread_id) = 0;
+  // Search and Count leave out threads whose expires_at has passed (the backend's clock): an
+  // expired thread is gone for listings even before the sweeper deletes it.
   virtual Task<Result<Page<model::Thread>>> Search(ThreadQuery query) = 0;
   virtual Task<Result<std::int64_t>> Count(ThreadQuery query) = 0;
   // A new idle thread `new_thread_id` with the source's metadata (merged with
@@ -135,6 +137,15 @@ class ThreadStore {
   virtual Task<Result<model::Thread>> Copy(std::string tenant, std::string source_thread_id,
                                            std::string new_thread_id,
                                            json::object extra_metadata) = 0;
+  // TTL sweeping (api/thread_sweeper.hpp). Every thread of every tenant with a TTL
+  // (expires_at != 0) and expires_at <= `now`, soonest expiry first, at most `limit`. Added
+  // after the first backends: the default answers kUnsupported, like RunStore::ListByStatus.
+  virtual Task<Result<std::vector<model::Thread>>> ListExpired(TimestampMs now,
+                                                               std::int64_t limit) {
+    (void)now;
+    (void)limit;
+    co_return MakeError(Errc::kUnsupported, "ListExpired is not supported by this backend");
+  }
 };
 
 // --------------------------------------------------------------------------- checkpoints

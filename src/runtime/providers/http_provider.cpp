@@ -89,16 +89,20 @@ struct HttpChatProvider::Attempt {
   Result<ChatResult> result = MakeError(Errc::kInternal, "no attempt made");
   bool retryable = false;
   std::optional<milliseconds> retry_after;
+  RetryReason reason = RetryReason::kConnect;  // why, when retryable
 };
 
 HttpChatProvider::HttpChatProvider(ProviderOptions options, HttpTransport& transport)
-    : options_(std::move(options)), transport_(transport), semaphore_(options_.max_concurrency) {
+    : options_(std::move(options)),
+      transport_(transport),
+      semaphore_(options_.max_concurrency),
+      metrics_(options_.metrics, options_.name) {
   if (!options_.sleep) options_.sleep = TimerSleep;
   if (!options_.random) options_.random = ThreadRandom;
 }
 
-asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(const HttpCall& call,
-                                                                       const DeltaSink& on_delta) {
+asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(
+    const HttpCall& call, const DeltaSink& on_delta, ModelMetrics::Call& call_metrics) {
   Attempt out;
   int status = 0;
   bool forwarded = false;
@@ -117,7 +121,10 @@ asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(const Http
     Status fed = stream.Feed(bytes, deltas);
     for (const auto& delta : deltas) {
       // The reply id is no output: a retry may still replace it (chat_types.hpp).
-      if (!std::holds_alternative<MessageStart>(delta)) forwarded = true;
+      if (!std::holds_alternative<MessageStart>(delta)) {
+        forwarded = true;
+        call_metrics.FirstToken();
+      }
       if (on_delta) on_delta(delta);
     }
     return fed;
@@ -153,6 +160,7 @@ asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(const Http
   const std::string message = UpstreamErrorMessage(error_body);
   if (Retryable(reply->status)) {
     out.retryable = true;
+    out.reason = reply->status == 429 ? RetryReason::kRateLimited : RetryReason::kServerError;
     out.retry_after = ParseRetryAfter(reply->Header("retry-after"));
     const Errc code = reply->status == 429 ? Errc::kResourceExhausted : Errc::kUnavailable;
     out.result = MakeError(code, fmt::format("{}: upstream status {}: {}", options_.name,
@@ -170,8 +178,10 @@ asio::awaitable<HttpChatProvider::Attempt> HttpChatProvider::SendOnce(const Http
 
 asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest request,
                                                                DeltaSink on_delta) {
+  ModelMetrics::Call call_metrics(metrics_);
   auto permit = co_await semaphore_.Acquire();
-  if (!permit) co_return permit.error();
+  if (!permit) co_return call_metrics.Finish(permit.error());
+  call_metrics.Acquired();
 
   HttpCall call = BuildCall(request);
   call.connect_timeout = options_.connect_timeout;
@@ -183,12 +193,16 @@ asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest reque
   milliseconds waited{0};
   for (int attempt = 1;; ++attempt) {
     attempts_.fetch_add(1, std::memory_order_relaxed);
-    Attempt outcome = co_await SendOnce(call, on_delta);
-    if (outcome.result || !outcome.retryable) co_return std::move(outcome.result);
+    call_metrics.Attempt();
+    Attempt outcome = co_await SendOnce(call, on_delta, call_metrics);
+    if (outcome.result || !outcome.retryable) {
+      co_return call_metrics.Finish(std::move(outcome.result));
+    }
     Error error = outcome.result.error();
     if (attempt >= policy.max_attempts) {
       error.message += fmt::format(" (gave up after {} attempts)", attempt);
-      co_return error;
+      metrics_.Degraded(error);
+      co_return call_metrics.Finish(error);
     }
     const milliseconds delay = outcome.retry_after
                                    ? *outcome.retry_after
@@ -196,10 +210,14 @@ asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest reque
     if (waited + delay > policy.max_total_wait) {
       error.message += fmt::format(" (gave up after {} attempts: retry wait budget of {} ms "
                                    "exhausted)", attempt, policy.max_total_wait.count());
-      co_return error;
+      metrics_.Degraded(error);
+      co_return call_metrics.Finish(error);
     }
     waited += delay;
-    if (Status slept = co_await options_.sleep(delay); !slept) co_return slept.error();
+    call_metrics.Retry(outcome.reason);
+    if (Status slept = co_await options_.sleep(delay); !slept) {
+      co_return call_metrics.Finish(slept.error());
+    }
   }
 }
 

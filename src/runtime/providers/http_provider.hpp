@@ -13,6 +13,10 @@
 //
 // Concurrency: at most ModelSpec::max_concurrency calls in flight per model; more queue FIFO
 // (ModelSemaphore). Threading and cancellation: see ChatModel.
+//
+// Metrics and degraded mode (ProviderOptions::metrics, model_metrics.hpp): agentd_llm_* per
+// model; a call that gives up after retrying sets agentd_llm_degraded{model} = 1 and logs a
+// rate-limited warning, the next success sets it back to 0.
 
 #include <atomic>
 #include <chrono>
@@ -25,7 +29,9 @@
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "runtime/chat_model.hpp"
+#include "observe/metrics.hpp"
 #include "runtime/http_transport.hpp"
+#include "runtime/model_metrics.hpp"
 #include "runtime/model_semaphore.hpp"
 #include "runtime/providers/chat_stream.hpp"
 
@@ -56,6 +62,8 @@ struct ProviderOptions {
   RandomFn random;  // default: a thread-local PRNG
   // Sent with every request. Tests use it for mock-llm fault injection (x-mock-fail, ...).
   std::vector<std::pair<std::string, std::string>> extra_headers;
+  // The process registry for the agentd_llm_* series (label model = name); null: none.
+  observe::Metrics* metrics = nullptr;
 };
 
 // name, model, base_url, api_key, max_concurrency, timeout from the config.
@@ -70,6 +78,8 @@ class HttpChatProvider : public ChatModel {
   // HTTP requests sent so far (every attempt counts), for tests and metrics.
   std::uint64_t attempts() const { return attempts_.load(std::memory_order_relaxed); }
   const ModelSemaphore& semaphore() const { return semaphore_; }
+  // True after a call gave up retrying, until the next successful call.
+  bool degraded() const { return metrics_.degraded(); }
 
  protected:
   HttpChatProvider(ProviderOptions options, HttpTransport& transport);
@@ -82,11 +92,13 @@ class HttpChatProvider : public ChatModel {
 
  private:
   struct Attempt;
-  boost::asio::awaitable<Attempt> SendOnce(const HttpCall& call, const DeltaSink& on_delta);
+  boost::asio::awaitable<Attempt> SendOnce(const HttpCall& call, const DeltaSink& on_delta,
+                                           ModelMetrics::Call& call_metrics);
 
   ProviderOptions options_;
   HttpTransport& transport_;
   ModelSemaphore semaphore_;
+  ModelMetrics metrics_;
   std::atomic<std::uint64_t> attempts_{0};
 };
 

@@ -75,6 +75,8 @@ class Threads final : public ThreadStore {
   Task<Result<model::Thread>> Copy(std::string tenant, std::string source_thread_id,
                                    std::string new_thread_id,
                                    json::object extra_metadata) override;
+  Task<Result<std::vector<model::Thread>>> ListExpired(TimestampMs now,
+                                                       std::int64_t limit) override;
 
  private:
   std::vector<model::Thread> MatchingLocked(const ThreadQuery& q);

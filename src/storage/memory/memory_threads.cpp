@@ -61,8 +61,10 @@ Task<Status> Threads::Delete(std::string tenant, std::string thread_id) {
 
 std::vector<model::Thread> Threads::MatchingLocked(const ThreadQuery& q) {
   std::vector<const Row<model::Thread>*> rows;
+  const TimestampMs now = s_.Now();
   for (const auto& [id, row] : s_.threads) {
-    if (row.value.tenant == q.tenant && Matches(row.value, q)) rows.push_back(&row);
+    if (row.value.tenant != q.tenant || IsExpired(row.value.expires_at, now)) continue;
+    if (Matches(row.value, q)) rows.push_back(&row);
   }
   bool desc = q.sort_order == model::SortOrder::kDesc;
   std::sort(rows.begin(), rows.end(), [&](const auto* x, const auto* y) {
@@ -122,6 +124,27 @@ Task<Result<model::Thread>> Threads::Copy(std::string tenant, std::string source
   }
   s_.threads[new_thread_id] = Row<model::Thread>{t, s_.next_seq++};
   co_return t;
+}
+
+Task<Result<std::vector<model::Thread>>> Threads::ListExpired(TimestampMs now,
+                                                              std::int64_t limit) {
+  std::lock_guard lock(s_.mu);
+  std::vector<const Row<model::Thread>*> rows;
+  for (const auto& [id, row] : s_.threads) {
+    if (IsExpired(row.value.expires_at, now)) rows.push_back(&row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto* x, const auto* y) {
+    if (x->value.expires_at != y->value.expires_at) {
+      return x->value.expires_at < y->value.expires_at;
+    }
+    return x->seq < y->seq;
+  });
+  std::vector<model::Thread> out;
+  for (const auto* r : rows) {
+    if (static_cast<std::int64_t>(out.size()) >= limit) break;
+    out.push_back(r->value);
+  }
+  co_return out;
 }
 
 // ------------------------------------------------------------------ runs

@@ -108,6 +108,9 @@ class PgThreads final : public ThreadStore {
                                    std::string new_thread_id,
                                    json::object extra_metadata) override;
 
+  Task<Result<std::vector<model::Thread>>> ListExpired(TimestampMs now,
+                                                       std::int64_t limit) override;
+
  private:
   Context ctx_;
 };

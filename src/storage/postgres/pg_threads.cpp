@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/json.hpp"
@@ -11,13 +13,15 @@ namespace {
 // Tenant, status, ids and JSON containment (GIN-served @> on metadata and values) filter in
 // SQL; query.hpp's JsonContains re-checks the JSON filters in sort order (jsonb containment is
 // looser for arrays), so `total` is exact and pagination follows the filter.
-Task<Result<Page<model::Thread>>> SearchOn(PgConn& c, const ThreadQuery& q, bool collect) {
+Task<Result<Page<model::Thread>>> SearchOn(PgConn& c, const ThreadQuery& q, bool collect,
+                                           TimestampMs now) {
   const char* dir = q.sort_order == model::SortOrder::kAsc ? "ASC" : "DESC";
   std::string sql = fmt::format(
       "SELECT {} FROM threads WHERE tenant = $1 AND ($2::text IS NULL OR status = $2) "
       "AND ($3::text[] IS NULL OR thread_id = ANY($3::text[])) "
       "AND ($4::jsonb IS NULL OR metadata @> $4::jsonb) "
       "AND ($5::jsonb IS NULL OR thread_values @> $5::jsonb) "
+      "AND (expires_at = 0 OR expires_at > $6) "
       "ORDER BY {} {}, seq {}",
       kThreadCols, ThreadSortColumn(q.sort_by), dir, dir);
   std::optional<std::string> status;
@@ -28,7 +32,7 @@ Task<Result<Page<model::Thread>>> SearchOn(PgConn& c, const ThreadQuery& q, bool
   if (q.metadata && !q.metadata->empty()) metadata = ToJson(*q.metadata);
   std::optional<std::string> values;
   if (q.values && !q.values->empty()) values = ToJson(*q.values);
-  auto r = co_await c.Query(sql, P(q.tenant, status, ids, metadata, values));
+  auto r = co_await c.Query(sql, P(q.tenant, status, ids, metadata, values, now));
   if (!r) co_return r.error();
   Page<model::Thread> page;
   for (int row = 0; row < r->rows(); ++row) {
@@ -96,13 +100,16 @@ Task<Status> PgThreads::Delete(std::string tenant, std::string thread_id) {
 
 Task<Result<Page<model::Thread>>> PgThreads::Search(ThreadQuery query) {
   return WithConn<Page<model::Thread>>(
-      ctx_.pool, [query = std::move(query)](PgConn& c) { return SearchOn(c, query, true); });
+      ctx_.pool, [query = std::move(query), clock = ctx_.clock](PgConn& c) {
+        return SearchOn(c, query, true, clock());
+      });
 }
 
 Task<Result<std::int64_t>> PgThreads::Count(ThreadQuery query) {
   return WithConn<std::int64_t>(
-      ctx_.pool, [query = std::move(query)](PgConn& c) -> Task<Result<std::int64_t>> {
-        auto page = co_await SearchOn(c, query, false);
+      ctx_.pool,
+      [query = std::move(query), clock = ctx_.clock](PgConn& c) -> Task<Result<std::int64_t>> {
+        auto page = co_await SearchOn(c, query, false, clock());
         if (!page) co_return page.error();
         co_return page->total;
       });
@@ -141,6 +148,22 @@ Task<Result<model::Thread>> PgThreads::Copy(std::string tenant, std::string sour
             P(source_thread_id, new_thread_id));
         if (!r) co_return r.error();
         co_return t;
+      });
+}
+
+Task<Result<std::vector<model::Thread>>> PgThreads::ListExpired(TimestampMs now,
+                                                                std::int64_t limit) {
+  return WithConn<std::vector<model::Thread>>(
+      ctx_.pool, [now, limit](PgConn& c) -> Task<Result<std::vector<model::Thread>>> {
+        static const std::string sql = fmt::format(
+            "SELECT {} FROM threads WHERE expires_at <> 0 AND expires_at <= $1 "
+            "ORDER BY expires_at ASC, seq ASC LIMIT $2",
+            kThreadCols);
+        auto r = co_await c.Query(sql, P(now, std::max<std::int64_t>(limit, 0)));
+        if (!r) co_return r.error();
+        std::vector<model::Thread> out;
+        for (int row = 0; row < r->rows(); ++row) out.push_back(ReadThread(*r, row));
+        co_return out;
       });
 }
 

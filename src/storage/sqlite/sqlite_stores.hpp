@@ -80,6 +80,9 @@ class SqliteThreads final : public ThreadStore {
                                    std::string new_thread_id,
                                    json::object extra_metadata) override;
 
+  Task<Result<std::vector<model::Thread>>> ListExpired(TimestampMs now,
+                                                       std::int64_t limit) override;
+
  private:
   Context ctx_;
 };

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/json.hpp"
@@ -10,11 +12,13 @@ namespace {
 
 // Tenant, status and ids filter in SQL; metadata/values containment is tested here in sort
 // order, so `total` is exact and pagination follows the filter. Only page rows are decoded.
-Result<Page<model::Thread>> SearchOn(Db& db, const ThreadQuery& q, bool collect) {
+Result<Page<model::Thread>> SearchOn(Db& db, const ThreadQuery& q, bool collect,
+                                     TimestampMs now) {
   const char* dir = q.sort_order == model::SortOrder::kAsc ? "ASC" : "DESC";
   std::string sql = fmt::format(
       "SELECT {} FROM threads WHERE tenant = ?1 AND (?2 IS NULL OR status = ?2) "
       "AND (?3 IS NULL OR thread_id IN (SELECT value FROM json_each(?3))) "
+      "AND (expires_at = 0 OR expires_at > ?4) "
       "ORDER BY {} {}, rowid {}",
       kThreadCols, ThreadSortColumn(q.sort_by), dir, dir);
   auto stmt = db.Prepare(sql);
@@ -27,7 +31,7 @@ Result<Page<model::Thread>> SearchOn(Db& db, const ThreadQuery& q, bool collect)
     for (const auto& id : *q.ids) list.emplace_back(id);
     ids = ToJson(list);
   }
-  stmt->BindAll(q.tenant, status, ids);
+  stmt->BindAll(q.tenant, status, ids, now);
   Page<model::Thread> page;
   while (true) {
     auto row = stmt->Step();
@@ -99,13 +103,16 @@ Task<Status> SqliteThreads::Delete(std::string tenant, std::string thread_id) {
 
 Task<Result<Page<model::Thread>>> SqliteThreads::Search(ThreadQuery query) {
   return RunJob<Page<model::Thread>>(
-      ctx_.worker, [query = std::move(query)](Db& db) { return SearchOn(db, query, true); });
+      ctx_.worker, [query = std::move(query), clock = ctx_.clock](Db& db) {
+        return SearchOn(db, query, true, clock());
+      });
 }
 
 Task<Result<std::int64_t>> SqliteThreads::Count(ThreadQuery query) {
   return RunJob<std::int64_t>(ctx_.worker,
-                              [query = std::move(query)](Db& db) -> Result<std::int64_t> {
-                                auto page = SearchOn(db, query, false);
+                              [query = std::move(query),
+                               clock = ctx_.clock](Db& db) -> Result<std::int64_t> {
+                                auto page = SearchOn(db, query, false, clock());
                                 if (!page) return page.error();
                                 return page->total;
                               });
@@ -146,6 +153,28 @@ Task<Result<model::Thread>> SqliteThreads::Copy(std::string tenant, std::string 
             source_thread_id, new_thread_id);
         if (!st) return st.error();
         return t;
+      });
+}
+
+Task<Result<std::vector<model::Thread>>> SqliteThreads::ListExpired(TimestampMs now,
+                                                                    std::int64_t limit) {
+  return RunJob<std::vector<model::Thread>>(
+      ctx_.worker, [now, limit](Db& db) -> Result<std::vector<model::Thread>> {
+        static const std::string sql = fmt::format(
+            "SELECT {} FROM threads WHERE expires_at <> 0 AND expires_at <= ?1 "
+            "ORDER BY expires_at ASC, rowid ASC LIMIT ?2",
+            kThreadCols);
+        auto stmt = db.Prepare(sql);
+        if (!stmt) return stmt.error();
+        stmt->BindAll(now, std::max<std::int64_t>(limit, 0));
+        std::vector<model::Thread> out;
+        while (true) {
+          auto row = stmt->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          out.push_back(ReadThread(*stmt));
+        }
+        return out;
       });
 }
 

@@ -66,7 +66,7 @@ TEST_F(MockChatModelTest, ToolResultReplyEqualsDecodedMockLlmOutput) {
 }
 
 TEST_F(MockChatModelTest, CancellationDuringLatencyEndsTheCall) {
-  MockChatModel model("mock", mock::MockOptions{});
+  MockChatModel model("mock", mock::MockOptions{}, "mock", 64, &metrics_);
   std::optional<Result<providers::ChatResult>> result;
   const auto started = std::chrono::steady_clock::now();
   RunCo([&]() -> asio::awaitable<void> {
@@ -88,6 +88,9 @@ TEST_F(MockChatModelTest, CancellationDuringLatencyEndsTheCall) {
   ASSERT_FALSE(result->has_value());
   EXPECT_EQ(result->error().code, Errc::kCancelled);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "cancelled", "mock"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "success", "mock"), 0u);
+  EXPECT_EQ(LlmGauge("agentd_llm_in_flight", "mock"), 0.0);
 }
 
 }  // namespace

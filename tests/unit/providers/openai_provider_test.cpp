@@ -105,6 +105,79 @@ TEST_F(OpenAiProviderTest, RetriesOn429And500ThenSucceeds) {
   // 429 carried Retry-After: 0, honoured exactly; the 500 backs off min(8, 1 << 1) * 1.0 ms.
   const std::vector<std::chrono::milliseconds> expected_sleeps = {0ms, 2ms};
   EXPECT_EQ(sleeps_, expected_sleeps);
+
+  EXPECT_EQ(LlmCount("agentd_llm_attempts_total"), 3u);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "429"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "5xx"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "connect"), 0u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "success"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "error"), 0u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "rate_limited"), 0u);
+  EXPECT_EQ(LlmObservations("agentd_llm_latency_seconds"), 1u);
+  EXPECT_EQ(LlmObservations("agentd_llm_time_to_first_token_seconds"), 1u);
+  EXPECT_EQ(LlmObservations("agentd_llm_queue_wait_seconds"), 1u);
+  EXPECT_EQ(LlmGauge("agentd_llm_in_flight"), 0.0);
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 0.0);
+  ASSERT_TRUE(result->usage.has_value());
+  EXPECT_EQ(LlmCount("agentd_llm_tokens_total", "kind", "input"),
+            static_cast<std::uint64_t>(result->usage->prompt_tokens));
+  EXPECT_EQ(LlmCount("agentd_llm_tokens_total", "kind", "output"),
+            static_cast<std::uint64_t>(result->usage->completion_tokens));
+  // The same, as /metrics shows it.
+  const std::string text = metrics_.RenderPrometheus();
+  for (const char* line : {"agentd_llm_attempts_total{model=\"test-model\"} 3\n",
+                           "agentd_llm_retries_total{model=\"test-model\",reason=\"429\"} 1\n",
+                           "agentd_llm_retries_total{model=\"test-model\",reason=\"5xx\"} 1\n",
+                           "agentd_llm_requests_total{model=\"test-model\",outcome=\"success\"} 1\n",
+                           "agentd_llm_degraded{model=\"test-model\"} 0\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  }
+}
+
+TEST_F(OpenAiProviderTest, ExhaustedRetriesSetDegradedUntilTheNextSuccess) {
+  // Four 500s use up the first call's four attempts; the session's next attempt succeeds.
+  auto provider = MakeWithFaults("degraded", "500,500,500,500");
+  auto failed = Complete(*provider, UserRequest("hi"));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, Errc::kUnavailable);
+  EXPECT_TRUE(provider->degraded());
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 1.0);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "error"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "5xx"), 3u);
+  EXPECT_EQ(LlmCount("agentd_llm_attempts_total"), 4u);
+  EXPECT_NE(metrics_.RenderPrometheus().find("agentd_llm_degraded{model=\"test-model\"} 1\n"),
+            std::string::npos);
+
+  auto recovered = Complete(*provider, UserRequest("hi again"));
+  ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
+  EXPECT_FALSE(provider->degraded());
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 0.0);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "success"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_attempts_total"), 5u);
+  EXPECT_EQ(LlmGauge("agentd_llm_in_flight"), 0.0);
+}
+
+TEST_F(OpenAiProviderTest, PersistentRateLimitCountsAsRateLimitedAndDegrades) {
+  auto provider = MakeWithFaults("rate-limited", "429,429,429,429");
+  auto result = Complete(*provider, UserRequest("hi"));
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, Errc::kResourceExhausted);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "rate_limited"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "error"), 0u);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "429"), 3u);
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 1.0);
+}
+
+TEST_F(OpenAiProviderTest, StreamCutBeforeOutputIsRetriedAsConnect) {
+  // cut-after 0: only the role chunk (a MessageStart, no output), then the connection drops.
+  auto provider = MakeWithFaults("cut-early", "", "0");
+  auto result = Complete(*provider, UserRequest("hi"));
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, Errc::kUnavailable);
+  EXPECT_EQ(LlmCount("agentd_llm_retries_total", "reason", "connect"), 3u);
+  EXPECT_EQ(LlmCount("agentd_llm_attempts_total"), 4u);
+  EXPECT_EQ(LlmObservations("agentd_llm_time_to_first_token_seconds"), 0u);
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 1.0);
 }
 
 TEST_F(OpenAiProviderTest, PersistentServerErrorGivesUpAfterBoundedAttempts) {
@@ -138,6 +211,9 @@ TEST_F(OpenAiProviderTest, BadRequestIsInvalidArgumentWithoutRetry) {
       << result.error().message;
   EXPECT_EQ(provider->attempts(), 1u);
   EXPECT_TRUE(sleeps_.empty());
+  // A refused request is an error, but not an unavailable upstream.
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "error"), 1u);
+  EXPECT_EQ(LlmGauge("agentd_llm_degraded"), 0.0);
 }
 
 TEST_F(OpenAiProviderTest, StreamCutAfterTokensFailsWithoutRetry) {
@@ -179,6 +255,9 @@ TEST_F(OpenAiProviderTest, ConcurrencyLimitQueuesCallersAndAllSucceed) {
   EXPECT_EQ(max_in_use, 2u);
   EXPECT_GE(max_waiting, 1u);
   EXPECT_EQ(provider->semaphore().in_use(), 0u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "success"), 5u);
+  EXPECT_EQ(LlmObservations("agentd_llm_queue_wait_seconds"), 5u);
+  EXPECT_EQ(LlmGauge("agentd_llm_in_flight"), 0.0);
 }
 
 TEST_F(OpenAiProviderTest, CancellingAQueuedCallerRemovesItFromTheQueue) {
@@ -215,6 +294,11 @@ TEST_F(OpenAiProviderTest, CancellingAQueuedCallerRemovesItFromTheQueue) {
   ASSERT_TRUE(first.has_value());
   EXPECT_TRUE(first->has_value());
   EXPECT_EQ(provider->semaphore().in_use(), 0u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "cancelled"), 1u);
+  EXPECT_EQ(LlmCount("agentd_llm_requests_total", "outcome", "success"), 1u);
+  // The cancelled caller never held a permit: one queue wait, one latency.
+  EXPECT_EQ(LlmObservations("agentd_llm_queue_wait_seconds"), 1u);
+  EXPECT_EQ(LlmObservations("agentd_llm_latency_seconds"), 1u);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 // ClientPool, and helpers to run provider calls concurrently with bounded waits.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -47,8 +49,8 @@ class ProviderServerTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(suffix);
   }
 
-  // Options with ~1 ms backoff, full jitter pinned to its ceiling, and a sleep that only
-  // records what it was asked to wait (no real waits in tests).
+  // Options with ~1 ms backoff, full jitter pinned to its ceiling, a sleep that only records
+  // what it was asked to wait (no real waits in tests), and metrics_ (model "test-model").
   ProviderOptions FastOptions(std::string base_url) {
     ProviderOptions options;
     options.name = "test-model";
@@ -63,7 +65,26 @@ class ProviderServerTest : public ::testing::Test {
       sleeps_.push_back(delay);
       co_return Status{};
     };
+    options.metrics = &metrics_;
     return options;
+  }
+
+  // The value of one agentd_llm_* series of `model` (extra label, if any, appended).
+  std::uint64_t LlmCount(std::string_view name, std::string_view key = {},
+                         std::string_view value = {}, std::string model = "test-model") {
+    return metrics_.GetCounter(name, "", LlmLabels(std::move(model), key, value)).value();
+  }
+  double LlmGauge(std::string_view name, std::string model = "test-model") {
+    return metrics_.GetGauge(name, "", LlmLabels(std::move(model))).value();
+  }
+  std::uint64_t LlmObservations(std::string_view name, std::string model = "test-model") {
+    return metrics_.GetHistogram(name, "", LlmLabels(std::move(model))).count();
+  }
+  static observe::Labels LlmLabels(std::string model, std::string_view key = {},
+                                   std::string_view value = {}) {
+    observe::Labels labels = {{"model", std::move(model)}};
+    if (!key.empty()) labels.emplace_back(std::string(key), std::string(value));
+    return labels;
   }
 
   http::EventLoops loops_{1};
