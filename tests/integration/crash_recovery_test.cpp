@@ -124,8 +124,16 @@ TEST(CrashRecovery, KilledServerResumesEveryRunAfterRestart) {
       ASSERT_EQ(run.status, 200) << run.body;
       created.push_back({thread_id, std::string(json::parse(run.body).at("run_id").as_string())});
     }
-    // Some runs are executing (their input checkpoints written), the rest wait for a slot.
-    std::this_thread::sleep_for(500ms);
+    // Kill it mid-run: wait (bounded) until the first run is executing, so some runs have
+    // checkpoints written and the rest wait for a slot.
+    const auto& first = created.front();
+    std::string status;
+    for (auto deadline = std::chrono::steady_clock::now() + 20s;
+         status != "running" && std::chrono::steady_clock::now() < deadline;) {
+      auto got = c.Get("/threads/" + first.thread_id + "/runs/" + first.run_id);
+      status = std::string(json::parse(got.body).at("status").as_string());
+    }
+    ASSERT_EQ(status, "running");
     server.Kill(SIGKILL);
   }
 

@@ -314,7 +314,11 @@ TEST_F(RunManagerTest, CancelInEveryState) {
   EXPECT_EQ(manager_->RequestCancel(running.run.run_id, CancelAction::kInterrupt), nullptr);
   // Rollback of a running run removes the run and its checkpoint.
   auto rolled = Block(manager_->Create("", thread_id_, Spec(MultitaskStrategy::kReject))).value();
-  while (executor_.starts().size() < 2) std::this_thread::sleep_for(1ms);
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       executor_.starts().size() < 2 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_GE(executor_.starts().size(), 2u);
   ASSERT_NE(manager_->RequestCancel(rolled.run.run_id, CancelAction::kRollback), nullptr);
   ASSERT_TRUE(Block(rolled.handle->WaitDone(10s)));
   EXPECT_FALSE(Block(storage_->runs().Get("", rolled.run.run_id)));
