@@ -1,7 +1,10 @@
 #include "runtime/messages.hpp"
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
@@ -62,8 +65,47 @@ void ApplyMessageWrite(json::array& messages, const json::value& write) {
 }
 
 json::array FoldMessages(const json::array& writes) {
+  // The same result as ApplyMessageWrite in order, in linear time: an id -> slot index makes
+  // replace and remove O(1) (a thread's whole history is folded when its state is loaded, so
+  // the quadratic scan showed at 10,000 messages). Removed slots become null tombstones,
+  // compacted at the end; messages themselves are always objects.
+  std::vector<json::value> slots;
+  std::unordered_map<std::string, std::size_t> index;
+  auto apply = [&](const json::object& message) {
+    const std::string_view id = IdOf(message);
+    if (IsRemove(message)) {
+      if (id == kRemoveAllMessages) {
+        slots.clear();
+        index.clear();
+      } else if (auto it = index.find(std::string(id)); !id.empty() && it != index.end()) {
+        slots[it->second] = nullptr;
+        index.erase(it);
+      }
+      return;
+    }
+    if (!id.empty()) {
+      auto [it, inserted] = index.try_emplace(std::string(id), slots.size());
+      if (!inserted) {
+        slots[it->second] = message;
+        return;
+      }
+    }
+    slots.emplace_back(message);
+  };
+  for (const auto& write : writes) {
+    if (write.is_object()) {
+      apply(write.get_object());
+    } else if (write.is_array()) {
+      for (const auto& item : write.get_array()) {
+        if (item.is_object()) apply(item.get_object());
+      }
+    }
+  }
   json::array messages;
-  for (const auto& write : writes) ApplyMessageWrite(messages, write);
+  messages.reserve(slots.size());
+  for (auto& slot : slots) {
+    if (!slot.is_null()) messages.push_back(std::move(slot));
+  }
   return messages;
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/messages.hpp"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "common/json.hpp"
@@ -44,6 +46,39 @@ TEST(FoldMessages, ArrayWritesApplyElementwiseAndIdlessMessagesAppend) {
 
 TEST(FoldMessages, EmptyWritesGiveEmptyList) {
   EXPECT_TRUE(FoldMessages(json::array{}).empty());
+}
+
+// The linear fold must agree with applying the writes one by one (the reducer's definition)
+// on any mix of appends, replacements, removals, remove-all and id-less messages.
+TEST(FoldMessages, AgreesWithApplyingWritesOneByOne) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    json::array writes;
+    const int count = static_cast<int>(rng() % 40);
+    for (int i = 0; i < count; ++i) {
+      const std::string id = "m" + std::to_string(rng() % 8);
+      switch (rng() % 6) {
+        case 0:
+          writes.push_back(json::object{{"type", "remove"}, {"id", id}});
+          break;
+        case 1:
+          if (rng() % 4 == 0) writes.push_back(json::object{{"type", "remove"}, {"id", "__remove_all__"}});
+          break;
+        case 2:
+          writes.push_back(json::object{{"type", "ai"}, {"content", std::to_string(i)}});
+          break;
+        case 3:
+          writes.push_back(json::array{json::object{{"type", "human"}, {"id", id}, {"content", std::to_string(i)}},
+                                       json::object{{"type", "remove"}, {"id", id}}});
+          break;
+        default:
+          writes.push_back(json::object{{"type", "human"}, {"id", id}, {"content", std::to_string(i)}});
+      }
+    }
+    json::array one_by_one;
+    for (const auto& w : writes) ApplyMessageWrite(one_by_one, w);
+    ASSERT_EQ(FoldMessages(writes), one_by_one) << ToJson(writes);
+  }
 }
 
 }  // namespace
