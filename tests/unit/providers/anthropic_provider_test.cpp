@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "anthropic_testdata.hpp"
 #include "provider_fixture.hpp"
 #include "support/run_co.hpp"
 
@@ -15,32 +16,6 @@ using namespace std::chrono_literals;
 using agentd::testing::RunCo;
 using testing::UserRequest;
 
-// Shapes from Anthropic's streaming docs (as in anthropic_stream_test.cpp).
-constexpr std::string_view kRecordedStream = R"sse(event: message_start
-data: {"type":"message_start","message":{"id":"msg_01Replay","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}}
-
-event: content_block_start
-data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
-
-event: ping
-data: {"type": "ping"}
-
-event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
-
-event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", world!"}}
-
-event: content_block_stop
-data: {"type":"content_block_stop","index":0}
-
-event: message_delta
-data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}
-
-event: message_stop
-data: {"type":"message_stop"}
-
-)sse";
 
 class AnthropicProviderTest : public testing::ProviderServerTest {
  protected:
@@ -62,7 +37,7 @@ class AnthropicProviderTest : public testing::ProviderServerTest {
                   co_return http::Response::Stream(
                       200, "text/event-stream", [](http::BodyWriter& w) -> asio::awaitable<void> {
                         // Two writes, split mid-event, as a network would.
-                        const std::string_view all = kRecordedStream;
+                        const std::string_view all = testing::kAnthropicTextReply;
                         co_await w.Write(all.substr(0, 300));
                         co_await w.Write(all.substr(300));
                       });
@@ -88,11 +63,11 @@ TEST_F(AnthropicProviderTest, StreamsARecordedReply) {
   std::vector<StreamDelta> deltas;
   auto result = Complete(provider, &deltas);
   ASSERT_TRUE(result.has_value()) << result.error().message;
-  EXPECT_EQ(result->id, "msg_01Replay");
-  EXPECT_EQ(result->text, "Hello, world!");
+  EXPECT_EQ(result->id, "msg_01TextReply");
+  EXPECT_EQ(result->text, "Hello, world!\nBye.");
   EXPECT_EQ(result->finish_reason, "stop");
   ASSERT_TRUE(result->usage.has_value());
-  EXPECT_EQ(result->usage->prompt_tokens, 25);
+  EXPECT_EQ(result->usage->prompt_tokens, 30);  // 25 + 5 cache-read input tokens
   EXPECT_EQ(result->usage->completion_tokens, 15);
   ASSERT_GE(deltas.size(), 2u);
   EXPECT_EQ(provider.attempts(), 1u);
@@ -108,7 +83,7 @@ TEST_F(AnthropicProviderTest, RetriesOverloaded529) {
   std::vector<StreamDelta> deltas;
   auto result = Complete(provider, &deltas);
   ASSERT_TRUE(result.has_value()) << result.error().message;
-  EXPECT_EQ(result->text, "Hello, world!");
+  EXPECT_EQ(result->text, "Hello, world!\nBye.");
   EXPECT_EQ(provider.attempts(), 2u);
   const std::vector<std::chrono::milliseconds> expected_sleeps = {1ms};
   EXPECT_EQ(sleeps_, expected_sleeps);

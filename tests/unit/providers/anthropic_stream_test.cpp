@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "anthropic_testdata.hpp"
 #include "stream_test_util.hpp"
 
 namespace agentd::runtime::providers {
@@ -13,6 +14,7 @@ namespace {
 
 using testing::RunSlices;
 using testing::SameForEverySlicing;
+using testing::kAnthropicTextReply;
 
 std::unique_ptr<ChatStreamDecoder> MakeAnthropic() {
   return std::make_unique<AnthropicStreamDecoder>();
@@ -21,33 +23,6 @@ std::unique_ptr<ChatStreamDecoder> MakeAnthropic() {
 std::string RunAnthropic(std::string_view bytes, SseParserOptions options = {}) {
   return RunSlices(MakeAnthropic, {bytes}, options);
 }
-
-// Event sequences as the Messages API streams them (shapes from Anthropic's streaming docs).
-constexpr std::string_view kTextReply = R"sse(event: message_start
-data: {"type":"message_start","message":{"id":"msg_01TextReply","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_read_input_tokens":5,"output_tokens":1}}}
-
-event: content_block_start
-data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
-
-event: ping
-data: {"type": "ping"}
-
-event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}
-
-event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", world!\nBye."}}
-
-event: content_block_stop
-data: {"type":"content_block_stop","index":0}
-
-event: message_delta
-data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}
-
-event: message_stop
-data: {"type":"message_stop"}
-
-)sse";
 
 // Text, then a tool_use whose input arrives as input_json_delta fragments, then a second
 // tool_use that takes no arguments (no fragments at all).
@@ -106,7 +81,7 @@ data: {"type":"message_stop"}
 
 TEST(AnthropicStream, TextReplyAssemblesUnderEverySlicing) {
   std::string whole;
-  ASSERT_TRUE(SameForEverySlicing(MakeAnthropic, kTextReply, &whole));
+  ASSERT_TRUE(SameForEverySlicing(MakeAnthropic, kAnthropicTextReply, &whole));
   EXPECT_EQ(whole, R"(start msg_01TextReply
 usage 30 1
 text "Hello"
@@ -179,7 +154,7 @@ TEST(AnthropicStream, OverLongLineIsAnError) {
 }
 
 TEST(AnthropicStream, StreamCutBeforeMessageStopIsNotAResult) {
-  const std::string_view cut = kTextReply.substr(0, kTextReply.find("event: message_stop"));
+  const std::string_view cut = kAnthropicTextReply.substr(0, kAnthropicTextReply.find("event: message_stop"));
   const std::string got = RunAnthropic(cut);
   EXPECT_EQ(got.substr(got.rfind('\n') + 1),
             "error unavailable: anthropic: stream ended before message_stop");
