@@ -154,7 +154,8 @@ TEST(AnthropicStream, OverLongLineIsAnError) {
 }
 
 TEST(AnthropicStream, StreamCutBeforeMessageStopIsNotAResult) {
-  const std::string_view cut = kAnthropicTextReply.substr(0, kAnthropicTextReply.find("event: message_stop"));
+  const std::string_view cut =
+      kAnthropicTextReply.substr(0, kAnthropicTextReply.find("event: message_stop"));
   const std::string got = RunAnthropic(cut);
   EXPECT_EQ(got.substr(got.rfind('\n') + 1),
             "error unavailable: anthropic: stream ended before message_stop");
