@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -179,7 +180,16 @@ struct BatchGate {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::mutex mu;
+  std::condition_variable batch_done;
   std::vector<std::size_t> batches;
+
+  // after_batch_for_test runs on the storage thread after the batch's completions were
+  // posted, so the caller can see its results before the batch is recorded: wait for it.
+  bool WaitForBatches(std::size_t count) {
+    std::unique_lock lock(mu);
+    return batch_done.wait_for(lock, std::chrono::seconds(20),
+                               [&] { return batches.size() >= count; });
+  }
 
   void Install(SqliteOptions& options) {
     options.before_batch_for_test = [this] {
@@ -189,8 +199,11 @@ struct BatchGate {
       }
     };
     options.after_batch_for_test = [this](std::size_t n) {
-      std::lock_guard lock(mu);
-      batches.push_back(n);
+      {
+        std::lock_guard lock(mu);
+        batches.push_back(n);
+      }
+      batch_done.notify_all();
     };
   }
 };
@@ -231,9 +244,9 @@ TEST_F(SqliteStorageTest, AFailingJobRollsBackAloneAndTheRestOfItsBatchCommits) 
   ASSERT_FALSE(*c1_again);
   EXPECT_EQ(c1_again->error().code, Errc::kConflict);
   EXPECT_TRUE(*x2);
+  ASSERT_TRUE(gate.WaitForBatches(2));
   {
     std::lock_guard lock(gate.mu);
-    ASSERT_GE(gate.batches.size(), 2u);
     EXPECT_EQ(gate.batches[1], 5u);  // after the setup batch: all five in one transaction
   }
   EXPECT_TRUE(RunCo(s->threads().Get("", "x2")));
