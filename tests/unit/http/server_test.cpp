@@ -31,12 +31,7 @@ Handler DelayedText(std::string body, std::chrono::milliseconds delay) {
 TEST_F(ServerTest, AnswersPlainRequestWithCorsAndRequestId) {
   router_.Add(Method::kGet, "/hello", TextHandler("hi"));
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, Get("/hello"));
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, Get("/hello")));
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "hi");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
@@ -49,12 +44,7 @@ TEST_F(ServerTest, AnswersPlainRequestWithCorsAndRequestId) {
 TEST_F(ServerTest, EchoesClientRequestIdAndCountsMetrics) {
   router_.Add(Method::kGet, "/hello", TextHandler("hi"));
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, Get("/hello", "X-Request-Id: req-42\r\n"));
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, Get("/hello", "X-Request-Id: req-42\r\n")));
   EXPECT_EQ(res["X-Request-Id"], "req-42");
   const std::string counted =
       "agentd_http_requests_total{route=\"/hello\",method=\"GET\",status=\"200\"} 1";
@@ -102,13 +92,8 @@ TEST_F(ServerTest, OversizeBodyWithContentLengthGets413AndClose) {
   ServerOptions o;
   o.body_limit_bytes = 100;
   StartServer(o);
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" +
-                         std::string(1000, 'x'));
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" +
+                         std::string(1000, 'x')));
   EXPECT_EQ(res.result_int(), 413);
   EXPECT_EQ(res.body(),
             R"({"error":"payload_too_large","message":"request body exceeds 100 bytes"})");
@@ -137,13 +122,8 @@ TEST_F(ServerTest, OversizeChunkedBodyGets413) {
 TEST_F(ServerTest, ChunkedBodyWithinLimitIsDelivered) {
   router_.Add(Method::kPost, "/echo", EchoBody());
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
   EXPECT_EQ(res.body(), "abcde");
 }
 
@@ -183,12 +163,7 @@ TEST_F(ServerTest, ExpectContinueWithOversizeBodyGets413Without100) {
 
 TEST_F(ServerTest, UnknownRouteGets404TextWithCors) {
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, Get("/nope"));
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, Get("/nope")));
   EXPECT_EQ(res.result_int(), 404);
   EXPECT_EQ(res.body(), "404 Not Found");
   EXPECT_EQ(res["Content-Type"].substr(0, 10), "text/plain");
@@ -198,12 +173,7 @@ TEST_F(ServerTest, UnknownRouteGets404TextWithCors) {
 TEST_F(ServerTest, WrongMethodGets405WithAllow) {
   router_.Add(Method::kGet, "/hello", TextHandler("hi"));
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_EQ(res.result_int(), 405);
   EXPECT_EQ(res["Allow"], "GET, HEAD");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
@@ -215,12 +185,7 @@ TEST_F(ServerTest, ThrowingHandlerGets500JsonWithCors) {
     co_return Response::Empty(200);
   });
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, Get("/boom"));
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+  auto res = RunCo(RoundTrip(port_, Get("/boom")));
   EXPECT_EQ(res.result_int(), 500);
   EXPECT_EQ(res.body(), R"({"error":"internal","message":"internal server error"})");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
@@ -229,14 +194,9 @@ TEST_F(ServerTest, ThrowingHandlerGets500JsonWithCors) {
 
 TEST_F(ServerTest, PreflightOnAnyPathGets204WithEchoedHeaders) {
   StartServer();
-  auto res = RunCo([](std::uint16_t port) -> asio::awaitable<BeastResponse> {
-    auto s = co_await Connect(port);
-    beast::flat_buffer buf;
-    co_await Send(s, "OPTIONS /threads/x/runs/stream HTTP/1.1\r\nHost: t\r\n"
+  auto res = RunCo(RoundTrip(port_, "OPTIONS /threads/x/runs/stream HTTP/1.1\r\nHost: t\r\n"
                      "Origin: https://ui.example\r\nAccess-Control-Request-Method: POST\r\n"
-                     "Access-Control-Request-Headers: content-type,x-api-key\r\n\r\n");
-    co_return co_await ReadResponse(s, buf);
-  }(port_));
+                     "Access-Control-Request-Headers: content-type,x-api-key\r\n\r\n"));
   EXPECT_EQ(res.result_int(), 204);
   EXPECT_EQ(res["Access-Control-Allow-Methods"], "GET,HEAD,PUT,POST,DELETE,PATCH");
   EXPECT_EQ(res["Access-Control-Allow-Headers"], "content-type,x-api-key");

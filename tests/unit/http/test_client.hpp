@@ -60,6 +60,15 @@ inline asio::awaitable<std::string> ReadUntilClosed(tcp::socket& s) {
   co_return out;
 }
 
+// One request on a fresh connection, one response back.
+inline asio::awaitable<BeastResponse> RoundTrip(std::uint16_t port, std::string request,
+                                                bool head_request = false) {
+  auto s = co_await Connect(port);
+  beast::flat_buffer buf;
+  co_await Send(s, std::move(request));
+  co_return co_await ReadResponse(s, buf, head_request);
+}
+
 inline asio::awaitable<void> Pause(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(asio::use_awaitable);
