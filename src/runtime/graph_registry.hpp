@@ -1,8 +1,8 @@
 #pragma once
 // The graphs this server can run, built once from the configuration. For each: its node
 // names and edges (what GET /assistants/{id}/graph shows; node ids are the names clients see in
-// `updates` keys and `langgraph_node`), and its JSON Schemas (GET .../schemas). The run engine
-// (a later capability) executes them; until then they are registered and described.
+// `updates` keys and `langgraph_node`), and its JSON Schemas (GET .../schemas). The executor
+// (runtime/executor.hpp) runs them.
 
 #include <optional>
 #include <string>
