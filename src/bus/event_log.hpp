@@ -5,8 +5,8 @@
 // are shared by every subscriber. Each subscriber has a bounded backlog: one that falls behind
 // past it is cut with an error and never slows the run or the other subscribers.
 //
-// Backends: inproc/ (this process; ring of retained frames) now, redis/ (Redis Streams, so any
-// instance serves any run) later. Callers never know which.
+// Backends: inproc/ (this process; ring of retained frames) and redis/ (Redis Streams, so any
+// instance serves any run). Callers never know which.
 //
 // Threading: Append/Close are called from the run's executor; Subscribe and Next from any
 // event loop; Next completes on the caller's executor. All methods are thread-safe.
@@ -52,6 +52,12 @@ struct EventLogOptions {
   std::size_t max_retained_events = 100'000;  // oldest dropped past this (late joiners miss them)
   std::size_t subscriber_backlog = 4'096;     // frames a subscriber may lag before it is cut
   std::chrono::milliseconds retention_after_close{10 * 60 * 1000};
+  // Create on a run whose log already exists (an instance died while running it and this one
+  // resumes it) continues that log instead of failing with kConflict: new frames get ids after
+  // the highest one already used, subscribers that joined before keep receiving, and a closed
+  // log is reopened (its end is no longer delivered as an end; a backend may skip the id the
+  // end marker used, so continued ids are > the last frame's id, not necessarily +1).
+  bool continue_existing = false;
 };
 
 class RunEventLog {
@@ -66,16 +72,23 @@ class RunEventLog {
   [[nodiscard]] virtual std::unique_ptr<Subscription> Subscribe(StartAt start) = 0;
 };
 
+// Create and Find may need a round trip to a shared store (redis/), so they are awaited; they
+// complete on the awaiting coroutine's executor.
 class EventBus {
  public:
   virtual ~EventBus() = default;
-  // A new log for `run_id`. kConflict when one exists.
-  virtual Result<std::shared_ptr<RunEventLog>> Create(const std::string& run_id,
-                                                      EventLogOptions options) = 0;
-  // The log of a running or recently ended run (within its retention); nullptr when unknown.
-  virtual std::shared_ptr<RunEventLog> Find(const std::string& run_id) = 0;
-  // Drops a log now (run deleted).
+  // A new log for `run_id`. kConflict when one exists, unless options.continue_existing;
+  // kUnavailable when the backend cannot reach its store.
+  virtual boost::asio::awaitable<Result<std::shared_ptr<RunEventLog>>> Create(
+      std::string run_id, EventLogOptions options) = 0;
+  // The log of a running or recently ended run (within its retention); nullptr when unknown
+  // (or, logged, when the store cannot be reached).
+  virtual boost::asio::awaitable<std::shared_ptr<RunEventLog>> Find(std::string run_id) = 0;
+  // Drops a log now (run deleted). Fire-and-forget: never blocks; a later Find in this
+  // process answers nullptr at once, other instances once the deletion reached the store.
   virtual void Remove(const std::string& run_id) = 0;
+  // False while the backend cannot reach its store (Redis link down); /ready reports it.
+  virtual bool healthy() const { return true; }
 };
 
 }  // namespace agentd::bus

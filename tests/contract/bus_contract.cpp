@@ -147,28 +147,85 @@ TEST_P(BusContract, ManySubscribersOnSeveralThreadsGetTheIdenticalSequence) {
 
 TEST_P(BusContract, CreateTwiceConflictsAndFindReturnsTheLog) {
   const std::string id = RunId();
-  auto first = bus().Create(id, {});
+  auto first = CreateLog(id);
   ASSERT_TRUE(first.has_value());
   AppendN(**first, 2);
-  auto second = bus().Create(id, {});
+  auto second = CreateLog(id);
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code, Errc::kConflict);
-  auto found = bus().Find(id);
+  auto found = FindLog(id);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->next_id(), 2u);
-  EXPECT_EQ(bus().Find(RunId("unknown")), nullptr);
+  EXPECT_EQ(FindLog(RunId("unknown")), nullptr);
 }
 
 TEST_P(BusContract, RemoveForgetsTheLog) {
   const std::string id = RunId();
   {
-    auto log = bus().Create(id, {});
+    auto log = CreateLog(id);
     ASSERT_TRUE(log.has_value());
     AppendN(**log, 2);
     (*log)->Close();
   }
   bus().Remove(id);
-  EXPECT_EQ(bus().Find(id), nullptr);
+  EXPECT_EQ(FindLog(id), nullptr);
+}
+
+TEST_P(BusContract, ContinueExistingResumesAnOpenLogAfterItsLastId) {
+  const std::string id = RunId();
+  auto first = CreateLog(id).value();
+  AppendN(*first, 3);
+  auto before = first->Subscribe({StartAt::Kind::kBeginning});
+  first.reset();  // the writer is gone (in Redis: another instance died mid-run)
+  EventLogOptions options;
+  options.continue_existing = true;
+  auto resumed = CreateLog(id, options);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
+  EXPECT_EQ((*resumed)->next_id(), 3u);
+  EXPECT_FALSE((*resumed)->closed());
+  AppendN(**resumed, 2);
+  (*resumed)->Close();
+  EXPECT_EQ(DrainAll(*before), FramesFor(0, 5));  // joined before: gets the new frames too
+  auto late = (*resumed)->Subscribe({StartAt::Kind::kBeginning});
+  EXPECT_EQ(DrainAll(*late), FramesFor(0, 5));
+}
+
+TEST_P(BusContract, ContinueExistingReopensAClosedLog) {
+  const std::string id = RunId();
+  {
+    auto first = CreateLog(id).value();
+    AppendN(*first, 2);
+    first->Close();
+  }
+  EventLogOptions options;
+  options.continue_existing = true;
+  auto resumed = CreateLog(id, options);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
+  auto log = *resumed;
+  EXPECT_FALSE(log->closed());
+  const std::uint64_t next = log->next_id();
+  EXPECT_GE(next, 2u);  // a backend may skip the id its end marker used
+  log->Append("e", "{\"n\":" + std::to_string(next) + "}");
+  log->Close();
+  // A new subscriber sees the old frames, the continued one, and a single end.
+  std::vector<std::string> expected = FramesFor(0, 2);
+  expected.push_back(testing::FrameFor(next));
+  auto sub = log->Subscribe({StartAt::Kind::kBeginning});
+  EXPECT_EQ(DrainAll(*sub), expected);
+  auto resumed_sub = log->Subscribe({StartAt::Kind::kAfterId, 1});
+  EXPECT_EQ(DrainAll(*resumed_sub), std::vector<std::string>{testing::FrameFor(next)});
+}
+
+TEST_P(BusContract, CreateOfANewRunWithContinueExistingStartsAtZero) {
+  EventLogOptions options;
+  options.continue_existing = true;
+  auto log = CreateLog(RunId(), options);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ((*log)->next_id(), 0u);
+  AppendN(**log, 1);
+  (*log)->Close();
+  auto sub = (*log)->Subscribe({StartAt::Kind::kBeginning});
+  EXPECT_EQ(DrainAll(*sub), FramesFor(0, 1));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "bus/event_log.hpp"
+#include "support/run_co.hpp"
 
 namespace agentd::bus::contract {
 
@@ -44,6 +45,13 @@ class BusContract : public ::testing::TestWithParam<BusBackend> {
   }
 
   EventBus& bus() { return *bus_; }
+  // Create / Find awaited on a fresh io_context of the test thread.
+  Result<std::shared_ptr<RunEventLog>> CreateLog(const std::string& id, EventLogOptions o = {}) {
+    return agentd::testing::RunCo(bus().Create(id, o));
+  }
+  std::shared_ptr<RunEventLog> FindLog(const std::string& id) {
+    return agentd::testing::RunCo(bus().Find(id));
+  }
   // Run ids unique per test and process, so a shared Redis never mixes tests.
   std::string RunId(const std::string& tag = "r") {
     static std::atomic<int> counter{0};
@@ -51,7 +59,7 @@ class BusContract : public ::testing::TestWithParam<BusBackend> {
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   std::shared_ptr<RunEventLog> NewLog(EventLogOptions options = {}) {
-    auto log = bus().Create(RunId(), options);
+    auto log = agentd::testing::RunCo(bus().Create(RunId(), options));
     if (!log) throw std::runtime_error("Create failed: " + log.error().message);
     return *log;
   }

@@ -15,20 +15,34 @@ InprocEventBus::InprocEventBus(observe::Counter* subscribers_cut, SteadyClock cl
     : subscribers_cut_(subscribers_cut),
       clock_(clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); })) {}
 
-Result<std::shared_ptr<RunEventLog>> InprocEventBus::Create(const std::string& run_id,
-                                                            EventLogOptions options) {
+boost::asio::awaitable<Result<std::shared_ptr<RunEventLog>>> InprocEventBus::Create(
+    std::string run_id, EventLogOptions options) {
+  co_return CreateNow(run_id, options);
+}
+
+boost::asio::awaitable<std::shared_ptr<RunEventLog>> InprocEventBus::Find(std::string run_id) {
+  co_return FindNow(run_id);
+}
+
+Result<std::shared_ptr<RunEventLog>> InprocEventBus::CreateNow(const std::string& run_id,
+                                                               EventLogOptions options) {
   std::lock_guard lock(mu_);
   SweepLocked();
   auto it = logs_.find(run_id);
   if (it != logs_.end() && !ExpiredLocked(*it->second)) {
-    return Error(Errc::kConflict, "event log for run " + run_id + " exists");
+    if (!options.continue_existing) {
+      return Error(Errc::kConflict, "event log for run " + run_id + " exists");
+    }
+    // Resumed run: the same log (and its subscribers) goes on; its options stay.
+    it->second->Reopen();
+    return std::shared_ptr<RunEventLog>(it->second);
   }
   auto log = std::make_shared<InprocRunEventLog>(options, subscribers_cut_, clock_);
   logs_.insert_or_assign(run_id, log);
   return std::shared_ptr<RunEventLog>(std::move(log));
 }
 
-std::shared_ptr<RunEventLog> InprocEventBus::Find(const std::string& run_id) {
+std::shared_ptr<RunEventLog> InprocEventBus::FindNow(const std::string& run_id) {
   std::lock_guard lock(mu_);
   auto it = logs_.find(run_id);
   if (it == logs_.end()) return nullptr;

@@ -28,10 +28,16 @@ class InprocEventBus final : public EventBus {
   // `subscribers_cut` may be null; it must outlive the bus and every log it made.
   InprocEventBus(observe::Counter* subscribers_cut, SteadyClock clock);
 
-  Result<std::shared_ptr<RunEventLog>> Create(const std::string& run_id,
-                                              EventLogOptions options) override;
-  std::shared_ptr<RunEventLog> Find(const std::string& run_id) override;
+  // Awaitable only to fit the interface: both complete without suspending.
+  boost::asio::awaitable<Result<std::shared_ptr<RunEventLog>>> Create(
+      std::string run_id, EventLogOptions options) override;
+  boost::asio::awaitable<std::shared_ptr<RunEventLog>> Find(std::string run_id) override;
   void Remove(const std::string& run_id) override;
+
+  // The synchronous cores of Create/Find.
+  Result<std::shared_ptr<RunEventLog>> CreateNow(const std::string& run_id,
+                                                 EventLogOptions options);
+  std::shared_ptr<RunEventLog> FindNow(const std::string& run_id);
 
   // Logs held right now, expired ones included until the next sweep; for tests.
   std::size_t TEST_LogCount() const;

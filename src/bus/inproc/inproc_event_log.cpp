@@ -260,6 +260,12 @@ void InprocRunEventLog::Close() {
   for (auto& waiter : woken) waiter->Complete({});
 }
 
+void InprocRunEventLog::Reopen() {
+  std::lock_guard lock(core_->mu);
+  core_->closed = false;
+  core_->closed_at.reset();
+}
+
 bool InprocRunEventLog::closed() const {
   std::lock_guard lock(core_->mu);
   return core_->closed;

@@ -46,6 +46,10 @@ class InprocRunEventLog final : public RunEventLog {
   std::uint64_t next_id() const override;
   [[nodiscard]] std::unique_ptr<Subscription> Subscribe(StartAt start) override;
 
+  // Undoes Close() (EventLogOptions::continue_existing): appends continue at next_id();
+  // subscribers that have not yet seen the end keep receiving.
+  void Reopen();
+
   const EventLogOptions& options() const;
   // When Close() ran (by the injected clock); nullopt while open. Drives retention.
   std::optional<std::chrono::steady_clock::time_point> closed_at() const;

@@ -1,11 +1,13 @@
 #include "bus/redis/redis_event_bus.hpp"
 
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "bus/redis/detail/bus_core.hpp"
 #include "bus/redis/detail/redis_url.hpp"
+#include "bus/redis/detail/sync_client.hpp"
 #include "bus/redis/redis_event_log.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -14,6 +16,7 @@ namespace agentd::bus::redis {
 
 namespace {
 
+namespace asio = boost::asio;
 using detail::Reply;
 
 constexpr auto kTombstoneFor = std::chrono::seconds(30);
@@ -28,48 +31,72 @@ class RedisEventBus final : public EventBus {
     core_->commands->Stop();
   }
 
-  Result<std::shared_ptr<RunEventLog>> Create(const std::string& run_id,
-                                              EventLogOptions options) override {
+  asio::awaitable<Result<std::shared_ptr<RunEventLog>>> Create(std::string run_id,
+                                                               EventLogOptions options) override {
     const std::string key = core_->KeyOf(run_id);
-    std::lock_guard lock(mu_);
-    if (auto it = logs_.find(run_id); it != logs_.end()) {
-      if (it->second.lock()) return Error(Errc::kConflict, "event log for run " + run_id + " exists");
-      logs_.erase(it);
+    if (auto local = TakeLocal(run_id, options)) co_return std::move(*local);
+    // The newest entry tells whether the stream exists, how far it got and whether it ended.
+    std::vector<std::string> args = {"XREVRANGE", key, "+", "-", "COUNT", "1"};
+    auto last = co_await core_->commands->Command(std::move(args), core_->options.command_timeout);
+    if (!last) co_return last.error();
+    std::optional<detail::ParsedEntry> head;
+    if (last->is_array() && !last->elements.empty()) head = detail::ParseEntry(last->elements[0]);
+    if (head && !options.continue_existing) {
+      co_return Error(Errc::kConflict, "event log for run " + run_id + " exists");
     }
-    auto exists = core_->sync->Command({"EXISTS", key});
-    if (!exists) return exists.error();
-    if (exists->integer != 0) return Error(Errc::kConflict, "event log for run " + run_id + " exists");
+    std::lock_guard lock(mu_);
+    // Another Create of this process may have won while the lookup was in flight.
+    if (auto it = logs_.find(run_id); it != logs_.end()) {
+      if (auto live = it->second.lock()) {
+        if (!options.continue_existing) {
+          co_return Error(Errc::kConflict, "event log for run " + run_id + " exists");
+        }
+        live->Reopen();
+        co_return std::shared_ptr<RunEventLog>(std::move(live));
+      }
+    }
     removed_.erase(run_id);
-    auto log = std::make_shared<RedisRunEventLog>(core_, key, options, 0, false);
+    // Continued ids follow the newest entry; an end marker's id is skipped (its entry id is
+    // spent: Redis never accepts an entry id at or below the stream's last one).
+    const std::uint64_t next_id = head ? head->id + 1 : 0;
+    auto log = std::make_shared<RedisRunEventLog>(core_, key, options, next_id, false);
+    if (head) log->Continue(head->end ? std::optional<std::uint64_t>(head->id) : std::nullopt);
     logs_[run_id] = log;
-    return std::shared_ptr<RunEventLog>(std::move(log));
+    co_return std::shared_ptr<RunEventLog>(std::move(log));
   }
 
-  std::shared_ptr<RunEventLog> Find(const std::string& run_id) override {
+  asio::awaitable<std::shared_ptr<RunEventLog>> Find(std::string run_id) override {
     const std::string key = core_->KeyOf(run_id);
-    std::lock_guard lock(mu_);
-    if (auto it = logs_.find(run_id); it != logs_.end()) {
-      if (auto log = it->second.lock()) return log;
-      logs_.erase(it);
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = logs_.find(run_id); it != logs_.end()) {
+        if (auto log = it->second.lock()) co_return log;
+        logs_.erase(it);
+      }
+      if (auto it = removed_.find(run_id); it != removed_.end()) {
+        if (std::chrono::steady_clock::now() - it->second < kTombstoneFor) co_return nullptr;
+        removed_.erase(it);
+      }
     }
-    if (auto it = removed_.find(run_id); it != removed_.end()) {
-      if (std::chrono::steady_clock::now() - it->second < kTombstoneFor) return nullptr;
-      removed_.erase(it);
-    }
-    // The newest entry tells whether the stream exists, how far it got and if it ended.
-    auto last = core_->sync->Command({"XREVRANGE", key, "+", "-", "COUNT", "1"});
+    std::vector<std::string> args = {"XREVRANGE", key, "+", "-", "COUNT", "1"};
+    auto last = co_await core_->commands->Command(std::move(args), core_->options.command_timeout);
     if (!last) {
       observe::Logger("bus.redis")->warn("find {}: {}", run_id, last.error().message);
-      return nullptr;
+      co_return nullptr;
     }
-    if (!last->is_array() || last->elements.empty()) return nullptr;
+    if (!last->is_array() || last->elements.empty()) co_return nullptr;
     auto entry = detail::ParseEntry(last->elements[0]);
-    if (!entry) return nullptr;
+    if (!entry) co_return nullptr;
     const std::uint64_t next_id = entry->end ? entry->id : entry->id + 1;
+    std::lock_guard lock(mu_);
+    if (auto it = logs_.find(run_id); it != logs_.end()) {
+      if (auto log = it->second.lock()) co_return log;  // created here meanwhile
+    }
+    if (removed_.contains(run_id)) co_return nullptr;
     auto log = std::make_shared<RedisRunEventLog>(core_, key, core_->options.found_log_options,
                                                   next_id, entry->end);
     logs_[run_id] = log;
-    return log;
+    co_return log;
   }
 
   void Remove(const std::string& run_id) override {
@@ -77,21 +104,45 @@ class RedisEventBus final : public EventBus {
     {
       std::lock_guard lock(mu_);
       logs_.erase(run_id);
-      // This process's own appends may still be in flight on the command connection and
-      // would recreate the stream after a DEL sent elsewhere: remember the removal a while.
+      // This process's own appends may still be in flight: remember the removal a while so
+      // Find answers nullptr here even before the DEL is through.
       std::erase_if(removed_, [&](const auto& e) { return now - e.second > kTombstoneFor; });
       removed_[run_id] = now;
     }
-    const std::string key = core_->KeyOf(run_id);
-    // Ordered after every write of this process (same connection) ...
-    core_->commands->Send({"DEL", key}, core_->options.command_timeout, [](Result<Reply>) {});
-    // ... and now, for other instances.
-    if (auto r = core_->sync->Command({"DEL", key}); !r) {
-      observe::Logger("bus.redis")->warn("remove {}: {}", run_id, r.error().message);
-    }
+    // Fire-and-forget on the command connection: ordered after every write of this process.
+    core_->commands->Send({"DEL", core_->KeyOf(run_id)}, core_->options.command_timeout,
+                          [run_id](Result<Reply> r) {
+                            if (!r) {
+                              observe::Logger("bus.redis")->warn("remove {}: {}", run_id,
+                                                                 r.error().message);
+                            }
+                          });
+  }
+
+  bool healthy() const override {
+    return core_->commands->connected() && core_->reader->connected();
   }
 
  private:
+  // Create's answer from this process's own live log of `run_id`, if it has one.
+  std::optional<Result<std::shared_ptr<RunEventLog>>> TakeLocal(const std::string& run_id,
+                                                                const EventLogOptions& options) {
+    std::lock_guard lock(mu_);
+    auto it = logs_.find(run_id);
+    if (it == logs_.end()) return std::nullopt;
+    auto live = it->second.lock();
+    if (!live) {
+      logs_.erase(it);
+      return std::nullopt;
+    }
+    if (!options.continue_existing) {
+      return Result<std::shared_ptr<RunEventLog>>(
+          Error(Errc::kConflict, "event log for run " + run_id + " exists"));
+    }
+    live->Reopen();
+    return Result<std::shared_ptr<RunEventLog>>(std::shared_ptr<RunEventLog>(std::move(live)));
+  }
+
   std::shared_ptr<detail::BusCore> core_;
   std::mutex mu_;
   // Logs handed out and still alive, so Find returns the writer's own object in its process.
@@ -109,8 +160,9 @@ Result<std::unique_ptr<EventBus>> MakeRedisEventBus(RedisOptions options,
   if (!endpoint) return endpoint.error();
   auto core = std::make_shared<detail::BusCore>();
   core->options = options;
-  core->sync = std::make_unique<detail::SyncClient>(*endpoint, options.connect_timeout);
-  if (auto pong = core->sync->Command({"PING"}); !pong) {
+  // Startup only: one blocking PING on a throwaway link, so a bad url fails fast.
+  detail::SyncClient probe(*endpoint, options.connect_timeout);
+  if (auto pong = probe.Command({"PING"}); !pong) {
     return Error(Errc::kUnavailable, "redis at " + options.url + ": " + pong.error().message);
   }
   detail::ConnectionOptions conn{options.connect_timeout, options.reconnect_backoff_min,

@@ -57,12 +57,34 @@ void RedisRunEventLog::Write(std::vector<std::string> args) {
       });
 }
 
+void RedisRunEventLog::Continue(std::optional<std::uint64_t> end_marker_id) {
+  if (end_marker_id) {
+    std::lock_guard lock(mu_);
+    skipped_id_ = end_marker_id;
+  }
+  if (end_marker_id) Write({"XDEL", key_, EntryId(*end_marker_id)});
+  Write({"PEXPIRE", key_, std::to_string(core_->options.open_stream_ttl.count())});
+}
+
+void RedisRunEventLog::Reopen() {
+  std::optional<std::uint64_t> end_marker_id;
+  {
+    std::lock_guard lock(mu_);
+    if (!closed_) return;
+    closed_ = false;
+    end_marker_id = next_id_++;
+  }
+  Continue(end_marker_id);
+}
+
 std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view data_json) {
   std::uint64_t id = 0;
+  std::optional<std::uint64_t> skipped;
   {
     std::lock_guard lock(mu_);
     AGENTD_ASSERT(!closed_);  // the run appends nothing after it ended
     id = next_id_++;
+    skipped = std::exchange(skipped_id_, std::nullopt);
   }
   // Encoded once here; readers share the bytes Redis hands back.
   std::vector<std::string> args = {"XADD",      key_,
@@ -71,6 +93,10 @@ std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view 
                                    EntryId(id), "id",
                                    std::to_string(id), "f",
                                    EncodeSseFrame(event, data_json, id)};
+  if (skipped) {
+    args.push_back("skip");
+    args.push_back(std::to_string(*skipped));
+  }
   Write(std::move(args));
   if (id == 0) {
     Write({"PEXPIRE", key_, std::to_string(core_->options.open_stream_ttl.count())});

@@ -4,7 +4,8 @@
 // once and pipelines `XADD <key> MAXLEN ~ <max_retained> 0-<id+1> id <id> f <frame>` on the
 // bus's command connection; explicit entry ids make a second writer's XADD fail instead of
 // interleaving. Close() appends the end marker (`end 1 id <next_id>`) and PEXPIREs the key by
-// retention_after_close. Subscribe attaches to the process-wide StreamHub.
+// retention_after_close. A continued closed log XDELs that marker and marks its next frame
+// `skip <marker id>`, the one legitimate hole in a stream's ids. Subscribe attaches to the process-wide StreamHub.
 //
 // Thread safety: all methods thread-safe; Append/Close from the run's executor (one writer).
 
@@ -24,6 +25,14 @@ class RedisRunEventLog final : public RedisRunEventLogApi {
   // `next_id`/`closed`: what is known of the stream (0/false for a new one).
   RedisRunEventLog(std::shared_ptr<detail::BusCore> core, std::string key,
                    EventLogOptions options, std::uint64_t next_id, bool closed);
+
+  // This log continues a stream found in Redis (EventLogOptions::continue_existing), whose
+  // writer is gone: the stream gets the open-stream TTL again and, when it had ended at
+  // `end_marker_id`, loses its end marker (the next frame says that id was skipped, so
+  // readers see no gap).
+  void Continue(std::optional<std::uint64_t> end_marker_id);
+  // Continue() for this process's own log object: undoes its Close() if it closed.
+  void Reopen();
 
   std::uint64_t Append(std::string_view event, std::string_view data_json) override;
   void Close() override;
@@ -47,6 +56,7 @@ class RedisRunEventLog final : public RedisRunEventLogApi {
   mutable std::mutex mu_;
   std::uint64_t next_id_;
   bool closed_;
+  std::optional<std::uint64_t> skipped_id_;  // the next Append says this id was never a frame
 };
 
 }  // namespace agentd::bus::redis

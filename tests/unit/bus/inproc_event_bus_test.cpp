@@ -29,16 +29,16 @@ EventLogOptions Retention(std::chrono::milliseconds keep) {
 
 TEST(InprocEventBus, CreateThenFindReturnsTheSameLog) {
   auto bus = MakeInprocEventBus();
-  auto log = bus->Create("r1", EventLogOptions{});
+  auto log = RunCo(bus->Create("r1", EventLogOptions{}));
   ASSERT_TRUE(log.has_value());
-  EXPECT_EQ(bus->Find("r1"), *log);
-  EXPECT_EQ(bus->Find("r2"), nullptr);
+  EXPECT_EQ(RunCo(bus->Find("r1")), *log);
+  EXPECT_EQ(RunCo(bus->Find("r2")), nullptr);
 }
 
 TEST(InprocEventBus, CreateOfAnExistingRunIsAConflict) {
   auto bus = MakeInprocEventBus();
-  ASSERT_TRUE(bus->Create("r1", EventLogOptions{}).has_value());
-  auto again = bus->Create("r1", EventLogOptions{});
+  ASSERT_TRUE(RunCo(bus->Create("r1", EventLogOptions{})).has_value());
+  auto again = RunCo(bus->Create("r1", EventLogOptions{}));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, Errc::kConflict);
 }
@@ -46,35 +46,35 @@ TEST(InprocEventBus, CreateOfAnExistingRunIsAConflict) {
 TEST(InprocEventBus, ClosedLogIsKeptForItsRetentionThenDropped) {
   FakeClock clock;
   InprocEventBus bus(nullptr, clock.Get());
-  auto log = bus.Create("r1", Retention(10s)).value();
+  auto log = bus.CreateNow("r1", Retention(10s)).value();
   clock.now += 1h;  // an open log never expires
-  EXPECT_NE(bus.Find("r1"), nullptr);
+  EXPECT_NE(bus.FindNow("r1"), nullptr);
   log->Close();
   clock.now += 10s - 1ms;
-  EXPECT_NE(bus.Find("r1"), nullptr);
+  EXPECT_NE(bus.FindNow("r1"), nullptr);
   clock.now += 1ms;
-  EXPECT_EQ(bus.Find("r1"), nullptr);
+  EXPECT_EQ(bus.FindNow("r1"), nullptr);
   // The id is free again.
-  EXPECT_TRUE(bus.Create("r1", Retention(10s)).has_value());
+  EXPECT_TRUE(bus.CreateNow("r1", Retention(10s)).has_value());
 }
 
 TEST(InprocEventBus, CreateSweepsExpiredLogsNobodyLooksUp) {
   FakeClock clock;
   InprocEventBus bus(nullptr, clock.Get());
-  bus.Create("old", Retention(1s)).value()->Close();
-  bus.Create("open", Retention(1s)).value();
+  bus.CreateNow("old", Retention(1s)).value()->Close();
+  bus.CreateNow("open", Retention(1s)).value();
   clock.now += 2s;
-  ASSERT_TRUE(bus.Create("new", Retention(1s)).has_value());
+  ASSERT_TRUE(bus.CreateNow("new", Retention(1s)).has_value());
   EXPECT_EQ(bus.TEST_LogCount(), 2u);  // "open" and "new"
 }
 
 TEST(InprocEventBus, RemoveDropsAtOnceButOpenSubscriptionsStillDrain) {
   auto bus = MakeInprocEventBus();
-  auto log = bus->Create("r1", EventLogOptions{}).value();
+  auto log = RunCo(bus->Create("r1", EventLogOptions{})).value();
   testing::AppendN(*log, 2);
   auto sub = log->Subscribe({StartAt::Kind::kBeginning});
   bus->Remove("r1");
-  EXPECT_EQ(bus->Find("r1"), nullptr);
+  EXPECT_EQ(RunCo(bus->Find("r1")), nullptr);
   log->Close();
   log.reset();
   EXPECT_EQ(testing::Texts(RunCo(testing::Drain(*sub))), testing::FramesFor(0, 2));
@@ -85,7 +85,7 @@ TEST(InprocEventBus, CountsCutSubscribersInMetrics) {
   auto bus = MakeInprocEventBus(&metrics);
   EventLogOptions options;
   options.subscriber_backlog = 1;
-  auto log = bus->Create("r1", options).value();
+  auto log = RunCo(bus->Create("r1", options)).value();
   auto sub = log->Subscribe({StartAt::Kind::kLiveOnly});
   testing::AppendN(*log, 3);
   auto cut = RunCo(sub->Next());

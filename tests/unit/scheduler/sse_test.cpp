@@ -42,7 +42,7 @@ class FakeWriter final : public http::BodyWriter {
 
 TEST(Sse, CoalescesReadyFramesIntoOneWriteAndEndsWithTheLog) {
   auto bus = bus::inproc::MakeInprocEventBus();
-  auto log = bus->Create("r1", {}).value();
+  auto log = agentd::testing::RunCo(bus->Create("r1", bus::EventLogOptions{})).value();
   log->Append("metadata", R"({"run_id":"r1","attempt":1})");
   log->Append("values", R"({"a":1})");
   log->Close();
@@ -70,7 +70,7 @@ asio::awaitable<void> ServeWhileAppending(std::shared_ptr<bus::Subscription> sub
 
 TEST(Sse, SendsCommentHeartbeatsWithoutEmptyLinesWhileIdle) {
   auto bus = bus::inproc::MakeInprocEventBus();
-  auto log = bus->Create("r2", {}).value();
+  auto log = agentd::testing::RunCo(bus->Create("r2", bus::EventLogOptions{})).value();
   FakeWriter out;
   std::shared_ptr<bus::Subscription> sub = log->Subscribe(bus::StartAt{});
   testing::RunCo(ServeWhileAppending(sub, log, out));
@@ -81,7 +81,7 @@ TEST(Sse, SendsCommentHeartbeatsWithoutEmptyLinesWhileIdle) {
 
 TEST(Sse, ReportsADisconnectWhenAWriteFails) {
   auto bus = bus::inproc::MakeInprocEventBus();
-  auto log = bus->Create("r3", {}).value();
+  auto log = agentd::testing::RunCo(bus->Create("r3", bus::EventLogOptions{})).value();
   log->Append("metadata", "{}");
   FakeWriter out;
   out.Fail();

@@ -202,19 +202,30 @@ void Connection::SendOnStrand(std::vector<std::string> args, std::chrono::millis
   ArmWatchdog();
 }
 
+// Not a coroutine on purpose: GCC 12 destroys an owning lambda temporary built inside a
+// co_await expression in a coroutine body twice (each awaited command dropped one reference
+// to this Connection, which was then freed under the still-running links: the reconnect /
+// repeated-Flush use-after-free). Built here, the lambda is moved once into asio's frame.
 asio::awaitable<Result<Reply>> Connection::Command(std::vector<std::string> args,
                                                    std::chrono::milliseconds timeout) {
-  auto self = shared_from_this();
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
-      [self, &args, timeout](auto handler) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
+      [self = shared_from_this(), args = std::move(args), timeout](auto handler) mutable {
         using Handler = decltype(handler);
         auto h = std::make_shared<Handler>(std::move(handler));
         // The awaiting context must not run out of work while the reply is outstanding.
         auto work = asio::prefer(asio::get_associated_executor(*h),
                                  asio::execution::outstanding_work.tracked);
-        self->Send(std::move(args), timeout, [h, work](Result<Reply> r) {
-          asio::post(work, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
-        });
+        // Everything that refers to the awaiting context moves into the posted completion:
+        // once it ran, that context may be gone (a test's io_context), so nothing left on
+        // this strand may release work on it or destroy its handler.
+        self->Send(std::move(args), timeout,
+                   [h = std::move(h), work = std::move(work)](Result<Reply> r) mutable {
+                     auto target = asio::prefer(work, asio::execution::outstanding_work.untracked);
+                     asio::post(target, [h = std::move(h), work = std::move(work),
+                                         r = std::move(r)]() mutable {
+                       std::move(*h)(std::move(r));
+                     });
+                   });
       },
       asio::use_awaitable);
 }

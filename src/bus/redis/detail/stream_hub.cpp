@@ -1,6 +1,7 @@
 #include "bus/redis/detail/stream_hub.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -56,6 +57,8 @@ std::optional<ParsedEntry> ParseEntry(const Reply& entry) {
       out.frame = fields[i + 1].str;
     } else if (name == "end") {
       out.end = true;
+    } else if (name == "skip") {
+      out.skip_from = ParseU64(fields[i + 1].str);
     }
   }
   if (!has_id) return std::nullopt;
@@ -238,7 +241,13 @@ void StreamHub::Deliver(const Reply& reply) {
           feed.closed = true;
           break;
         }
-        if (entry->id > feed.next_id) {
+        if (entry->id > feed.next_id && entry->skip_from && *entry->skip_from <= feed.next_id) {
+          // Ids a continued log never used: placeholders keep the ring indexed by id.
+          while (feed.next_id < entry->id) {
+            feed.ring.push_back(nullptr);
+            ++feed.next_id;
+          }
+        } else if (entry->id > feed.next_id) {
           // Entries missing (lost in an outage or trimmed before we read them): subscribers
           // that needed them are cut by the lag rule since first_id moves past them.
           feed.ring.clear();
@@ -298,9 +307,10 @@ std::optional<Result<std::vector<Frame>>> StreamHub::TryTakeLocked(SubState& s) 
     std::vector<Frame> frames;
     frames.reserve(f.next_id - s.cursor);
     auto begin = f.ring.begin() + static_cast<std::ptrdiff_t>(s.cursor - f.first_id);
-    frames.insert(frames.end(), begin, f.ring.end());
+    std::copy_if(begin, f.ring.end(), std::back_inserter(frames),
+                 [](const Frame& frame) { return frame != nullptr; });
     s.cursor = f.next_id;
-    return R(std::move(frames));
+    if (!frames.empty()) return R(std::move(frames));
   }
   if (f.closed) return R(std::vector<Frame>{});
   return std::nullopt;
@@ -382,6 +392,9 @@ asio::awaitable<Result<std::vector<Frame>>> StreamHub::Replay(std::shared_ptr<Su
   for (const Reply& raw : reply->elements) {
     auto entry = ParseEntry(raw);
     if (!entry || entry->id < cursor) continue;
+    if (entry->id > cursor && entry->skip_from && *entry->skip_from <= cursor) {
+      cursor = entry->id;  // ids a continued log never used
+    }
     if (entry->id > cursor) {
       gap = true;
       if (state->replayed) break;

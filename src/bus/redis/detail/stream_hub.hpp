@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +59,7 @@ struct Feed {
   std::size_t capacity = 0;
   std::uint64_t first_id = 0;  // id of ring.front()
   std::uint64_t next_id = 0;   // next frame id expected from Redis
-  std::deque<Frame> ring;
+  std::deque<Frame> ring;  // null entries: ids skipped by a continued log (never delivered)
   bool closed = false;  // the end marker was read
   bool failed = false;  // the reader lost Redis while this feed was live
   std::string fail_message;
@@ -129,6 +130,9 @@ struct ParsedEntry {
   std::uint64_t id = 0;
   bool end = false;  // the terminal marker: the log closed with next id == id
   std::string frame;
+  // A continued log's first frame: ids skip_from .. id - 1 were never frames (the removed end
+  // marker's), so jumping over them is no gap.
+  std::optional<std::uint64_t> skip_from;
 };
 std::optional<ParsedEntry> ParseEntry(const Reply& entry);
 
