@@ -3,13 +3,9 @@
 namespace agentd::limits {
 namespace {
 
-std::unique_ptr<TokenBucketLimiter> Make(double rate_per_second, double burst, const Clock& clock) {
-  if (rate_per_second <= 0) return nullptr;
-  BucketOptions o;
-  o.rate_per_second = rate_per_second;
-  // A burst of 0 means one second's worth of requests (at least one).
-  o.burst = burst > 0 ? burst : std::max(1.0, rate_per_second);
-  return std::make_unique<TokenBucketLimiter>(o, clock);
+std::unique_ptr<TokenBucketLimiter> Make(const std::optional<BucketOptions>& spec, const Clock& clock) {
+  if (!spec) return nullptr;
+  return std::make_unique<TokenBucketLimiter>(*spec, clock);
 }
 
 Verdict Judge(TokenBucketLimiter* limiter, LimitKind kind, std::string_view key) {
@@ -35,17 +31,14 @@ std::string_view LimitName(LimitKind kind) {
 }
 
 RequestLimits::RequestLimits(const config::Limits& limits, Clock clock)
-    : default_tier_(limits.default_tier),
-      per_ip_(Make(limits.per_ip_requests_per_second, limits.per_ip_burst, clock)),
-      per_key_(Make(limits.per_key_requests_per_second, limits.per_key_burst, clock)) {
-  for (const auto& t : limits.tiers) {
-    TierLimiters l;
-    // requests_per_minute as a bucket of one minute's requests refilled continuously.
-    l.requests = Make(static_cast<double>(t.requests_per_minute) / 60.0,
-                      static_cast<double>(t.requests_per_minute), clock);
-    l.tokens = Make(static_cast<double>(t.tokens_per_minute) / 60.0,
-                    static_cast<double>(t.tokens_per_minute), clock);
-    tiers_.emplace(t.name, std::move(l));
+    : RequestLimits(LimitSpecs::From(limits), std::move(clock)) {}
+
+RequestLimits::RequestLimits(const LimitSpecs& specs, Clock clock)
+    : default_tier_(specs.default_tier),
+      per_ip_(Make(specs.per_ip, clock)),
+      per_key_(Make(specs.per_key, clock)) {
+  for (const auto& [name, t] : specs.tiers) {
+    tiers_.emplace(name, TierLimiters{Make(t.requests, clock), Make(t.tokens, clock)});
   }
 }
 

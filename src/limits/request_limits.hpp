@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "limits/limit_specs.hpp"
 #include "limits/token_bucket.hpp"
 
 namespace agentd::limits {
@@ -35,6 +36,7 @@ struct Verdict {
 class RequestLimits {
  public:
   explicit RequestLimits(const config::Limits& limits, Clock clock = SteadyClock());
+  explicit RequestLimits(const LimitSpecs& specs, Clock clock = SteadyClock());
   ~RequestLimits();
 
   Verdict AdmitIp(std::string_view ip);

@@ -46,18 +46,22 @@ void TokenBucketLimiter::Refill(Bucket& b, steady_clock::time_point now) const {
   b.last = now;
 }
 
-Decision TokenBucketLimiter::Describe(const Bucket& b, bool allowed, double cost) const {
+Decision DescribeBucket(const BucketOptions& options, double tokens, bool allowed, double cost) {
   Decision d;
   d.allowed = allowed;
-  d.limit = options_.burst;
-  d.remaining = std::max(0.0, std::floor(b.tokens));
+  d.limit = options.burst;
+  d.remaining = std::max(0.0, std::floor(tokens));
   auto ms = [&](double tokens_missing) {
     return milliseconds(static_cast<std::int64_t>(
-        std::ceil(std::max(0.0, tokens_missing) / options_.rate_per_second * 1000.0)));
+        std::ceil(std::max(0.0, tokens_missing) / options.rate_per_second * 1000.0)));
   };
-  d.reset = ms(options_.burst - b.tokens);
-  if (!allowed) d.retry_after = ms(std::min(cost, options_.burst) - b.tokens);
+  d.reset = ms(options.burst - tokens);
+  if (!allowed) d.retry_after = ms(std::min(cost, options.burst) - tokens);
   return d;
+}
+
+Decision TokenBucketLimiter::Describe(const Bucket& b, bool allowed, double cost) const {
+  return DescribeBucket(options_, b.tokens, allowed, cost);
 }
 
 std::size_t TokenBucketLimiter::SweepLocked(Shard& s, steady_clock::time_point now) {

@@ -44,6 +44,12 @@ struct Decision {
   std::chrono::milliseconds reset{0};        // until the bucket is full again (RateLimit-Reset)
 };
 
+// The Decision for a bucket holding `tokens` (possibly negative: a charged debt) under
+// `options`: every limiter (in-process or Redis) renders its buckets through this, so the
+// RateLimit-* and Retry-After values are the same whichever decided. `cost` is what a refused
+// request asked for.
+Decision DescribeBucket(const BucketOptions& options, double tokens, bool allowed, double cost);
+
 class TokenBucketLimiter {
  public:
   explicit TokenBucketLimiter(BucketOptions options, Clock clock = SteadyClock());

@@ -1,0 +1,34 @@
+#include "limits/in_process_limiter.hpp"
+
+namespace agentd::limits {
+
+InProcessLimiter::InProcessLimiter(const config::Limits& limits, Clock clock)
+    : limits_(limits, std::move(clock)) {}
+
+boost::asio::awaitable<Verdict> InProcessLimiter::AdmitIp(std::string_view ip) {
+  co_return limits_.AdmitIp(ip);
+}
+
+boost::asio::awaitable<Verdict> InProcessLimiter::AdmitPrincipal(std::string_view credential,
+                                                                 std::string_view tenant,
+                                                                 std::string_view tier) {
+  co_return limits_.AdmitPrincipal(credential, tenant, tier);
+}
+
+boost::asio::awaitable<Verdict> InProcessLimiter::CheckTokens(std::string_view tenant,
+                                                              std::string_view tier) {
+  co_return limits_.CheckTokens(tenant, tier);
+}
+
+void InProcessLimiter::ChargeTokens(std::string_view tenant, std::string_view tier,
+                                    double tokens) {
+  limits_.ChargeTokens(tenant, tier, tokens);
+}
+
+std::size_t InProcessLimiter::EvictIdle() { return limits_.EvictIdle(); }
+
+std::unique_ptr<Limiter> MakeInProcessLimiter(const config::Limits& limits, Clock clock) {
+  return std::make_unique<InProcessLimiter>(limits, std::move(clock));
+}
+
+}  // namespace agentd::limits

@@ -1,0 +1,357 @@
+#include "limits/redis/redis_limiter.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "bus/redis/detail/connection.hpp"
+#include "bus/redis/detail/redis_url.hpp"
+#include "limits/limit_specs.hpp"
+#include "limits/redis/bucket_script.hpp"
+#include "observe/log.hpp"
+
+namespace agentd::limits::redis {
+namespace {
+
+namespace asio = boost::asio;
+using bus::redis::detail::Connection;
+using bus::redis::detail::Reply;
+using SteadyTime = std::chrono::steady_clock;
+
+spdlog::logger& Log() {
+  static auto logger = observe::Logger("limits");
+  return *logger;
+}
+
+// One bucket a script call touches, and how its outcome is reported.
+struct Bucket {
+  std::string key;
+  const BucketOptions* spec;
+  LimitKind kind;
+};
+
+Verdict VerdictOf(const Bucket& b, const BucketOutcome& o, double cost) {
+  Verdict v;
+  v.limited = true;
+  v.kind = b.kind;
+  v.allowed = o.allowed;
+  v.decision = DescribeBucket(*b.spec, o.tokens, o.allowed, cost);
+  return v;
+}
+
+bool IsNoScript(const Error& e) {
+  return e.code == Errc::kInternal && e.message.find("NOSCRIPT") != std::string::npos;
+}
+
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(const config::Limits& limits, RedisLimiterOptions options,
+       bus::redis::detail::RedisEndpoint endpoint, asio::any_io_executor executor,
+       observe::Metrics& metrics)
+      : specs_(LimitSpecs::From(limits)),
+        options_(std::move(options)),
+        fallback_(specs_, options_.fallback_clock),
+        conn_(Connection::Make(executor, std::move(endpoint),
+                               {.connect_timeout = options_.connect_timeout,
+                                .reconnect_backoff_max = options_.reconnect_backoff_max},
+                               "limits")),
+        probe_strand_(asio::make_strand(executor)),
+        probe_timer_(probe_strand_),
+        fallback_total_(metrics.GetCounter(
+            "agentd_limits_fallback_total",
+            "Rate-limit decisions made in-process because Redis was unavailable")),
+        degraded_gauge_(metrics.GetGauge(
+            "agentd_limits_degraded",
+            "1 while rate limits are decided in-process because Redis is unavailable")) {
+    degraded_gauge_.Set(0);
+  }
+
+  void Start() { conn_->Start(); }
+
+  void Stop() {
+    stopped_ = true;
+    conn_->Stop();
+    asio::post(probe_strand_, [self = shared_from_this()] { self->probe_timer_.cancel(); });
+  }
+
+  asio::awaitable<Verdict> AdmitIp(std::string_view ip) {
+    if (!specs_.per_ip) co_return Verdict{};
+    if (!degraded_) {
+      std::vector<Bucket> buckets{{Key("per_ip", ip), &*specs_.per_ip, LimitKind::kPerIp}};
+      auto out = co_await Run(BucketOp::kAcquire, 1, buckets);
+      if (out) co_return VerdictOf(buckets[0], (*out)[0], 1);
+    }
+    fallback_total_.Inc();
+    co_return fallback_.AdmitIp(ip);
+  }
+
+  asio::awaitable<Verdict> AdmitPrincipal(std::string_view credential, std::string_view tenant,
+                                          std::string_view tier) {
+    std::vector<Bucket> buckets;
+    if (!credential.empty() && specs_.per_key) {
+      buckets.push_back({Key("per_key", credential), &*specs_.per_key, LimitKind::kPerKey});
+    }
+    const TierSpecs* t = specs_.TierOf(tier);
+    if (t != nullptr && t->requests) {
+      buckets.push_back({TierKey("tier_requests", tier, tenant), &*t->requests,
+                         LimitKind::kTierRequests});
+    }
+    if (buckets.empty()) co_return Verdict{};
+    if (!degraded_) {
+      auto out = co_await Run(BucketOp::kAcquire, 1, buckets);
+      if (out) {
+        // As RequestLimits: the first refusal, else the tighter of the two for the headers.
+        Verdict first = VerdictOf(buckets[0], (*out)[0], 1);
+        if (!first.allowed || out->size() == 1) co_return first;
+        Verdict second = VerdictOf(buckets[1], (*out)[1], 1);
+        if (!second.allowed || second.decision.remaining < first.decision.remaining) {
+          co_return second;
+        }
+        co_return first;
+      }
+    }
+    fallback_total_.Inc();
+    co_return fallback_.AdmitPrincipal(credential, tenant, tier);
+  }
+
+  asio::awaitable<Verdict> CheckTokens(std::string_view tenant, std::string_view tier) {
+    const TierSpecs* t = specs_.TierOf(tier);
+    if (t == nullptr || !t->tokens) co_return Verdict{};
+    if (!degraded_) {
+      std::vector<Bucket> buckets{
+          {TierKey("tier_tokens", tier, tenant), &*t->tokens, LimitKind::kTierTokens}};
+      auto out = co_await Run(BucketOp::kCheck, 0, buckets);
+      if (out) co_return VerdictOf(buckets[0], (*out)[0], 1);  // as TokenBucketLimiter::Check
+    }
+    fallback_total_.Inc();
+    co_return fallback_.CheckTokens(tenant, tier);
+  }
+
+  void ChargeTokens(std::string_view tenant, std::string_view tier, double tokens) {
+    const TierSpecs* t = specs_.TierOf(tier);
+    if (t == nullptr || !t->tokens) return;
+    if (degraded_ || stopped_) {
+      fallback_total_.Inc();
+      fallback_.ChargeTokens(tenant, tier, tokens);
+      return;
+    }
+    std::vector<Bucket> buckets{
+        {TierKey("tier_tokens", tier, tenant), &*t->tokens, LimitKind::kTierTokens}};
+    // Sent from here, not from a spawned coroutine, so it reaches the connection before any
+    // check this thread issues next.
+    SendScript(ScriptArgs(BucketOp::kCharge, tokens, buckets),
+               [self = shared_from_this(), tenant = std::string(tenant),
+                tier = std::string(tier), tokens](Result<Reply> r) {
+                 if (r && ParseBucketReply(*r)) return;
+                 // Not counted in Redis: count it here, so this instance still sees it.
+                 self->fallback_total_.Inc();
+                 self->fallback_.ChargeTokens(tenant, tier, tokens);
+                 self->Degrade(r ? Error(Errc::kInternal, "unexpected script reply") : r.error());
+               });
+  }
+
+  std::size_t EvictIdle() { return fallback_.EvictIdle(); }
+
+ private:
+  std::string Key(std::string_view limit, std::string_view subject) const {
+    return fmt::format("{}rl:{}:{}", options_.key_prefix, limit, subject);
+  }
+  // Per tier as RequestLimits keeps a limiter per tier: a tenant seen under two tiers has two
+  // buckets. The tier is the configured one the request resolves to.
+  std::string TierKey(std::string_view limit, std::string_view tier,
+                      std::string_view tenant) const {
+    return fmt::format("{}rl:{}:{}:{}", options_.key_prefix, limit, specs_.TierName(tier),
+                       tenant);
+  }
+
+  std::vector<std::string> ScriptArgs(BucketOp op, double cost,
+                                      const std::vector<Bucket>& buckets) const {
+    std::vector<std::string> args;
+    args.reserve(3 + 3 * buckets.size() + 3);
+    args.emplace_back("EVALSHA");
+    args.push_back(BucketScriptSha());
+    args.push_back(std::to_string(buckets.size()));
+    for (const auto& b : buckets) args.push_back(b.key);
+    args.emplace_back(BucketOpName(op));
+    args.push_back(fmt::format("{}", cost));
+    args.push_back(options_.now_for_test ? std::to_string(options_.now_for_test()) : "");
+    for (const auto& b : buckets) {
+      args.push_back(fmt::format("{}", b.spec->rate_per_second));
+      args.push_back(fmt::format("{}", b.spec->burst));
+    }
+    return args;
+  }
+
+  // EVALSHA; on NOSCRIPT (Redis restarted, SCRIPT FLUSH) loads the script and retries once.
+  // `cb` runs on the connection's strand.
+  void SendScript(std::vector<std::string> args, Connection::Callback cb) {
+    auto retry = std::make_shared<std::vector<std::string>>(args);
+    conn_->Send(std::move(args), options_.command_timeout,
+                [self = shared_from_this(), retry, cb = std::move(cb)](Result<Reply> r) {
+                  if (r || !IsNoScript(r.error())) {
+                    cb(std::move(r));
+                    return;
+                  }
+                  std::vector<std::string> load{"SCRIPT", "LOAD", std::string(BucketScript())};
+                  self->conn_->Send(std::move(load), self->options_.command_timeout,
+                                    [self, retry, cb](Result<Reply> loaded) {
+                                      if (!loaded) {
+                                        cb(loaded.error());
+                                        return;
+                                      }
+                                      self->conn_->Send(std::move(*retry),
+                                                        self->options_.command_timeout, cb);
+                                    });
+                });
+  }
+
+  // SendScript, awaited: completes on the awaiting coroutine's executor.
+  asio::awaitable<Result<Reply>> EvalScript(std::vector<std::string> args) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
+        [self = shared_from_this(), args = std::move(args)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          // The awaiting context must not run out of work while the reply is outstanding.
+          auto work = asio::prefer(asio::get_associated_executor(*h),
+                                   asio::execution::outstanding_work.tracked);
+          self->SendScript(std::move(args), [h, work](Result<Reply> r) {
+            asio::post(work, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  // The script's outcomes (one per evaluated bucket, at least one); nullopt when Redis did
+  // not answer as expected, after degrading: the caller decides in-process.
+  asio::awaitable<std::optional<std::vector<BucketOutcome>>> Run(
+      BucketOp op, double cost, const std::vector<Bucket>& buckets) {
+    auto reply = co_await EvalScript(ScriptArgs(op, cost, buckets));
+    if (!reply) {
+      Degrade(reply.error());
+      co_return std::nullopt;
+    }
+    auto out = ParseBucketReply(*reply);
+    if (!out || out->empty() || out->size() > buckets.size()) {
+      Degrade(out ? Error(Errc::kInternal, "script reply does not match its keys") : out.error());
+      co_return std::nullopt;
+    }
+    co_return std::move(*out);
+  }
+
+  void Degrade(const Error& why) {
+    if (stopped_) return;
+    {
+      std::lock_guard lock(transition_mu_);
+      if (degraded_) return;
+      degraded_ = true;
+      degraded_gauge_.Set(1);
+      degraded_at_ = SteadyTime::now();
+      fallback_at_degrade_ = fallback_total_.value();
+    }
+    observe::WarnLimited(warn_limit_, Log(),
+                         "limits: redis unavailable, deciding rate limits in this process "
+                         "(each instance allows the full limit) until it answers error={}",
+                         why.message);
+    asio::co_spawn(probe_strand_, Probe(shared_from_this()), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        Log().error("limits: redis probe failed error={}", ex.what());
+      }
+    });
+  }
+
+  // Runs on probe_strand_ while degraded; ends when Redis answers (or at Stop()).
+  static asio::awaitable<void> Probe(std::shared_ptr<Core> self) {
+    while (!self->stopped_) {
+      self->probe_timer_.expires_after(self->options_.probe_interval);
+      auto [ec] = co_await self->probe_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec || self->stopped_) co_return;
+      std::vector<std::string> load{"SCRIPT", "LOAD", std::string(BucketScript())};
+      auto r = co_await self->conn_->Command(std::move(load), self->options_.command_timeout);
+      if (r && r->is_string() && r->str == BucketScriptSha()) {
+        std::chrono::milliseconds outage;
+        std::uint64_t in_process = 0;
+        {
+          std::lock_guard lock(self->transition_mu_);
+          outage = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyTime::now() -
+                                                                         self->degraded_at_);
+          in_process = self->fallback_total_.value() - self->fallback_at_degrade_;
+          self->degraded_ = false;
+          self->degraded_gauge_.Set(0);
+        }
+        Log().info("limits: redis answers again, deciding rate limits in redis outage_ms={} "
+                   "decided_in_process={}",
+                   outage.count(), in_process);
+        co_return;
+      }
+    }
+  }
+
+  const LimitSpecs specs_;
+  const RedisLimiterOptions options_;
+  RequestLimits fallback_;
+  std::shared_ptr<Connection> conn_;
+  asio::strand<asio::any_io_executor> probe_strand_;
+  asio::steady_timer probe_timer_;  // probe_strand_ only
+  observe::Counter& fallback_total_;
+  observe::Gauge& degraded_gauge_;
+  observe::RateLimit warn_limit_{std::chrono::seconds(30)};
+  // Read lock-free on every check; flipped (with the gauge and the outage's start) only
+  // under transition_mu_, so the gauge always says what degraded_ says.
+  std::atomic<bool> degraded_{false};
+  std::atomic<bool> stopped_{false};
+  std::mutex transition_mu_;
+  SteadyTime::time_point degraded_at_{};
+  std::uint64_t fallback_at_degrade_ = 0;
+};
+
+class RedisLimiter final : public Limiter {
+ public:
+  explicit RedisLimiter(std::shared_ptr<Core> core) : core_(std::move(core)) { core_->Start(); }
+  ~RedisLimiter() override { core_->Stop(); }
+
+  asio::awaitable<Verdict> AdmitIp(std::string_view ip) override { return core_->AdmitIp(ip); }
+  asio::awaitable<Verdict> AdmitPrincipal(std::string_view credential, std::string_view tenant,
+                                          std::string_view tier) override {
+    return core_->AdmitPrincipal(credential, tenant, tier);
+  }
+  asio::awaitable<Verdict> CheckTokens(std::string_view tenant, std::string_view tier) override {
+    return core_->CheckTokens(tenant, tier);
+  }
+  void ChargeTokens(std::string_view tenant, std::string_view tier, double tokens) override {
+    core_->ChargeTokens(tenant, tier, tokens);
+  }
+  std::size_t EvictIdle() override { return core_->EvictIdle(); }
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Limiter>> MakeRedisLimiter(const config::Limits& limits,
+                                                  RedisLimiterOptions options,
+                                                  asio::any_io_executor executor,
+                                                  observe::Metrics& metrics) {
+  auto endpoint = bus::redis::detail::ParseRedisUrl(options.url);
+  if (!endpoint) return endpoint.error();
+  auto core = std::make_shared<Core>(limits, std::move(options), std::move(*endpoint),
+                                     std::move(executor), metrics);
+  return std::unique_ptr<Limiter>(std::make_unique<RedisLimiter>(std::move(core)));
+}
+
+}  // namespace agentd::limits::redis
