@@ -100,4 +100,12 @@ Response Response::Stream(int status, std::string content_type,
   return r;
 }
 
+Response Response::WebSocketUpgrade(
+    std::function<boost::asio::awaitable<void>(WebSocket&)> session) {
+  Response r;
+  r.status = 101;
+  r.websocket = std::move(session);
+  return r;
+}
+
 }  // namespace agentd::http

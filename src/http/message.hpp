@@ -3,8 +3,11 @@
 // api/ and apps/ never include Beast (it costs ~30 s per translation unit to compile).
 //
 // A Response either carries a whole body, or a `stream` coroutine that writes the body in
-// pieces through a BodyWriter (SSE, long-poll keep-alives); the server then sends it chunked.
+// pieces through a BodyWriter (SSE, long-poll keep-alives); the server then sends it chunked;
+// or a `websocket` coroutine: the server then upgrades the connection (RFC 6455) and hands it
+// a WebSocket for as long as the coroutine runs (426 when the request is not an upgrade).
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,11 +64,33 @@ class BodyWriter {
   virtual bool closed() const = 0;
 };
 
+// One upgraded connection, as a handler sees it: whole text messages in and out, no Beast types.
+// Pings, pongs and the idle timeout are the server's business. Send and Close may be awaited
+// from several coroutines of the same session at once (writes are queued); Receive from one.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  // Sends one text message; false once the peer is gone or the socket closed.
+  virtual boost::asio::awaitable<bool> Send(std::shared_ptr<const std::string> text) = 0;
+  virtual boost::asio::awaitable<bool> Send(std::string text) = 0;
+  // The next whole message from the client (text or binary); nullopt once the peer closed, the
+  // connection failed, or the server is stopping.
+  virtual boost::asio::awaitable<std::optional<std::string>> Receive() = 0;
+  // Starts the closing handshake with an RFC 6455 code (1000 normal, 1001 going away, 1008
+  // policy, 1011 error, 1013 try again later) and a short reason. Further sends fail.
+  virtual boost::asio::awaitable<void> Close(std::uint16_t code, std::string reason) = 0;
+  // True once closed, failed, or the server is draining.
+  virtual bool closed() const = 0;
+};
+
 struct Response {
   int status = 200;
   HeaderList headers;
   std::string body;
   std::function<boost::asio::awaitable<void>(BodyWriter&)> stream;
+  // Set: upgrade to WebSocket and run this until it returns (status and body are not used;
+  // headers go on the 101 answer). The connection closes afterwards.
+  std::function<boost::asio::awaitable<void>(WebSocket&)> websocket;
 
   Response& SetHeader(std::string name, std::string value);
 
@@ -74,6 +99,7 @@ struct Response {
   static Response Empty(int status);  // e.g. 204
   static Response Stream(int status, std::string content_type,
                          std::function<boost::asio::awaitable<void>(BodyWriter&)> producer);
+  static Response WebSocketUpgrade(std::function<boost::asio::awaitable<void>(WebSocket&)> session);
 };
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;

@@ -15,6 +15,7 @@
 
 #include "http/detail/cors.hpp"
 #include "http/detail/target.hpp"
+#include "http/detail/websocket.hpp"
 #include "http/detail/writer.hpp"
 #include "observe/log.hpp"
 
@@ -152,6 +153,7 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
   bool head_only = false;
   unsigned version = 11;
   bool client_keep_alive = false;
+  bool upgrade = false;  // the handler answered with a WebSocket session and the client asked
 
   if (head_ec) {
     auto failure = Classify(head_ec);
@@ -203,6 +205,14 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
       if (body_ok) {
         req.body = std::move(parser.get().body());
         resp = co_await Dispatch(state, req, route);
+        if (resp.websocket) {
+          upgrade = IsWebSocketUpgrade(parser.get());
+          if (!upgrade) {
+            resp = Response::Json(426, ErrorJson("upgrade_required",
+                                                 "this endpoint speaks WebSocket only"));
+            resp.SetHeader("Upgrade", "websocket");
+          }
+        }
       }
     }
   }
@@ -211,8 +221,15 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
   if (!req.request_id.empty()) resp.SetHeader("X-Request-Id", req.request_id);
   bool keep_alive = client_keep_alive && !close_after && !state.draining.load();
   int status = resp.status;
-  bool ok = co_await WriteResponse(stream, state, conn, resp, head_only, keep_alive, version,
-                                   req.request_id);
+  bool ok = false;
+  if (upgrade) {
+    // The connection belongs to the WebSocket from here on and is closed after it.
+    status = co_await RunWebSocket(stream, state, conn, parser.get(), resp, req.request_id);
+    keep_alive = false;
+  } else {
+    ok = co_await WriteResponse(stream, state, conn, resp, head_only, keep_alive, version,
+                                req.request_id);
+  }
 
   auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
   state.CountRequest(route, head_ec ? "OTHER" : MethodName(req.method), status, seconds);
