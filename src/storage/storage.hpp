@@ -15,6 +15,7 @@
 // Test double: MakeMemoryStorage() (storage/memory/memory_storage.hpp); every backend passes
 // tests/contract/storage_contract.hpp.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,6 +64,7 @@ struct AssistantPatch {
   std::optional<json::object> metadata;  // merged (shallow) into the current metadata
   std::optional<std::string> name;
   std::optional<std::optional<std::string>> description;  // set (possibly to null)
+  std::optional<TimestampMs> expires_at;                  // the TTL (0 clears it); not versioned
 };
 
 class AssistantStore {
@@ -73,6 +75,11 @@ class AssistantStore {
   virtual Task<Result<model::Assistant>> Create(model::Assistant a, IfExists if_exists) = 0;
   virtual Task<Result<model::Assistant>> Get(std::string tenant, std::string assistant_id) = 0;
   // Applies `patch` to the latest version, stores it as version max+1 and makes it current.
+  //
+  // TTL: once expires_at has passed (the backend's clock), the assistant reads as missing:
+  // Get, Update, ListVersions, SetLatest and Create(kDoNothing) answer kNotFound with
+  // ExpiredError's text (query.hpp: "Assistant <id> expired at <ISO time>", kept by the API as
+  // the 404 reason); Search and Count leave it out; Delete still deletes it (the sweeper).
   virtual Task<Result<model::Assistant>> Update(std::string tenant, std::string assistant_id,
                                                 AssistantPatch patch) = 0;
   // Deletes the assistant, its versions and its runs; with `delete_threads`, also every thread
@@ -89,6 +96,15 @@ class AssistantStore {
   // kNotFound when the assistant or the version is missing.
   virtual Task<Result<model::Assistant>> SetLatest(std::string tenant, std::string assistant_id,
                                                    std::int64_t version) = 0;
+  // TTL sweeping (api/thread_expiry.hpp). Every assistant of every tenant with a TTL
+  // (expires_at != 0) and expires_at <= `now`, soonest expiry first, at most `limit`. Added
+  // after the first backends: the default answers kUnsupported.
+  virtual Task<Result<std::vector<model::Assistant>>> ListExpired(TimestampMs now,
+                                                                  std::int64_t limit) {
+    (void)now;
+    (void)limit;
+    co_return MakeError(Errc::kUnsupported, "ListExpired is not supported by this backend");
+  }
 };
 
 // ------------------------------------------------------------------------------- threads
@@ -127,8 +143,12 @@ class ThreadStore {
                                              ThreadPatch patch) = 0;
   // Deletes the thread with its runs and checkpoints. kNotFound when missing.
   virtual Task<Status> Delete(std::string tenant, std::string thread_id) = 0;
-  // Search and Count leave out threads whose expires_at has passed (the backend's clock): an
-  // expired thread is gone for listings even before the sweeper deletes it.
+  // TTL: once expires_at has passed (the backend's clock), Get, Copy (its source) and
+  // Create(kDoNothing) answer kNotFound with ExpiredError's text (query.hpp: "Thread <id>
+  // expired at <ISO time>", kept by the API as the 404 reason), and Search and Count leave the
+  // thread out: it is gone for readers even before the sweeper deletes it. Update still
+  // applies (a run that was active when the TTL passed writes its final state) and Delete
+  // still deletes it.
   virtual Task<Result<Page<model::Thread>>> Search(ThreadQuery query) = 0;
   virtual Task<Result<std::int64_t>> Count(ThreadQuery query) = 0;
   // A new idle thread `new_thread_id` with the source's metadata (merged with
@@ -229,6 +249,83 @@ class RunStore {
   }
 };
 
+// ------------------------------------------------------------------------------ run leases
+
+// What RunLeases::Enqueue decided.
+struct EnqueueResult {
+  model::Run run;  // as stored
+  // Active runs of the thread that the strategy (interrupt / rollback) marked for cancellation;
+  // their owners are told to stop them (pub/sub now, their lease renewal at the latest).
+  std::vector<std::string> cancelled_run_ids;
+};
+
+// How ClaimTurn went.
+struct TurnClaim {
+  enum class Kind {
+    kGranted,    // the run is now `running` (or already was, owned by this instance)
+    kNotYet,     // an older run of its thread is still active: wait for a wakeup, try again
+    kCancelled,  // a cancel was requested (`cancel_action` says which); it must not run
+    kLost,       // the run is gone, ended, or owned by another instance now: drop it, write nothing
+  } kind = Kind::kNotYet;
+  std::string cancel_action;  // kCancelled: "interrupt" or "rollback"
+};
+
+// One leased run as renewal sees it.
+struct LeaseState {
+  std::string run_id;
+  std::string cancel_action;  // "" unless someone requested a cancel since
+};
+
+// Cross-instance run coordination (cluster mode: N agentd instances on one database). Every
+// pending or running run is owned by one instance under a lease that the instance renews; an
+// instance that dies stops renewing, and another adopts its runs once the lease expired. The
+// database, not any process, decides the multitask strategy and whose turn it is, so per-thread
+// serialization holds across instances: at most one `running` run per thread is a unique index.
+// Lease times are the database's clock, so instance clocks may disagree.
+class RunLeases {
+ public:
+  virtual ~RunLeases() = default;
+  // Under the thread's row lock: applies `strategy` ("reject" | "enqueue" | "interrupt" |
+  // "rollback") to the thread's active runs, then inserts `run` pending, owned by `owner` for
+  // `lease`. reject with any active run: kUnprocessable, nothing written. interrupt/rollback:
+  // the active runs get cancel_action set and are listed. kNotFound when the thread is gone.
+  virtual Task<Result<EnqueueResult>> Enqueue(model::Run run, std::string strategy,
+                                              std::string owner, std::chrono::milliseconds lease) = 0;
+  // Makes the run `running` if it is its thread's oldest active run and no other run of the
+  // thread runs. See TurnClaim.
+  virtual Task<Result<TurnClaim>> ClaimTurn(std::string run_id, std::string owner) = 0;
+  // Extends the leases of the listed runs that `owner` still holds; returns those (with any
+  // cancel requested meanwhile). A listed run missing from the answer is no longer this
+  // owner's to run.
+  virtual Task<Result<std::vector<LeaseState>>> Renew(std::string owner,
+                                                      std::vector<std::string> run_ids,
+                                                      std::chrono::milliseconds lease) = 0;
+  // Takes over (FOR UPDATE SKIP LOCKED) up to `limit` active runs whose lease expired, oldest
+  // first, owned by `owner` for `lease` from now. The caller resumes them.
+  virtual Task<Result<std::vector<model::Run>>> AdoptExpired(std::string owner,
+                                                             std::chrono::milliseconds lease,
+                                                             std::int64_t limit) = 0;
+  // The run's terminal status, written only while `owner` still holds it (a fence against an
+  // instance that lost its lease while paused): `owned` is false when it no longer
+  // does (nothing written). `others_active`: the thread has other active runs.
+  struct Finished {
+    bool owned = false;
+    bool others_active = false;
+  };
+  virtual Task<Result<Finished>> Finish(std::string run_id, std::string owner,
+                                        model::RunStatus status) = 0;
+  // Requests a cancel of an active run wherever it runs. Returns its thread id, or kNotFound
+  // when the run is not active (ended, unknown, another tenant's).
+  virtual Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,
+                                                  std::string action) = 0;
+  // Whether the run is still pending or running (any instance).
+  virtual Task<Result<bool>> IsActive(std::string tenant, std::string run_id) = 0;
+  // Whether any run of the thread is pending or running (any instance).
+  virtual Task<Result<bool>> ThreadHasActiveRuns(std::string tenant, std::string thread_id) = 0;
+  // Lets others adopt this owner's active runs at once (a draining instance hands them over).
+  virtual Task<Status> ExpireAll(std::string owner) = 0;
+};
+
 // ---------------------------------------------------------------------------- store items
 
 struct ItemSearch {
@@ -293,6 +390,9 @@ class Storage {
   virtual Task<Status> Truncate(TruncateOptions options) = 0;
   // Name for logs and /info: "memory", "sqlite".
   virtual std::string_view backend_name() const = 0;
+  // Cross-instance run coordination; nullptr for single-process backends (memory, SQLite),
+  // which run in embedded mode only.
+  virtual RunLeases* leases() { return nullptr; }
 };
 
 }  // namespace agentd::storage

@@ -89,6 +89,8 @@ class PgAssistants final : public AssistantStore {
       std::int64_t limit, std::int64_t offset) override;
   Task<Result<model::Assistant>> SetLatest(std::string tenant, std::string assistant_id,
                                            std::int64_t version) override;
+  Task<Result<std::vector<model::Assistant>>> ListExpired(TimestampMs now,
+                                                          std::int64_t limit) override;
 
  private:
   Context ctx_;
@@ -144,6 +146,29 @@ class PgRuns final : public RunStore {
   Task<Result<std::vector<model::Run>>> ListByStatus(std::vector<model::RunStatus> statuses,
                                                      std::int64_t limit) override;
   Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) override;
+
+ private:
+  Context ctx_;
+};
+
+class PgLeases final : public RunLeases {
+ public:
+  explicit PgLeases(Context ctx) : ctx_(std::move(ctx)) {}
+  Task<Result<EnqueueResult>> Enqueue(model::Run run, std::string strategy, std::string owner,
+                                      std::chrono::milliseconds lease) override;
+  Task<Result<TurnClaim>> ClaimTurn(std::string run_id, std::string owner) override;
+  Task<Result<std::vector<LeaseState>>> Renew(std::string owner, std::vector<std::string> run_ids,
+                                              std::chrono::milliseconds lease) override;
+  Task<Result<std::vector<model::Run>>> AdoptExpired(std::string owner,
+                                                     std::chrono::milliseconds lease,
+                                                     std::int64_t limit) override;
+  Task<Result<Finished>> Finish(std::string run_id, std::string owner,
+                                model::RunStatus status) override;
+  Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,
+                                          std::string action) override;
+  Task<Result<bool>> IsActive(std::string tenant, std::string run_id) override;
+  Task<Result<bool>> ThreadHasActiveRuns(std::string tenant, std::string thread_id) override;
+  Task<Status> ExpireAll(std::string owner) override;
 
  private:
   Context ctx_;

@@ -18,6 +18,7 @@ class PostgresStorage final : public Storage {
         threads_(Context{*pool_, clock}),
         checkpoints_(Context{*pool_, clock}),
         runs_(Context{*pool_, clock}),
+        leases_(Context{*pool_, clock}),
         items_(Context{*pool_, clock}) {}
 
   AssistantStore& assistants() override { return assistants_; }
@@ -25,6 +26,7 @@ class PostgresStorage final : public Storage {
   CheckpointStore& checkpoints() override { return checkpoints_; }
   RunStore& runs() override { return runs_; }
   ItemStore& items() override { return items_; }
+  RunLeases* leases() override { return &leases_; }
   std::string_view backend_name() const override { return "postgres"; }
 
   Task<Status> Ping() override {
@@ -64,6 +66,7 @@ class PostgresStorage final : public Storage {
   PgThreads threads_;
   PgCheckpoints checkpoints_;
   PgRuns runs_;
+  PgLeases leases_;
   PgItems items_;
 };
 
