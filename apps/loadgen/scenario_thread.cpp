@@ -1,6 +1,7 @@
 // history (one thread, K sequential turns) and connections (N idle join streams).
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -38,6 +39,25 @@ std::uint64_t DirBytes(const std::string& dir) {
     const auto name = entry.path().filename().string();
     if (name.ends_with("-wal") || name.ends_with("-shm")) continue;
     if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+// On-CPU time of every thread of `pid` in ns (/proc/<pid>/task/*/schedstat, first field):
+// nanosecond resolution, unlike /proc/<pid>/stat's 10 ms ticks, so one turn's server CPU can
+// be measured. On a machine shared with other work a turn's wall time includes waiting for a
+// core; its CPU time does not. 0 when unavailable.
+std::uint64_t ServerCpuNs(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::FILE* f = std::fopen((task.path() / "schedstat").c_str(), "r");
+    if (f == nullptr) continue;
+    unsigned long long ns = 0;
+    if (std::fscanf(f, "%llu", &ns) == 1) total += ns;
+    std::fclose(f);
   }
   return total;
 }
@@ -81,14 +101,16 @@ asio::awaitable<void> History(const Options& o, Report& r) {
   }
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(o.max_seconds));
-  std::vector<double> latency_ms, history_bytes, file_growth;
+  std::vector<double> latency_ms, history_bytes, file_growth, server_cpu_ms;
   std::uint64_t files_before = o.data_dir.empty() ? 0 : DirBytes(o.data_dir);
   for (int turn = 1; turn <= o.turns && Clock::now() < deadline; ++turn) {
     r.Count("started");
     const std::string body = InputBody(o, o.delay_ms > 0, "");
+    const std::uint64_t cpu0 = ServerCpuNs(o.server_pid);
     auto t0 = Clock::now();
     auto reply = co_await conn.Request("POST", "/threads/" + thread + "/runs/wait", body);
     auto us = Us(Clock::now() - t0);
+    const std::uint64_t cpu1 = ServerCpuNs(o.server_pid);
     if (!reply || reply->status != 200 || reply->body.find("\"__error__\"") != std::string::npos) {
       r.Fail(!reply ? reply.error().message : reply->status != 200 ? fmt::format("http_{}", reply->status) : "run_error");
       break;  // the thread's history is what we measure: stop at the first failure
@@ -96,6 +118,7 @@ asio::awaitable<void> History(const Options& o, Report& r) {
     r.Count("completed");
     r.latencies["turn"].Record(us);
     latency_ms.push_back(static_cast<double>(us) / 1000.0);
+    if (o.server_pid > 0) server_cpu_ms.push_back(static_cast<double>(cpu1 - cpu0) / 1e6);
     // Proxy for checkpoint size: the newest history entry (one ThreadState), not timed.
     auto h = co_await conn.Request("POST", "/threads/" + thread + "/history", "{\"limit\":1}");
     history_bytes.push_back(h && h->status == 200 ? static_cast<double>(h->body.size()) : 0.0);
@@ -111,6 +134,14 @@ asio::awaitable<void> History(const Options& o, Report& r) {
   r.figures["first10_turn_ms"] = Mean(latency_ms, 0, edge);
   r.figures["last10_turn_ms"] = Mean(latency_ms, n - edge, n);
   r.figures["turn_ratio_last_first"] = r.figures["last10_turn_ms"] / std::max(1e-9, r.figures["first10_turn_ms"]);
+  if (server_cpu_ms.size() == n) {
+    // The server's CPU per turn: the figure to compare on a loaded machine (see ServerCpuNs).
+    r.figures["first10_server_cpu_ms_per_turn"] = Mean(server_cpu_ms, 0, edge);
+    r.figures["last10_server_cpu_ms_per_turn"] = Mean(server_cpu_ms, n - edge, n);
+    r.figures["server_cpu_ratio_last_first"] =
+        r.figures["last10_server_cpu_ms_per_turn"] /
+        std::max(1e-9, r.figures["first10_server_cpu_ms_per_turn"]);
+  }
   r.figures["first10_history_bytes"] = Mean(history_bytes, 0, edge);
   r.figures["last10_history_bytes"] = Mean(history_bytes, n - edge, n);
   r.figures["history_bytes_ratio"] =
@@ -130,6 +161,7 @@ asio::awaitable<void> History(const Options& o, Report& r) {
                      {"mean_turn_ms", Mean(latency_ms, from, to)},
                      {"history_bytes", Mean(history_bytes, from, to)}};
     if (!file_growth.empty()) row["file_growth_bytes_per_turn"] = Mean(file_growth, from, to);
+    if (server_cpu_ms.size() == n) row["server_cpu_ms_per_turn"] = Mean(server_cpu_ms, from, to);
     r.rows.push_back(std::move(row));
   }
 }

@@ -37,7 +37,10 @@ stop_peer() { (cd "$PEER_DIR" && ./stop.sh >/dev/null 2>&1 || true); }
 run() {  # $1 = name, rest = loadgen args
   local name=$1; shift
   echo "== $name: $*" >&2
+  # The machine is shared: keep the load average (1/5/15 min) next to every figure.
+  echo "$name start $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/loadavg.txt"
   $LG "$@" --json > "$OUT/$name.json" || echo "   ($name reported failures)" >&2
+  echo "$name end   $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/loadavg.txt"
 }
 
 # agentd, memory storage; a fresh process per memory figure so that RSS starts from a baseline
@@ -58,9 +61,24 @@ run agentd-ramp-rampup2-50ms ramp --port $APORT --levels 500,1000,2000,4000,6000
 stop_agentd; start_agentd memory /tmp/loadgen-agentd-mem
 run agentd-ramp-burst-1000ms ramp --port $APORT --levels 500,1000,2000,4000,6000,9000 --procs 2 --delay-ms 2000 --max-overhead-ms 1000 --server-pid $APID --max-seconds 60
 stop_agentd
-# agentd, SQLite storage: history (file growth measured in the data dir)
+# agentd, SQLite storage: history (file growth measured in the data dir), then streams
 start_agentd sqlite /tmp/loadgen-agentd-sqlite
 run agentd-history-1000 history --port $APORT --assistant agent --turns 1000 --data-dir /tmp/loadgen-agentd-sqlite --server-pid $APID --max-seconds 300
+stop_agentd
+# the same history on memory storage (no file growth; time per turn without SQLite)
+start_agentd memory /tmp/loadgen-agentd-mem
+run agentd-history-1000-memory history --port $APORT --assistant agent --turns 1000 --server-pid $APID --max-seconds 300
+stop_agentd
+start_agentd sqlite /tmp/loadgen-agentd-sqlite
+run agentd-sqlite-stream-1000-rampup2 stream --port $APORT --concurrency 1000 --delay-ms 2000 --rampup-s 2 --server-pid $APID --max-seconds 60
+stop_agentd; start_agentd sqlite /tmp/loadgen-agentd-sqlite
+run agentd-sqlite-stream-9000 stream --port $APORT --concurrency 9000 --procs 2 --delay-ms 2000 --server-pid $APID --max-seconds 120
+stop_agentd
+# out of the box: the demo configuration (no --config), 1,000 concurrent streams
+"$AGENTD" serve --storage memory --port $APORT --log-level warn > "$OUT/agentd-demo.log" 2>&1 &
+APID=$!
+for _ in $(seq 100); do curl -sf 127.0.0.1:$APORT/ok >/dev/null && break; sleep 0.1; done
+run agentd-demo-stream-1000-burst stream --port $APORT --concurrency 1000 --delay-ms 2000 --server-pid $APID --max-seconds 60
 stop_agentd
 
 # the reference server, default PEER_JOBS=10, then PEER_JOBS=1000 (its best case for concurrency)

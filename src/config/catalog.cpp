@@ -266,6 +266,10 @@ void AddDemoCatalog(Config& out) {
   mock.name = "mock";
   mock.provider = "mock";
   mock.model = "mock";
+  // The in-process mock holds no connection and costs nothing to wait on, so its permit limit
+  // must not be what caps the demo's concurrency (64 made 1,000 streams queue for 16 s):
+  // run admission (limits.max_active_runs) is the real bound. docs/performance.md.
+  mock.max_concurrency = 100'000;
   out.models.push_back(std::move(mock));
 
   ToolSpec weather;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/system/system_error.hpp>
 #include <fmt/format.h>
 
@@ -28,8 +29,9 @@ struct Loaded {
 };
 
 // The thread's state at `checkpoint_id` (or its latest checkpoint): channels in full, the
-// message log folded from the chain's writes. Read once per run.
-asio::awaitable<Result<Loaded>> LoadState(storage::CheckpointStore& store,
+// message log folded from the chain's writes, or taken from `cache` when the previous run on
+// the thread left the fold of exactly this checkpoint there. Read once per run.
+asio::awaitable<Result<Loaded>> LoadState(storage::CheckpointStore& store, StateCache& cache,
                                           const std::string& thread_id,
                                           const std::optional<std::string>& checkpoint_id) {
   Loaded loaded;
@@ -44,6 +46,10 @@ asio::awaitable<Result<Loaded>> LoadState(storage::CheckpointStore& store,
   }
   if (!loaded.checkpoint) co_return loaded;
   loaded.state.channels = loaded.checkpoint->channels;
+  if (auto cached = cache.Take(thread_id, loaded.checkpoint->checkpoint_id)) {
+    loaded.state.messages = std::move(*cached);
+    co_return loaded;
+  }
   auto writes = co_await store.MessageWrites(thread_id, loaded.checkpoint->checkpoint_id);
   if (!writes) co_return writes.error();
   loaded.state.messages = FoldMessages(*writes);
@@ -131,7 +137,26 @@ class RunLoop {
 
   asio::awaitable<RunOutcome> Execute();
 
+  // The message list as of the last checkpoint this run wrote, moved out for the StateCache;
+  // nullopt when the run wrote nothing or its state moved past its last checkpoint (a failed
+  // step applied writes that were never stored).
+  std::optional<std::pair<std::string, json::array>> TakeCommittedMessages() {
+    if (!synced_) return std::nullopt;
+    if (!writer_.written().empty()) {
+      return std::make_pair(writer_.written().back(), std::move(state_.messages));
+    }
+    if (base_) return std::make_pair(base_->checkpoint_id, std::move(state_.messages));
+    return std::nullopt;
+  }
+
  private:
+  // Writes one checkpoint of the current state; marks the state as stored when it succeeds.
+  asio::awaitable<Result<std::string>> Write(CheckpointWriter::Step step) {
+    auto id = co_await writer_.Write(std::move(step), state_, metadata_base_, &ctx_);
+    synced_ = id.has_value();
+    co_return id;
+  }
+
   // Applies new input (input + input-applied checkpoints) or a command's update/goto (one
   // `input` checkpoint holding the update, as the reference writes it).
   asio::awaitable<std::optional<RunOutcome>> ApplyInput(const json::value& input,
@@ -161,7 +186,11 @@ class RunLoop {
                                                 {"input", std::move(input)}}));
   }
   void EmitValues() {
-    if (ctx_.Wants(StreamMode::kValues)) ctx_.Emit("values", state_.Values());
+    if (!ctx_.Wants(StreamMode::kValues)) return;
+    // The event is a copy of the whole state that the sink serialises once: build it in one
+    // ref-counted arena (freed with the last reference) rather than node by node on the heap.
+    ctx_.Emit("values",
+              json::value(state_.Values(json::make_shared_resource<json::monotonic_resource>())));
   }
 
   RunContext& ctx_;
@@ -172,6 +201,8 @@ class RunLoop {
   int step_;
   std::vector<std::string> next_;
   std::vector<std::string> last_ran_;
+  // state_ is exactly what the last written checkpoint (or, before any write, base_) holds.
+  bool synced_ = true;
 };
 
 RunOutcome RunLoop::Done() {
@@ -191,8 +222,9 @@ RunOutcome RunLoop::Pause() {
 
 asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
     const json::value& input, std::optional<std::vector<std::string>> go, bool command) {
-  GraphState after = state_;
-  auto applied = ApplyUpdate(after, input);
+  // Validated before anything is written; applied to state_ itself (no copy of a possibly long
+  // history) once checkpoint #1 has recorded the state before the input.
+  auto applied = PrepareUpdate(input);
   if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
 
   // Where execution continues: the goto targets, where the thread paused (a command or a
@@ -210,10 +242,11 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
     // The reference applies Command.update in one `input` checkpoint that already holds it,
     // with `next` = where the thread continues (captured: after a finished run that is [],
     // and nothing runs). No metadata.writes, as on every reference checkpoint.
-    state_ = std::move(after);
+    ApplyPrepared(state_, *applied);
+    synced_ = false;
     next_ = std::move(next);
     CheckpointWriter::Step only{"input", ++step_, nullptr, next_, applied->message_writes};
-    if (auto w = co_await writer_.Write(std::move(only), state_, metadata_base_, &ctx_); !w) {
+    if (auto w = co_await Write(std::move(only)); !w) {
       co_return Error(w.error().code, w.error().message, "CheckpointError");
     }
     EmitValues();
@@ -224,10 +257,11 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
   // #1: the input, before it is applied. The reference writes no metadata.writes here
   // (agent-protocol.md 6.2: null for input).
   CheckpointWriter::Step first{"input", ++step_, nullptr, {"__start__"}, {}};
-  if (auto w = co_await writer_.Write(std::move(first), state_, metadata_base_, &ctx_); !w) {
+  if (auto w = co_await Write(std::move(first)); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");
   }
-  state_ = std::move(after);
+  ApplyPrepared(state_, *applied);
+  synced_ = false;
   EmitValues();
   EmitCompleted(ctx_, applied->message_writes);
 
@@ -235,7 +269,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
   next_ = std::move(next);
   CheckpointWriter::Step second{"loop", ++step_, nullptr, next_,
                                 std::move(applied->message_writes)};
-  if (auto w = co_await writer_.Write(std::move(second), state_, metadata_base_, &ctx_); !w) {
+  if (auto w = co_await Write(std::move(second)); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");
   }
   co_return std::nullopt;
@@ -245,19 +279,29 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
   ++step_;
   std::vector<TaskInfo> tasks;
   for (const auto& node : next_) tasks.push_back(TaskInfo{writer_.TaskIdFor(node), node, step_});
-  const json::object input = state_.Values();
+  // The state as the tasks/debug/events payloads show it: a copy of the whole state (every
+  // message of the thread), so it is made only when one of those modes is on.
+  const bool task_payloads = ctx_.Wants(StreamMode::kTasks) || ctx_.Wants(StreamMode::kDebug);
+  const json::object input = task_payloads || ctx_.Wants(StreamMode::kEvents)
+                                 ? state_.Values()
+                                 : json::object{};
   for (const auto& task : tasks) {
-    json::object start = TaskStartPayload(ctx_, task, input);
-    if (ctx_.Wants(StreamMode::kTasks)) ctx_.Emit("tasks", start);
-    if (ctx_.Wants(StreamMode::kDebug)) ctx_.Emit("debug", DebugEvent(step_, "task", start));
+    if (task_payloads) {
+      json::object start = TaskStartPayload(ctx_, task, input);
+      if (ctx_.Wants(StreamMode::kTasks)) ctx_.Emit("tasks", start);
+      if (ctx_.Wants(StreamMode::kDebug)) ctx_.Emit("debug", DebugEvent(step_, "task", start));
+    }
     if (ctx_.Wants(StreamMode::kEvents)) {
       ctx_.Emit("events", ChainEvent(ctx_, task, "on_chain_start", task.node, task.id,
                                      json::object{{"input", input}}));
     }
   }
   // Every task of a step reads the state as it was before the step (LangGraph semantics);
-  // their writes are applied together afterwards.
-  const GraphState before = state_;
+  // their writes are applied together afterwards. A single task (the usual step) reads state_
+  // itself: its writes are applied only once it has finished, so no copy is needed.
+  std::optional<GraphState> snapshot;
+  if (tasks.size() > 1) snapshot = state_;
+  const GraphState& before = snapshot ? *snapshot : state_;
   json::object writes;
   json::array message_writes;
   for (const auto& task : tasks) {
@@ -274,6 +318,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
                       task.node == "model" ? "ModelError" : "NodeError");
     }
     auto applied = ApplyUpdate(state_, *update);
+    synced_ = false;
     if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
     if (task.node != "model") {
       for (const auto& m : applied->message_writes) EmitWholeMessage(ctx_, task, m);
@@ -307,7 +352,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
   next_ = std::move(following);
   EmitValues();
   CheckpointWriter::Step step{"loop", step_, std::move(writes), next_, std::move(message_writes)};
-  if (auto w = co_await writer_.Write(std::move(step), state_, metadata_base_, &ctx_); !w) {
+  if (auto w = co_await Write(std::move(step)); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");
   }
   co_return std::nullopt;
@@ -379,7 +424,8 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   // after a cancel must not throw out of the run.
   co_await asio::this_coro::throw_if_cancelled(false);
   RunOutcome outcome;
-  auto loaded = co_await LoadState(checkpoints_, request.thread_id, request.checkpoint_id);
+  auto loaded =
+      co_await LoadState(checkpoints_, cache_, request.thread_id, request.checkpoint_id);
   if (!loaded) {
     co_return Failed(std::move(outcome), loaded.error().code, loaded.error().message,
                      loaded.error().code == Errc::kNotFound ? "NotFoundError" : "StorageError");
@@ -395,6 +441,11 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
     RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
     RunOutcome result = co_await run.Execute();
     result.usage = ctx.usage;
+    // The next run on this thread starts from where this one stopped: keep the fold (a
+    // rollback or any other writer changes the latest checkpoint id, so it is never misused).
+    if (auto committed = run.TakeCommittedMessages()) {
+      cache_.Put(request.thread_id, committed->first, std::move(committed->second));
+    }
     // A graph that ends or pauses finishes its chain with the state; a failed or cancelled
     // one raises in LangChain, which astream_events reports as no end record.
     if (result.kind == RunOutcome::Kind::kSuccess && ctx.Wants(StreamMode::kEvents)) {
@@ -439,7 +490,7 @@ Result<std::string> LastNode(const GraphInfo& graph, const std::optional<model::
 asio::awaitable<Result<GraphExecutor::UpdateResult>> GraphExecutor::UpdateState(
     const GraphInfo& graph, std::string thread_id, json::value values,
     std::optional<std::string> as_node, std::optional<std::string> checkpoint_id) {
-  auto loaded = co_await LoadState(checkpoints_, thread_id, checkpoint_id);
+  auto loaded = co_await LoadState(checkpoints_, cache_, thread_id, checkpoint_id);
   if (!loaded) co_return loaded.error();
   std::string node;
   if (as_node) {
@@ -478,7 +529,9 @@ asio::awaitable<Result<GraphExecutor::UpdateResult>> GraphExecutor::UpdateState(
                               std::move(applied->message_writes)};
   auto id = co_await writer.Write(std::move(step), state, metadata, nullptr);
   if (!id) co_return id.error();
-  co_return UpdateResult{std::move(*id), state.Values(), ToArray(next)};
+  UpdateResult result{*id, state.Values(), ToArray(next)};
+  cache_.Put(thread_id, *id, std::move(state.messages));
+  co_return result;
 }
 
 }  // namespace agentd::runtime

@@ -27,6 +27,7 @@
 #include "common/error.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/run_events.hpp"
+#include "runtime/state_cache.hpp"
 
 namespace agentd::storage {
 class CheckpointStore;
@@ -99,11 +100,14 @@ class GraphExecutor {
       const GraphInfo& graph, std::string thread_id, boost::json::value values,
       std::optional<std::string> as_node, std::optional<std::string> checkpoint_id);
 
+  const StateCache& state_cache() const { return cache_; }
+
  private:
   storage::CheckpointStore& checkpoints_;
   ModelRegistry& models_;
   HttpTransport& http_;
   std::vector<config::ToolSpec> tools_;
+  StateCache cache_;  // the last run's folded messages per hot thread (state_cache.hpp)
 };
 
 }  // namespace agentd::runtime

@@ -32,10 +32,15 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   call_metrics.Acquired();
   call_metrics.Attempt();
 
-  // The body the openai provider would POST to mock-llm: same input, same reply.
-  const auto wire = providers::BuildOpenAiRequest(request.messages, request.tools, model_,
-                                                  /*stream=*/true, request.options);
-  const mock::MockReply reply = mock::ComputeReply(wire, options_);
+  // The body the openai provider would POST to mock-llm: same input, same reply. Neither the
+  // body nor the request is needed once the reply is known: free them before the call waits
+  // out its latency (~1.5 KB per concurrent call on a short thread, the whole history on a
+  // long one).
+  const mock::MockReply reply = mock::ComputeReply(
+      providers::BuildOpenAiRequest(request.messages, request.tools, model_,
+                                    /*stream=*/true, request.options),
+      options_);
+  request = ChatRequest{};
 
   providers::ChatAssembler assembler;
   auto emit = [&](StreamDelta delta) {

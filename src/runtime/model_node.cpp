@@ -283,7 +283,11 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   // mock speaks OpenAI's protocol); the configured name is in metadata.ls_model_name.
   const std::string_view llm_name =
       builder.provider == "anthropic" ? "ChatAnthropic" : "ChatOpenAI";
-  const json::object llm_input{{"messages", json::array{state.messages}}};
+  // The chat model's input as events mode shows it: a copy of the whole history, so it is
+  // built only when events were asked for (every turn of a long thread paid it otherwise).
+  const bool events = ctx.Wants(StreamMode::kEvents);
+  const json::object llm_input =
+      events ? json::object{{"messages", json::array{state.messages}}} : json::object{};
   auto llm_event = [&](std::string_view event, json::object data) {
     json::object record = ChildEvent(ctx, task, event, llm_name, llm_run_id,
                                      "langchain_chat_model", std::move(data));
@@ -293,7 +297,7 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
     }
     return record;
   };
-  if (ctx.Wants(StreamMode::kEvents)) {
+  if (events) {
     ctx.Emit("events", llm_event("on_chat_model_start", json::object{{"input", llm_input}}));
   }
   auto on_delta = [&](const providers::StreamDelta& delta) {
@@ -340,7 +344,7 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   }
   if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
   json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
-  if (ctx.Wants(StreamMode::kEvents)) {
+  if (events) {
     // The end record's output is the aggregated chunk: the message plus its tool call chunks.
     json::object output = message;
     output["tool_call_chunks"] = AggregatedToolCallChunks(*result);

@@ -6,14 +6,23 @@
 
 namespace agentd::runtime {
 
-json::object GraphState::Values() const {
-  json::object values;
-  values["messages"] = messages;
+json::object GraphState::Values() const { return Values(json::storage_ptr()); }
+
+json::object GraphState::Values(json::storage_ptr sp) const {
+  json::object values(std::move(sp));
+  values.reserve(channels.size() + 1);
+  values["messages"] = messages;  // assignment copies into values' storage
   for (const auto& [key, value] : channels) values[key] = value;
   return values;
 }
 
 Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) {
+  auto applied = PrepareUpdate(update);
+  if (applied) ApplyPrepared(state, *applied);
+  return applied;
+}
+
+Result<AppliedUpdate> PrepareUpdate(const json::value& update) {
   AppliedUpdate applied;
   if (update.is_null()) return applied;
   if (!update.is_object()) {
@@ -30,6 +39,10 @@ Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) 
       applied.update[key] = value;
     }
   }
+  return applied;
+}
+
+void ApplyPrepared(GraphState& state, const AppliedUpdate& applied) {
   for (const auto& write : applied.message_writes) ApplyMessageWrite(state.messages, write);
   for (const auto& [key, value] : applied.update) {
     if (key == "messages") continue;
@@ -45,7 +58,6 @@ Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) 
       list.get_array().push_back(value);
     }
   }
-  return applied;
 }
 
 }  // namespace agentd::runtime
