@@ -10,6 +10,7 @@
 #include "api/sse.hpp"
 #include "common/json.hpp"
 #include "scheduler/run_json.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::api::detail {
 namespace {
@@ -124,12 +125,29 @@ Response WaitResponse(ApiContext& ctx, std::shared_ptr<RunHandle> h, bool cancel
   return Response::Stream(200, "application/json", std::move(producer));
 }
 
-namespace {
+Response RemoteWaitResponse(ApiContext& ctx, std::string tenant, model::Run run) {
+  scheduler::RunManager* runs = ctx.runs;
+  storage::Storage* storage = &ctx.storage;
+  auto producer = [runs, storage, tenant, run](http::BodyWriter& out) -> asio::awaitable<void> {
+    // The same keep-alive newlines as a local wait, while the owning instance runs it.
+    while (!co_await runs->WaitEnded(tenant, run.run_id, std::chrono::seconds(5))) {
+      if (!co_await out.Write(std::string_view("\n"))) co_return;
+    }
+    model::Run final_run = run;
+    if (auto reread = co_await storage->runs().Get(tenant, run.run_id)) final_run = std::move(*reread);
+    auto ended = co_await runs->FinishedBody(tenant, final_run);
+    // No ?: around temporaries in a co_await expression (GCC 12 destroys them twice).
+    std::string body = "{}";
+    if (ended) body = ToJson(*ended);
+    co_await out.Write(body);
+  };
+  return Response::Stream(200, "application/json", std::move(producer));
+}
 
 // While the run waits for an execution slot, tells the client where it stands: a `queue`
 // event at once, then whenever the position changes, at most once a second, with a `: hb`
 // keep-alive when nothing changed for a while. Nothing is written for a run that gets its slot
-// without queueing. False when the client went away.
+// without queueing.
 asio::awaitable<bool> ServeQueue(scheduler::RunManager* runs, std::shared_ptr<RunHandle> h,
                                  http::BodyWriter& out) {
   using namespace std::chrono_literals;
@@ -154,7 +172,23 @@ asio::awaitable<bool> ServeQueue(scheduler::RunManager* runs, std::shared_ptr<Ru
   co_return true;
 }
 
+namespace {
+
 enum class Mode { kBackground, kStream, kWait };
+
+// Thread runs skip the gate's TTL check (the scheduler reads the thread anyway). Its refusal of
+// a thread it could not read is 422 "Thread <id> not found", expired or not; only then is the
+// thread read again, so that an expired one answers 404 with the reason like every route.
+asio::awaitable<Error> WhyThreadMissing(ApiContext& ctx, const Request& req,
+                                        const std::optional<std::string>& thread_id, Error error) {
+  if (!thread_id || error.code != Errc::kUnprocessable ||
+      error.message != "Thread " + *thread_id + " not found") {
+    co_return error;
+  }
+  auto t = co_await ctx.storage.threads().Get(Tenant(req), *thread_id);
+  if (!t && storage::IsExpiredError(t.error())) co_return t.error();
+  co_return error;
+}
 
 Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
   if (ctx.runs == nullptr) co_return ErrorResponse(MakeError(Errc::kUnavailable, "runs are not available"));
@@ -171,7 +205,9 @@ Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
   auto spec = ReadRunSpec(v, req, &cancel_on_disconnect);
   if (!spec) co_return v.Response();
   auto created = co_await ctx.runs->Create(req.principal, thread_id, std::move(*spec));
-  if (!created) co_return ErrorResponse(created.error());
+  if (!created) {
+    co_return ErrorResponse(co_await WhyThreadMissing(ctx, req, thread_id, created.error()));
+  }
   auto h = created->handle;
   std::string path = RunPath(*h);
   Response response;
@@ -262,9 +298,12 @@ Reply Batch(ApiContext& ctx, Request& req) {
 
 void RegisterRunRoutes(http::Router& router, ApiContext& ctx) {
   using http::Method;
-  Route(router, Method::kPost, "/threads/{thread_id}/runs", ctx, &ThreadRun);
-  Route(router, Method::kPost, "/threads/{thread_id}/runs/stream", ctx, &ThreadStream);
-  Route(router, Method::kPost, "/threads/{thread_id}/runs/wait", ctx, &ThreadWait);
+  // The scheduler's thread read answers for expiry (WhyThreadMissing): one read per run.
+  Route(router, Method::kPost, "/threads/{thread_id}/runs", ctx, &ThreadRun, ThreadTtl::kHandler);
+  Route(router, Method::kPost, "/threads/{thread_id}/runs/stream", ctx, &ThreadStream,
+        ThreadTtl::kHandler);
+  Route(router, Method::kPost, "/threads/{thread_id}/runs/wait", ctx, &ThreadWait,
+        ThreadTtl::kHandler);
   Route(router, Method::kPost, "/runs", ctx, &StatelessRun);
   Route(router, Method::kPost, "/runs/stream", ctx, &StatelessStream);
   Route(router, Method::kPost, "/runs/wait", ctx, &StatelessWait);

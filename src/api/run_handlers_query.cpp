@@ -112,8 +112,9 @@ Reply DeleteRun(ApiContext& ctx, Request& req) {
   auto run = co_await LoadRun(ctx, req, thread_id, run_id);
   if (!run) co_return ErrorResponse(run.error());
   // An active run is rolled back (deleted with its checkpoints), as ref deletes it anyway.
-  if (auto h = ctx.runs->RequestCancel(run_id, scheduler::CancelAction::kRollback)) {
-    co_await h->WaitDone(std::chrono::seconds(5));
+  auto cancel = co_await ctx.runs->Cancel(Tenant(req), run_id, scheduler::CancelAction::kRollback);
+  if (cancel && *cancel == scheduler::CancelRequest::kRequested) {
+    co_await ctx.runs->WaitEnded(Tenant(req), run_id, std::chrono::seconds(5));
   }
   auto deleted = co_await ctx.storage.runs().Delete(Tenant(req), run_id);
   if (!deleted && deleted.error().code != Errc::kNotFound) co_return ErrorResponse(deleted.error());
@@ -136,6 +137,10 @@ Reply Join(ApiContext& ctx, Request& req) {
   }
   auto run = co_await LoadRun(ctx, req, thread_id, run_id);
   if (!run) co_return ErrorResponse(run.error());
+  if (ctx.runs->clustered() && (run->status == model::RunStatus::kPending ||
+                                run->status == model::RunStatus::kRunning)) {
+    co_return RemoteWaitResponse(ctx, Tenant(req), *run);  // it runs on another instance
+  }
   auto body = co_await ctx.runs->FinishedBody(Tenant(req), *run);
   if (!body) co_return ErrorResponse(body.error());
   co_return JsonReply(*body);
@@ -156,7 +161,20 @@ Reply JoinStream(ApiContext& ctx, Request& req, bool stateless) {
   std::string path;
   auto run = co_await LoadRun(ctx, req, thread_id, run_id);
   if (run) {
-    log = ctx.runs->FindLog(Tenant(req), run_id);
+    log = co_await ctx.runs->FindLog(Tenant(req), run_id);
+    // Cluster mode: a run another instance holds has a log only from its first event. Wait
+    // (bounded) while it is still active rather than answer "not found" for a pending run.
+    if (!log && ctx.runs->clustered() &&
+        (run->status == model::RunStatus::kPending || run->status == model::RunStatus::kRunning)) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      auto step = std::chrono::steady_clock::duration(std::chrono::milliseconds(20));
+      while (!log && std::chrono::steady_clock::now() < deadline) {
+        bool ended = co_await ctx.runs->WaitEnded(Tenant(req), run_id, step);
+        log = co_await ctx.runs->FindLog(Tenant(req), run_id);
+        if (ended) break;
+        step = std::min<std::chrono::steady_clock::duration>(step * 2, std::chrono::milliseconds(500));
+      }
+    }
     if (const auto* r = run->kwargs.if_contains("resumable"); r && r->is_bool()) resumable = r->as_bool();
     const auto* temporary = run->kwargs.if_contains("temporary");
     bool is_stateless = stateless || (temporary && temporary->is_bool() && temporary->as_bool());
@@ -164,7 +182,7 @@ Reply JoinStream(ApiContext& ctx, Request& req, bool stateless) {
   } else if (stateless) {
     // A stateless run whose thread was deleted at the end: its log may still be retained,
     // reachable only by the run's own tenant.
-    log = ctx.runs->FindLog(Tenant(req), run_id);
+    log = co_await ctx.runs->FindLog(Tenant(req), run_id);
     path = "/runs/" + run_id;
   }
   if (!log) {
@@ -192,14 +210,23 @@ Reply JoinStream(ApiContext& ctx, Request& req, bool stateless) {
   }
   std::shared_ptr<bus::Subscription> sub = log->Subscribe(start);
   scheduler::RunManager* runs = ctx.runs;
+  std::string tenant = Tenant(req);
+  // A joiner of a run still waiting for an execution slot here sees `queue` events too.
+  std::shared_ptr<scheduler::RunHandle> queued = runs->Find(run_id);
+  if (queued && (queued->tenant() != tenant || queued->admitted())) queued.reset();
   auto response = Response::Stream(
       200, "text/event-stream",
-      [sub, runs, run_id, cancel_on_disconnect](http::BodyWriter& out) -> asio::awaitable<void> {
+      [sub, runs, tenant, run_id, queued,
+       cancel_on_disconnect](http::BodyWriter& out) -> asio::awaitable<void> {
         std::function<void()> on_disconnect;
         if (cancel_on_disconnect) {
-          on_disconnect = [runs, run_id] {
-            runs->RequestCancel(run_id, scheduler::CancelAction::kInterrupt);
+          on_disconnect = [runs, tenant, run_id] {
+            runs->CancelDetached(tenant, run_id, scheduler::CancelAction::kInterrupt);
           };
+        }
+        if (queued && !co_await ServeQueue(runs, queued, out)) {
+          if (on_disconnect) on_disconnect();
+          co_return;
         }
         co_await ServeSse(sub, out, std::move(on_disconnect));
       });
@@ -232,12 +259,16 @@ Reply Cancel(ApiContext& ctx, Request& req) {
   if (!v.ok()) co_return v.Response();
   auto run = co_await LoadRun(ctx, req, thread_id, run_id);
   if (!run) co_return ErrorResponse(run.error());
-  auto h = ctx.runs->RequestCancel(run_id, action);
-  if (!h) co_return Response::Empty(204);  // already finished: nothing to do
+  // Here or, in cluster mode, on whichever instance executes it.
+  auto requested = co_await ctx.runs->Cancel(Tenant(req), run_id, action);
+  if (!requested) co_return ErrorResponse(requested.error());
+  if (*requested == scheduler::CancelRequest::kNotActive) {
+    co_return Response::Empty(204);  // already finished: nothing to do
+  }
   if (!wait) co_return Response::Empty(202);
   // wait=1 and wait=0 alike wait a bounded time so that a GET right after sees the end
   // (agent-protocol.md 9).
-  bool done = co_await h->WaitDone(std::chrono::seconds(5));
+  bool done = co_await ctx.runs->WaitEnded(Tenant(req), run_id, std::chrono::seconds(5));
   co_return Response::Empty(done ? 204 : 202);
 }
 

@@ -169,9 +169,11 @@ Reply UpdateState(ApiContext& ctx, Request& req) {
   if (!v.ok()) co_return v.Response();
   auto thread = co_await LoadThread(ctx, req, *id);
   if (!thread) co_return ErrorResponse(thread.error());
-  // The scheduler's slots are the truth about active runs; the stored status may lag.
-  if (thread->status == model::ThreadStatus::kBusy ||
-      (ctx.runs != nullptr && ctx.runs->IsThreadActive(*id))) {
+  // The scheduler (its slots; in cluster mode also the database) is the truth about active
+  // runs; the stored status may lag.
+  bool busy = thread->status == model::ThreadStatus::kBusy;
+  if (!busy && ctx.runs != nullptr) busy = co_await ctx.runs->IsThreadBusy(Tenant(req), *id);
+  if (busy) {
     co_return ErrorResponse(MakeError(Errc::kConflict, std::string(text::kThreadBusy)));
   }
   const json::value* graph_id = thread->metadata.if_contains("graph_id");
@@ -203,12 +205,15 @@ Reply UpdateState(ApiContext& ctx, Request& req) {
 
 void RegisterStateRoutes(http::Router& router, ApiContext& ctx) {
   using http::Method;
-  Route(router, Method::kGet, "/threads/{thread_id}/state", ctx, &GetState);
-  Route(router, Method::kPost, "/threads/{thread_id}/state", ctx, &UpdateState);
-  Route(router, Method::kGet, "/threads/{thread_id}/state/{checkpoint_id}", ctx, &GetState);
-  Route(router, Method::kPost, "/threads/{thread_id}/state/checkpoint", ctx, &PostStateCheckpoint);
-  Route(router, Method::kPost, "/threads/{thread_id}/history", ctx, &PostHistory);
-  Route(router, Method::kGet, "/threads/{thread_id}/history", ctx, &GetHistory);
+  // Every one of these reads the thread first (LoadThread), which answers for its expiry.
+  constexpr auto kOwn = ThreadTtl::kHandler;
+  Route(router, Method::kGet, "/threads/{thread_id}/state", ctx, &GetState, kOwn);
+  Route(router, Method::kPost, "/threads/{thread_id}/state", ctx, &UpdateState, kOwn);
+  Route(router, Method::kGet, "/threads/{thread_id}/state/{checkpoint_id}", ctx, &GetState, kOwn);
+  Route(router, Method::kPost, "/threads/{thread_id}/state/checkpoint", ctx, &PostStateCheckpoint,
+        kOwn);
+  Route(router, Method::kPost, "/threads/{thread_id}/history", ctx, &PostHistory, kOwn);
+  Route(router, Method::kGet, "/threads/{thread_id}/history", ctx, &GetHistory, kOwn);
 }
 
 }  // namespace agentd::api::detail

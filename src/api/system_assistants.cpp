@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "storage/query.hpp"
+
 namespace agentd::api {
 namespace {
 
@@ -36,7 +38,7 @@ class SharedAssistants final : public storage::AssistantStore {
 
   Task<Result<model::Assistant>> Get(std::string tenant, std::string id) override {
     auto own = co_await inner_.Get(tenant, id);
-    if (own || tenant.empty() || own.error().code != Errc::kNotFound) co_return own;
+    if (own || tenant.empty() || !MissingHere(own.error())) co_return own;
     co_return co_await inner_.Get("", std::move(id));
   }
 
@@ -93,7 +95,7 @@ class SharedAssistants final : public storage::AssistantStore {
       std::string tenant, std::string id, std::optional<json::object> metadata, std::int64_t limit,
       std::int64_t offset) override {
     auto own = co_await inner_.ListVersions(tenant, id, metadata, limit, offset);
-    if (own || tenant.empty() || own.error().code != Errc::kNotFound) co_return own;
+    if (own || tenant.empty() || !MissingHere(own.error())) co_return own;
     co_return co_await inner_.ListVersions("", std::move(id), std::move(metadata), limit, offset);
   }
 
@@ -104,10 +106,22 @@ class SharedAssistants final : public storage::AssistantStore {
     co_return r;
   }
 
+  // The sweeper's listing: every tenant's, system assistants never expire.
+  Task<Result<std::vector<model::Assistant>>> ListExpired(TimestampMs now,
+                                                          std::int64_t limit) override {
+    return inner_.ListExpired(now, limit);
+  }
+
  private:
+  // Not the tenant's, so maybe a system assistant. An expired one of the tenant's own is
+  // there (and says so), so it is not looked up again.
+  static bool MissingHere(const Error& error) {
+    return error.code == Errc::kNotFound && !storage::IsExpiredError(error);
+  }
+
   // A tenant's write that missed: kConflict when it aimed at a system assistant.
   Task<Error> ReadOnlyIfSystem(Error error, const std::string& tenant, const std::string& id) {
-    if (tenant.empty() || error.code != Errc::kNotFound) co_return error;
+    if (tenant.empty() || !MissingHere(error)) co_return error;
     auto sys = co_await inner_.Get("", id);
     if (sys) co_return MakeError(Errc::kConflict, std::string(kReadOnly));
     co_return error;
@@ -123,6 +137,7 @@ class SharedStorage final : public storage::Storage {
   storage::ThreadStore& threads() override { return inner_.threads(); }
   storage::CheckpointStore& checkpoints() override { return inner_.checkpoints(); }
   storage::RunStore& runs() override { return inner_.runs(); }
+  storage::RunLeases* leases() override { return inner_.leases(); }
   storage::ItemStore& items() override { return inner_.items(); }
   Task<Status> Ping() override { return inner_.Ping(); }
   Task<Status> Truncate(storage::TruncateOptions options) override { return inner_.Truncate(options); }

@@ -45,7 +45,7 @@ Reply HealthCheck(ApiContext& ctx, Request&) {
       json::object{{"status", "stalled"}, {"error", why}, {"loops", LoopsJson(ctx.health)}}, 503);
 }
 
-// Readiness: not draining, admission not saturated, and storage answers.
+// Readiness: not draining, admission not saturated, every dependency up, and storage answers.
 Reply Ready(ApiContext& ctx, Request&) {
   if (ctx.health.draining()) {
     co_return JsonReply(json::object{{"status", "draining"}}, 503);
@@ -57,6 +57,9 @@ Reply Ready(ApiContext& ctx, Request&) {
                                      {"runs_executing", stats.executing},
                                      {"runs_waiting", stats.waiting}},
                         503);
+  }
+  if (std::string why; !ctx.health.DependenciesUp(&why)) {
+    co_return JsonReply(json::object{{"status", "unavailable"}, {"error", why}}, 503);
   }
   auto ping = co_await ctx.storage.Ping();
   if (!ping) {

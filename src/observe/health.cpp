@@ -62,4 +62,37 @@ bool Health::LiveAt(std::chrono::steady_clock::time_point now, std::string* why)
 
 bool Health::Live(std::string* why) const { return LiveAt(std::chrono::steady_clock::now(), why); }
 
+void Health::SetDependency(const std::string& name, bool up, std::string why) {
+  std::lock_guard lock(dependencies_mutex_);
+  dependencies_[name] = Dependency{up, std::move(why)};
+}
+
+void Health::AddDependencyProbe(std::string name, std::function<bool(std::string* why)> probe) {
+  std::lock_guard lock(dependencies_mutex_);
+  probes_.emplace_back(std::move(name), std::move(probe));
+}
+
+bool Health::DependenciesUp(std::string* why) const {
+  std::lock_guard lock(dependencies_mutex_);
+  bool all_up = true;
+  for (const auto& [name, probe] : probes_) {
+    std::string reason;
+    if (probe(&reason)) continue;
+    all_up = false;
+    if (why != nullptr) {
+      if (!why->empty()) *why += "; ";
+      *why += reason.empty() ? name + " is down" : name + ": " + reason;
+    }
+  }
+  for (const auto& [name, dep] : dependencies_) {
+    if (dep.up) continue;
+    all_up = false;
+    if (why != nullptr) {
+      if (!why->empty()) *why += "; ";
+      *why += dep.why.empty() ? name + " is down" : name + ": " + dep.why;
+    }
+  }
+  return all_up;
+}
+
 }  // namespace agentd::observe

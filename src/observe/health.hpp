@@ -9,7 +9,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,16 @@ class Health {
   // Live() evaluated at an injected time (tests; Live() passes steady_clock::now()).
   bool LiveAt(std::chrono::steady_clock::time_point now, std::string* why = nullptr) const;
 
+  // External dependencies (PostgreSQL, Redis links) report whether they are usable: /ready
+  // fails while any is down and names it. A dependency never reported counts as up.
+  void SetDependency(const std::string& name, bool up, std::string why = {});
+  // A dependency asked at each readiness check instead (e.g. "is the Redis link up"); the
+  // probe must be cheap, thread-safe, and outlive this Health. Returns false with `why` set
+  // when down.
+  void AddDependencyProbe(std::string name, std::function<bool(std::string* why)> probe);
+  // True when every dependency is up; otherwise `why` names the ones that are down.
+  bool DependenciesUp(std::string* why = nullptr) const;
+
   void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   std::chrono::milliseconds stall_threshold() const { return stall_threshold_; }
@@ -48,6 +61,13 @@ class Health {
   std::size_t count_;
   std::chrono::milliseconds stall_threshold_;
   std::atomic<bool> draining_{false};
+  struct Dependency {
+    bool up = true;
+    std::string why;
+  };
+  mutable std::mutex dependencies_mutex_;
+  std::map<std::string, Dependency> dependencies_;
+  std::vector<std::pair<std::string, std::function<bool(std::string*)>>> probes_;
 };
 
 }  // namespace agentd::observe

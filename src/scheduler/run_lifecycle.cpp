@@ -61,6 +61,14 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
   }
   SlotResult slot = SlotResult::kCancelled;
   bool abandon = false;
+  if (options_.cluster && !AbandonedOrCancelled(*h)) {
+    // The thread's turn across every instance: the database says when (run_cluster.cpp).
+    TurnResult turn = co_await WaitTurn(*h);
+    if (turn == TurnResult::kLost) {
+      std::lock_guard lock(mutex_);
+      h->abandon_ = true;
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     abandon = h->abandon_;
@@ -98,7 +106,10 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
   }
   h->admitted_.Set();
 
-  (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, model::RunStatus::kRunning);
+  // Cluster mode: ClaimTurn already made it `running`.
+  if (!options_.cluster) {
+    (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, model::RunStatus::kRunning);
+  }
   json::value values_before;
   json::object interrupts_before;
   if (auto thread = co_await storage_.threads().Get(h->tenant_, h->thread_id_)) {
@@ -239,14 +250,45 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   }
   const bool cancelled = outcome.kind == Kind::kCancelled;
   const bool rollback = cancelled && action == CancelAction::kRollback;
+  model::RunStatus status = model::RunStatus::kSuccess;
+  if (rollback || cancelled) {
+    status = model::RunStatus::kInterrupted;
+  } else if (outcome.kind == Kind::kError) {
+    status = h->timed_out_ ? model::RunStatus::kTimeout : model::RunStatus::kError;
+  }
+  if (options_.cluster) {
+    // The fence: only the run's current owner writes its end. An instance that lost the lease
+    // (paused past it, partitioned) finds the run taken over and writes nothing.
+    auto fenced = co_await options_.cluster->leases->Finish(h->run_id_,
+                                                             options_.cluster->instance_id, status);
+    // A transient failure (pool exhausted under a burst, a dropped connection) is retried a
+    // few times while the lease is still ours: giving up hands a finished run to another
+    // instance, which resumes and re-runs its last step.
+    for (int retry = 1; !fenced && retry <= 3 && fenced.error().code == Errc::kUnavailable;
+         ++retry) {
+      asio::steady_timer pause(h->executor_, std::chrono::milliseconds(100 * retry));
+      co_await pause.async_wait(asio::use_awaitable);
+      fenced = co_await options_.cluster->leases->Finish(h->run_id_, options_.cluster->instance_id,
+                                                         status);
+    }
+    if (!fenced || !fenced->owned) {
+      if (!fenced) {
+        spdlog::warn("run {}: recording its end failed ({}); its lease will expire and another "
+                     "instance resumes it",
+                     h->run_id_, fenced.error().message);
+      }
+      DropLost(h);
+      Abandon(h);
+      co_return;
+    }
+    others = others || fenced->others_active;
+  }
   const auto idle_or_busy = others ? model::ThreadStatus::kBusy : model::ThreadStatus::kIdle;
   auto& threads = storage_.threads();
 
-  model::RunStatus status = model::RunStatus::kSuccess;
   json::value body;
   storage::ThreadPatch patch;
   if (rollback) {
-    status = model::RunStatus::kInterrupted;
     // The outcome lists what the executor wrote; an executor that threw lists nothing, so
     // the newest checkpoints tagged with this run are collected too.
     std::vector<std::string> written = outcome.checkpoints_written;
@@ -274,12 +316,9 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     patch.status = idle_or_busy;
     body = values_before.is_null() ? json::value(json::object{}) : values_before;
   } else {
-    if (outcome.kind == Kind::kError) {
-      status = h->timed_out_ ? model::RunStatus::kTimeout : model::RunStatus::kError;
-    } else if (cancelled) {
-      status = model::RunStatus::kInterrupted;
+    if (!options_.cluster) {
+      (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
     }
-    (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
     auto stored = co_await storage_.runs().SetUsage(h->tenant_, h->run_id_, UsageJson(outcome.usage));
     if (!stored && stored.error().code != Errc::kNotFound) {
       spdlog::warn("run {}: usage: {}", h->run_id_, stored.error().message);
@@ -345,6 +384,11 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   h->log_->Close();
   if (rollback) bus_.Remove(LogKey(h->tenant_, h->run_id_));
   Pump(h->thread_id_);
+  // Runs of this thread waiting on other instances (and this one) may go now.
+  if (options_.cluster) {
+    WakeThread(h->thread_id_);
+    Publish("free " + h->thread_id_);
+  }
 
   if (h->spec_.webhook && !rollback) {
     model::Run run = h->run_;

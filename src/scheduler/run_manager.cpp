@@ -1,10 +1,12 @@
 #include "scheduler/run_manager.hpp"
 
 #include <algorithm>
+#include <future>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
@@ -185,7 +187,9 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
     std::lock_guard lock(mutex_);
     if (stopping_) co_return ShuttingDown();
     Slot& slot = slots_[thread.thread_id];
-    if (!slot.runs.empty()) {
+    // Cluster mode: the database decides the strategy (RunLeases::Enqueue below), since other
+    // instances' runs on this thread are not in this slot.
+    if (!slot.runs.empty() && !options_.cluster) {
       if (spec.multitask_strategy == MultitaskStrategy::kReject) {
         co_return MakeError(Errc::kUnprocessable, std::string(kThreadBusyText));
       }
@@ -220,16 +224,36 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
 
   // The event log exists from creation so that streams can subscribe before the run starts.
   Status persisted;
-  if (auto log = bus_.Create(LogKey(h->tenant_, h->run_id_), options_.log_options)) {
+  auto created_log = co_await bus_.Create(LogKey(h->tenant_, h->run_id_), options_.log_options);
+  if (auto& log = created_log) {
     h->log_ = std::move(*log);
-    auto stored = co_await storage_.runs().Create(h->run_);
+    Result<model::Run> stored = MakeError(Errc::kInternal, "run not stored");
+    if (options_.cluster) {
+      auto enqueued = co_await EnqueueClustered(*h, spec.multitask_strategy);
+      if (enqueued) {
+        stored = std::move(*enqueued);
+      } else {
+        stored = enqueued.error();
+      }
+    } else {
+      stored = co_await storage_.runs().Create(h->run_);
+    }
     if (stored) {
       h->run_ = std::move(*stored);
       storage::ThreadPatch patch;
       patch.metadata = thread_metadata;
       patch.status = model::ThreadStatus::kBusy;
       auto updated = co_await storage_.threads().Update(tenant, thread.thread_id, std::move(patch));
-      if (!updated) persisted = updated.error();
+      if (!updated && options_.cluster) {
+        // Cluster mode: Enqueue already recorded and leased the run (and marked the runs it
+        // displaced). Failing now would answer an error for a run that another instance may
+        // adopt and execute once the lease expires, and undoing it may fail just the same, so
+        // the busy mark is best effort here (Finish writes the thread's status anyway).
+        spdlog::warn("run {}: marking thread {} busy failed: {}", h->run_id_, thread.thread_id,
+                     updated.error().message);
+      } else if (!updated) {
+        persisted = updated.error();
+      }
     } else {
       persisted = stored.error();
     }
@@ -293,6 +317,7 @@ void RunManager::Deliver(const std::shared_ptr<RunHandle>& h) {
   // signal, which only its own executor may touch. A run whose Execute has not begun sees
   // cancel_ before it starts (both happen on executor_, in order).
   h->start_.Set();
+  if (options_.cluster) WakeThread(h->thread_id_);  // a run waiting for its turn (WaitTurn)
   if (h->executor_) {
     asio::post(h->executor_, [h] {
       if (h->executing_) h->signal_.emit(asio::cancellation_type::terminal);
@@ -366,9 +391,23 @@ void RunManager::Spawn(std::shared_ptr<RunHandle> h) {
 void RunManager::Pump(const std::string& thread_id) {
   std::shared_ptr<RunHandle> next;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto it = slots_.find(thread_id);
     if (it == slots_.end()) return;
+    if (options_.cluster) {
+      // Every recorded run goes on to ask the database for its turn (WaitTurn), which orders
+      // them with the other instances' runs on this thread.
+      std::vector<std::shared_ptr<RunHandle>> ready;
+      for (auto& h : it->second.runs) {
+        if (h->state_ == RunHandle::State::kQueued) {
+          h->state_ = RunHandle::State::kStarting;
+          ready.push_back(h);
+        }
+      }
+      lock.unlock();
+      for (auto& h : ready) h->start_.Set();
+      return;
+    }
     for (auto& h : it->second.runs) {
       if (h->state_ == RunHandle::State::kStarting || h->state_ == RunHandle::State::kRunning) {
         return;  // one at a time
@@ -399,6 +438,9 @@ void RunManager::Forget(const std::shared_ptr<RunHandle>& h, bool* others_active
 }
 
 void RunManager::Stop(std::chrono::milliseconds grace) {
+  // Cluster mode: no more adoption or control messages; the keeper ends at once.
+  keeper_stop_->Set();
+  control_listener_.reset();
   std::vector<std::shared_ptr<RunHandle>> runs;
   {
     std::lock_guard lock(mutex_);
@@ -429,7 +471,11 @@ void RunManager::Stop(std::chrono::milliseconds grace) {
     }
   }
   std::unique_lock lock(mutex_);
-  if (idle_.wait_for(lock, grace, [this] { return live_coroutines_ == 0; })) return;
+  if (idle_.wait_for(lock, grace, [this] { return live_coroutines_ == 0; })) {
+    lock.unlock();
+    HandOverLeases();
+    return;
+  }
   if (!options_.drain_on_stop) {
     spdlog::warn("runs: {} run(s) still ending after the stop grace period", live_coroutines_);
     return;
@@ -458,6 +504,27 @@ void RunManager::Stop(std::chrono::milliseconds grace) {
   if (!idle_.wait_for(lock, std::chrono::seconds(5), [this] { return live_coroutines_ == 0; })) {
     spdlog::warn("runs: {} run coroutine(s) still alive after drain", live_coroutines_);
   }
+  lock.unlock();
+  HandOverLeases();
+}
+
+void RunManager::HandOverLeases() {
+  if (!options_.cluster) return;
+  // The runs this instance leaves behind (drained, abandoned) are adopted by the others at
+  // their next lease check instead of after a full lease period.
+  auto expired = asio::co_spawn(pick_(), options_.cluster->leases->ExpireAll(options_.cluster->instance_id),
+                                asio::use_future);
+  if (expired.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    spdlog::warn("cluster: handing over leases timed out; they expire by themselves");
+    return;
+  }
+  try {
+    if (Status st = expired.get(); !st) {
+      spdlog::warn("cluster: handing over leases failed: {}", st.error().message);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("cluster: handing over leases threw: {}", e.what());
+  }
 }
 
 void RunManager::Abandon(const std::shared_ptr<RunHandle>& h) {
@@ -468,7 +535,9 @@ void RunManager::Abandon(const std::shared_ptr<RunHandle>& h) {
   h->final_body_ = json::object{};
   h->admitted_.Set();
   h->done_.Set();
-  h->log_->Close();
+  // Cluster mode: the log is shared (Redis) and the run goes on elsewhere (its next owner
+  // continues the log), so it is not closed here; local streams end with the server.
+  if (!options_.cluster) h->log_->Close();
 }
 
 bool RunManager::AbandonedOrCancelled(const RunHandle& h) const {

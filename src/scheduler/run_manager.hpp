@@ -39,6 +39,7 @@
 #include <boost/json/value.hpp>
 
 #include "bus/event_log.hpp"
+#include "bus/pubsub.hpp"
 #include "common/error.hpp"
 #include "model/types.hpp"
 #include "runtime/graph_registry.hpp"
@@ -131,6 +132,23 @@ struct StartedRun {
   std::shared_ptr<RunHandle> handle;
 };
 
+// Cluster mode: N agentd instances on one PostgreSQL (storage::RunLeases) and one Redis
+// (bus::PubSub, and a Redis EventBus so any instance serves any run's stream). The database
+// decides the multitask strategy and whose turn it is on a thread; each instance owns the runs
+// it created or adopted under leases it renews; a dead instance's runs are adopted by the
+// others once their leases expire and resume from their last checkpoint. Pub/sub only makes
+// things prompt (a cancel, "thread free"); the lease keeper's timer is the safety net.
+struct ClusterOptions {
+  storage::RunLeases* leases = nullptr;  // required
+  bus::PubSub* pubsub = nullptr;         // required
+  std::string instance_id;               // this process's name in leases (unique per start)
+  std::chrono::milliseconds lease{10'000};
+  std::string channel = "agentd:runs";   // control messages: "cancel <run> <action>", "free <thread>"
+  // The longest a run waits for its thread's turn before looking again without a wakeup.
+  std::chrono::milliseconds turn_recheck{2'000};
+  std::int64_t adopt_batch = 100;
+};
+
 struct RunManagerOptions {
   bus::EventLogOptions log_options;
   int webhook_attempts = 4;
@@ -153,7 +171,12 @@ struct RunManagerOptions {
   // included (the tokens were spent). May be empty.
   std::function<void(const std::string& tenant, const std::string& tier, std::int64_t tokens)>
       charge_tokens;
+  // Set for cluster mode; unset runs embedded (this process is the only one).
+  std::optional<ClusterOptions> cluster;
 };
+
+// How a cancel request went (RunManager::Cancel).
+enum class CancelRequest { kNotActive, kRequested };
 
 class RunManager {
  public:
@@ -201,6 +224,18 @@ class RunManager {
   // Requests a cancel; returns the handle to wait on, or nullptr when the run is not active.
   // A second request keeps the first action.
   std::shared_ptr<RunHandle> RequestCancel(const std::string& run_id, CancelAction action);
+  // Cancels a run wherever it executes: here, or (cluster mode) on another instance, through
+  // the database and pub/sub. kNotActive when it is not pending/running anywhere.
+  boost::asio::awaitable<Result<CancelRequest>> Cancel(std::string tenant, std::string run_id,
+                                                       CancelAction action);
+  // Cancel() without waiting for the answer (client disconnects); errors are logged.
+  void CancelDetached(std::string tenant, std::string run_id, CancelAction action);
+  // Waits until the run is no longer active anywhere (true) or `timeout` passed (false).
+  boost::asio::awaitable<bool> WaitEnded(std::string tenant, std::string run_id,
+                                         std::chrono::steady_clock::duration timeout);
+  // Whether the thread has an active run here or (cluster mode) on any instance.
+  boost::asio::awaitable<bool> IsThreadBusy(std::string tenant, std::string thread_id);
+  bool clustered() const { return options_.cluster.has_value(); }
   // Cancels every active run of the thread and waits for them (bounded by `wait`).
   boost::asio::awaitable<void> CancelThread(std::string thread_id, CancelAction action,
                                             std::chrono::steady_clock::duration wait);
@@ -208,7 +243,8 @@ class RunManager {
   // The event log of an active or recently ended run of `tenant` (bus retention); nullptr when
   // unknown or another tenant's. Logs are keyed by tenant and run id (LogKey), so a log
   // outliving its run record (stateless runs) is still reachable only by its owner.
-  std::shared_ptr<bus::RunEventLog> FindLog(const std::string& tenant, const std::string& run_id) {
+  boost::asio::awaitable<std::shared_ptr<bus::RunEventLog>> FindLog(std::string tenant,
+                                                                    std::string run_id) {
     return bus_.Find(LogKey(tenant, run_id));
   }
   static std::string LogKey(const std::string& tenant, const std::string& run_id) {
@@ -221,6 +257,10 @@ class RunManager {
                                                                   model::Run run);
 
   void SetSelfBaseUrl(std::string url);
+
+  // Cluster mode: starts listening to control messages and the lease keeper (renewal,
+  // adoption of expired runs). Call once, after the loops run; Recover() calls it.
+  void StartCluster();
 
   // Refuses new runs (503 shutting_down), then either (drain_on_stop) lets executing runs
   // finish within `grace` and stops the rest without a final status (left pending/running in
@@ -262,6 +302,27 @@ class RunManager {
   void Deliver(const std::shared_ptr<RunHandle>& h);
   void Forget(const std::shared_ptr<RunHandle>& h, bool* others_active);
 
+  // Cluster mode (run_cluster.cpp).
+  enum class TurnResult { kGranted, kCancelled, kLost, kStopping };
+  // Records a new run through RunLeases::Enqueue (the strategy decided cluster-wide) and
+  // cancels the runs it displaced, here or on their instances.
+  boost::asio::awaitable<Result<model::Run>> EnqueueClustered(RunHandle& h,
+                                                              MultitaskStrategy strategy);
+  // Waits until the database gives the run its thread's turn.
+  boost::asio::awaitable<TurnResult> WaitTurn(RunHandle& h);
+  boost::asio::awaitable<void> LeaseKeeper();
+  boost::asio::awaitable<void> RenewLeases();
+  boost::asio::awaitable<void> AdoptExpired();
+  void OnControlMessage(std::string_view payload);
+  // Wakes the runs of this process waiting for `thread_id`'s turn.
+  void WakeThread(const std::string& thread_id);
+  std::shared_ptr<OneShot> ThreadWakeup(const std::string& thread_id);
+  void Publish(std::string payload);
+  // Ends a run this process no longer owns: no writes, its log left to the new owner.
+  void DropLost(const std::shared_ptr<RunHandle>& h);
+  // Stop(): lets the other instances adopt what this one leaves behind at once.
+  void HandOverLeases();
+
   storage::Storage& storage_;
   const runtime::GraphRegistry& graphs_;
   bus::EventBus& bus_;
@@ -278,6 +339,13 @@ class RunManager {
   std::size_t live_coroutines_ = 0;
   std::condition_variable idle_;
   std::string self_base_url_;
+
+  // Cluster mode: guarded by mutex_.
+  std::map<std::string, std::shared_ptr<OneShot>> thread_wakeups_;
+  std::unique_ptr<bus::PubSubListener> control_listener_;
+  std::shared_ptr<OneShot> keeper_stop_ = std::make_shared<OneShot>();
+  OneShot keeper_done_;
+  bool keeper_running_ = false;
 };
 
 }  // namespace agentd::scheduler

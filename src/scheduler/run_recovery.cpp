@@ -2,10 +2,10 @@
 // thread's latest checkpoint (or ended `error` when resume_on_start is off).
 //
 // What "resume" means: the stored kwargs are the run's original request. If the thread's
-// latest checkpoint was written by this run, the executor continues from it with input null
-// (the graph picks up at `next`; an input checkpoint with next ["__start__"] re-applies
-// nothing it already applied). If the run never wrote one, the original input/command is run
-// again. Either way the run keeps its id, its place in its thread's order, and gets a fresh
+// latest checkpoint was written by this run and holds progress, the executor continues from it
+// with input null (the graph picks up at `next`). If the run wrote none, or only its first
+// checkpoint (next ["__start__"], the input not yet applied), the original input/command is
+// run again. Either way the run keeps its id, its place in its thread's order, and gets a fresh
 // event log whose `metadata` event carries the next attempt number.
 #include <utility>
 
@@ -75,6 +75,12 @@ RunSpec SpecFromKwargs(const model::Run& run) {
 }  // namespace
 
 asio::awaitable<Result<std::size_t>> RunManager::Recover() {
+  if (options_.cluster) {
+    // Cluster mode: runs of instances that are alive are theirs; only runs whose lease expired
+    // are taken, by the lease keeper (now, then every lease/3).
+    StartCluster();
+    co_return 0;
+  }
   std::vector<model::RunStatus> statuses{model::RunStatus::kPending, model::RunStatus::kRunning};
   auto found = co_await storage_.runs().ListByStatus(statuses, kRecoverLimit);
   if (!found) co_return found.error();
@@ -91,33 +97,63 @@ asio::awaitable<Result<std::size_t>> RunManager::Recover() {
 
 asio::awaitable<bool> RunManager::ResumeRun(model::Run run) {
   const std::string tenant = run.tenant;
-  auto fail = [&](std::string reason) -> asio::awaitable<bool> {
+  // `permanent`: the run can never resume (its assistant or graph is gone). Otherwise, in
+  // cluster mode, the failure may pass (storage or Redis unreachable): the run is left to its
+  // lease, which expires, and an instance adopts it again later.
+  auto fail = [&](std::string reason, bool permanent = true) -> asio::awaitable<bool> {
+    if (options_.cluster) {
+      if (!permanent) {
+        spdlog::warn("run {}: not resumed now, left to its lease: {}", run.run_id, reason);
+        co_return false;
+      }
+      // The fence: write the end only while this instance holds the run.
+      auto fenced = co_await options_.cluster->leases->Finish(
+          run.run_id, options_.cluster->instance_id, model::RunStatus::kError);
+      if (!fenced || !fenced->owned) co_return false;
+    }
     spdlog::warn("run {}: not resumed: {}", run.run_id, reason);
-    (void)co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
+    if (!options_.cluster) {
+      (void)co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
+    }
     storage::ThreadPatch patch;
     patch.status = model::ThreadStatus::kError;
     patch.error = json::object{{"error", "ServerRestartError"}, {"message", reason}};
     (void)co_await storage_.threads().Update(tenant, run.thread_id, std::move(patch));
     co_return false;
   };
-  if (!options_.resume_on_start) {
+  // An adopted run (cluster mode) always resumes: its instance died, the cluster did not restart.
+  if (!options_.resume_on_start && !options_.cluster) {
     co_return co_await fail("the server restarted while the run was active (resume_on_start is off)");
   }
   auto assistant = co_await storage_.assistants().Get(tenant, run.assistant_id);
-  if (!assistant) co_return co_await fail("its assistant is gone: " + assistant.error().message);
+  if (!assistant) {
+    co_return co_await fail("its assistant is gone: " + assistant.error().message,
+                            assistant.error().code == Errc::kNotFound);
+  }
   const runtime::GraphInfo* graph = graphs_.Find(assistant->graph_id);
   if (graph == nullptr) co_return co_await fail("graph " + assistant->graph_id + " is not registered");
   auto thread = co_await storage_.threads().Get(tenant, run.thread_id);
-  if (!thread) co_return co_await fail("its thread is gone: " + thread.error().message);
+  if (!thread) {
+    co_return co_await fail("its thread is gone: " + thread.error().message,
+                            thread.error().code == Errc::kNotFound);
+  }
   auto attempt = co_await storage_.runs().NextAttempt(tenant, run.run_id);
-  if (!attempt) co_return co_await fail("attempt not recorded: " + attempt.error().message);
+  if (!attempt) {
+    co_return co_await fail("attempt not recorded: " + attempt.error().message, false);
+  }
 
   RunSpec spec = SpecFromKwargs(run);
   RunIds ids{run.run_id, run.thread_id, assistant->assistant_id, assistant->graph_id};
   runtime::RunRequest request = BuildRunRequest(spec, ids, run, *assistant);
-  // Continue from this run's own progress when it made any.
+  // Continue from this run's own progress when it made any. Its first checkpoint (the input
+  // before it is applied, next ["__start__"]) is not progress: it does not hold the input, and
+  // continuing from it with input null fails `unknown node "__start__"`. A process killed
+  // between that checkpoint and the next one re-runs the original input instead.
   auto latest = co_await storage_.checkpoints().Latest(run.thread_id, "");
-  if (latest && *latest && (*latest)->run_id == run.run_id) {
+  const auto unapplied_input = [](const model::Checkpoint& cp) {
+    return cp.next.size() == 1 && cp.next[0].is_string() && cp.next[0].as_string() == "__start__";
+  };
+  if (latest && *latest && (*latest)->run_id == run.run_id && !unapplied_input(**latest)) {
     request.input = nullptr;
     request.command.reset();
     request.checkpoint_id.reset();
@@ -140,10 +176,14 @@ asio::awaitable<bool> RunManager::ResumeRun(model::Run run) {
   h->executor_ = pick_();
   h->run_ = run;
   h->request_ = std::move(request);
-  auto log = bus_.Create(LogKey(run.tenant, run.run_id), options_.log_options);
+  // The log may exist: another instance died while running this run (Redis bus), or it
+  // closed it on shutdown. The resumed attempt continues it after its last id.
+  auto log_options = options_.log_options;
+  log_options.continue_existing = true;
+  auto log = co_await bus_.Create(LogKey(run.tenant, run.run_id), log_options);
   if (!log) {
     admission_.Release(h->ticket_);
-    co_return co_await fail("event log: " + log.error().message);
+    co_return co_await fail("event log: " + log.error().message, false);
   }
   h->log_ = std::move(*log);
   h->spec_ = std::move(spec);

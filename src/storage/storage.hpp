@@ -254,7 +254,8 @@ class RunStore {
 // What RunLeases::Enqueue decided.
 struct EnqueueResult {
   model::Run run;  // as stored
-  // Active runs of the thread that the strategy (interrupt / rollback) marked for cancellation;
+  // Active runs of the thread that the strategy (interrupt / rollback) newly marked for
+  // cancellation (a run marked before keeps its first action and is not listed again);
   // their owners are told to stop them (pub/sub now, their lease renewal at the latest).
   std::vector<std::string> cancelled_run_ids;
 };
@@ -288,7 +289,7 @@ class RunLeases {
   // Under the thread's row lock: applies `strategy` ("reject" | "enqueue" | "interrupt" |
   // "rollback") to the thread's active runs, then inserts `run` pending, owned by `owner` for
   // `lease`. reject with any active run: kUnprocessable, nothing written. interrupt/rollback:
-  // the active runs get cancel_action set and are listed. kNotFound when the thread is gone.
+  // the active runs not marked before get cancel_action set and are listed. kNotFound when the thread is gone.
   virtual Task<Result<EnqueueResult>> Enqueue(model::Run run, std::string strategy,
                                               std::string owner, std::chrono::milliseconds lease) = 0;
   // Makes the run `running` if it is its thread's oldest active run and no other run of the

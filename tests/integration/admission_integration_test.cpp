@@ -177,6 +177,26 @@ TEST(AdmissionIntegration, ARunQueuedPastQueueTimeoutEndsWithAnErrorEvent) {
   EXPECT_NE(r.body.find("QueueTimeoutError"), std::string::npos) << r.body;
 }
 
+TEST(AdmissionIntegration, AJoinedStreamOfAQueuedRunShowsItsQueuePosition) {
+  Server server({"--max-active-runs", "1", "--queue-timeout-ms", "20000"});
+  HttpClient c(server.port());
+  ASSERT_EQ(c.Post("/runs", RunBody("delay=1500 holds the only slot")).status, 200);
+  auto thread = json::parse(c.Post("/threads", "{}").body);
+  std::string thread_id(thread.at("thread_id").as_string());
+  auto created = c.Post("/threads/" + thread_id + "/runs", RunBody("waits"));
+  ASSERT_EQ(created.status, 200) << created.body;
+  std::string run_id(json::parse(created.body).at("run_id").as_string());
+  // Joined by id while it waits: the joiner is told where it stands, then gets the run.
+  auto joined = c.Get("/threads/" + thread_id + "/runs/" + run_id + "/stream");
+  ASSERT_EQ(joined.status, 200);
+  auto queue = joined.body.find("event: queue\ndata: {\"position\":1,");
+  auto metadata = joined.body.find("event: metadata");
+  ASSERT_NE(queue, std::string::npos) << joined.body;
+  ASSERT_NE(metadata, std::string::npos) << joined.body;
+  EXPECT_LT(queue, metadata) << joined.body;
+  EXPECT_NE(joined.body.find("echo: waits"), std::string::npos) << joined.body;
+}
+
 TEST(AdmissionIntegration, ARunPastRunTimeoutEndsTimeoutWithAnErrorEvent) {
   Server server({"--run-timeout-ms", "300"});
   HttpClient c(server.port());

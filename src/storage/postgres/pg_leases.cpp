@@ -42,8 +42,8 @@ Task<Result<EnqueueResult>> PgLeases::Enqueue(model::Run run, std::string strate
           }
           if (strategy == "interrupt" || strategy == "rollback") {
             static const std::string cancel_sql = fmt::format(
-                "UPDATE runs SET cancel_action = COALESCE(cancel_action, $2) "
-                "WHERE thread_id = $1 AND {} RETURNING run_id",
+                "UPDATE runs SET cancel_action = $2 "
+                "WHERE thread_id = $1 AND {} AND cancel_action IS NULL RETURNING run_id",
                 kActive);
             auto marked = co_await c.Query(cancel_sql, P(run.thread_id, strategy));
             if (!marked) co_return marked.error();

@@ -1,0 +1,375 @@
+// Cluster mode of RunManager (ClusterOptions in run_manager.hpp): the database orders runs
+// across instances, leases say who executes what, pub/sub makes cancels and "thread free"
+// prompt. Embedded mode never reaches this file's code paths.
+//
+// Who writes what:
+// - Create (any instance): RunLeases::Enqueue decides the strategy under the thread's row lock
+//   and records the run owned by this instance; displaced runs get cancel_action.
+// - The run's coroutine (its owner): WaitTurn claims the thread's turn (a run becomes
+//   `running` only through ClaimTurn), then executes; Finish writes the final status only
+//   while it still owns the run (RunLeases::Finish is the fence), then publishes "free".
+// - The lease keeper (each instance, every lease/3): renews this instance's leases, drops runs
+//   it lost, delivers cancels it missed, and adopts runs whose owner stopped renewing.
+#include <charconv>
+#include <set>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "scheduler/run_manager.hpp"
+
+namespace agentd::scheduler {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string_view ActionName(CancelAction action) {
+  return action == CancelAction::kRollback ? "rollback" : "interrupt";
+}
+
+std::optional<CancelAction> ParseAction(std::string_view text) {
+  if (text == "interrupt") return CancelAction::kInterrupt;
+  if (text == "rollback") return CancelAction::kRollback;
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<Result<model::Run>> RunManager::EnqueueClustered(RunHandle& h,
+                                                                 MultitaskStrategy strategy) {
+  const ClusterOptions& cluster = *options_.cluster;
+  auto enqueued = co_await cluster.leases->Enqueue(h.run_, std::string(ToString(strategy)),
+                                                   cluster.instance_id, cluster.lease);
+  if (!enqueued) {
+    if (enqueued.error().code == Errc::kUnprocessable) {
+      co_return MakeError(Errc::kUnprocessable, std::string(kThreadBusyText));
+    }
+    co_return enqueued.error();
+  }
+  const CancelAction action =
+      strategy == MultitaskStrategy::kRollback ? CancelAction::kRollback : CancelAction::kInterrupt;
+  for (const auto& run_id : enqueued->cancelled_run_ids) {
+    // Ours: stop it now. Another instance's: tell it (its renewal finds the mark otherwise).
+    if (!RequestCancel(run_id, action)) {
+      Publish(fmt::format("cancel {} {}", run_id, ActionName(action)));
+    }
+  }
+  co_return std::move(enqueued->run);
+}
+
+std::shared_ptr<OneShot> RunManager::ThreadWakeup(const std::string& thread_id) {
+  std::lock_guard lock(mutex_);
+  auto& slot = thread_wakeups_[thread_id];
+  if (!slot) slot = std::make_shared<OneShot>();
+  return slot;
+}
+
+void RunManager::WakeThread(const std::string& thread_id) {
+  std::shared_ptr<OneShot> fired;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = thread_wakeups_.find(thread_id);
+    if (it == thread_wakeups_.end()) return;
+    // Waiters hold the OneShot they took before asking the database, so a wakeup between
+    // their question and their wait is never lost; later waiters take a fresh one.
+    fired = std::move(it->second);
+    thread_wakeups_.erase(it);
+  }
+  fired->Set();
+}
+
+void RunManager::Publish(std::string payload) {
+  const ClusterOptions& cluster = *options_.cluster;
+  bus::PubSub* pubsub = cluster.pubsub;
+  asio::co_spawn(
+      pick_(),
+      [pubsub, channel = cluster.channel, payload = std::move(payload)]() -> asio::awaitable<void> {
+        // At most once by design: whatever the message says is already in the database, and
+        // the lease keeper or the turn recheck finds it there if the message is lost.
+        Status sent = co_await pubsub->Publish(channel, payload);
+        if (!sent) spdlog::debug("cluster: publish '{}' failed: {}", payload, sent.error().message);
+      },
+      asio::detached);
+}
+
+void RunManager::OnControlMessage(std::string_view payload) {
+  auto space = payload.find(' ');
+  if (space == std::string_view::npos) return;
+  std::string_view verb = payload.substr(0, space);
+  std::string_view rest = payload.substr(space + 1);
+  if (verb == "free") {
+    WakeThread(std::string(rest));
+  } else if (verb == "cancel") {
+    auto gap = rest.find(' ');
+    if (gap == std::string_view::npos) return;
+    auto action = ParseAction(rest.substr(gap + 1));
+    if (!action) return;
+    RequestCancel(std::string(rest.substr(0, gap)), *action);
+  }
+}
+
+asio::awaitable<RunManager::TurnResult> RunManager::WaitTurn(RunHandle& h) {
+  const ClusterOptions& cluster = *options_.cluster;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (h.abandon_) co_return TurnResult::kStopping;
+      if (h.cancel_) co_return TurnResult::kCancelled;
+    }
+    auto wakeup = ThreadWakeup(h.thread_id_);
+    auto claim = co_await cluster.leases->ClaimTurn(h.run_id_, cluster.instance_id);
+    if (claim) {
+      switch (claim->kind) {
+        case storage::TurnClaim::Kind::kGranted:
+          co_return TurnResult::kGranted;
+        case storage::TurnClaim::Kind::kLost:
+          co_return TurnResult::kLost;
+        case storage::TurnClaim::Kind::kCancelled: {
+          auto action = ParseAction(claim->cancel_action).value_or(CancelAction::kInterrupt);
+          std::lock_guard lock(mutex_);
+          if (!h.cancel_) h.cancel_ = action;
+          co_return TurnResult::kCancelled;
+        }
+        case storage::TurnClaim::Kind::kNotYet:
+          break;
+      }
+    } else {
+      // The database is unreachable: keep the run and ask again; /ready reports storage down.
+      spdlog::warn("run {}: claiming its turn failed: {}", h.run_id_, claim.error().message);
+    }
+    co_await wakeup->WaitFor(cluster.turn_recheck);
+  }
+}
+
+void RunManager::DropLost(const std::shared_ptr<RunHandle>& h) {
+  {
+    std::lock_guard lock(mutex_);
+    if (h->state_ == RunHandle::State::kDone || h->abandon_) return;
+    h->abandon_ = true;
+  }
+  spdlog::warn("run {}: this instance no longer holds its lease; it stops here", h->run_id_);
+  if (options_.metrics != nullptr) {
+    options_.metrics
+        ->GetCounter("agentd_cluster_runs_lost_total",
+                     "Runs this instance stopped because another instance took them over")
+        .Inc();
+  }
+  h->cancelled_.Set();
+  h->start_.Set();
+  if (h->ticket_) h->ticket_->woken().Set();
+  WakeThread(h->thread_id_);
+  if (h->executor_) {
+    asio::post(h->executor_, [h] {
+      if (h->executing_) h->signal_.emit(asio::cancellation_type::terminal);
+    });
+  }
+}
+
+asio::awaitable<void> RunManager::RenewLeases() {
+  const ClusterOptions& cluster = *options_.cluster;
+  std::vector<std::shared_ptr<RunHandle>> held;
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, h] : active_) {
+      // kAdmitted: not recorded yet (Enqueue gives it its first lease).
+      if (h->state_ == RunHandle::State::kAdmitted || h->state_ == RunHandle::State::kDone) continue;
+      held.push_back(h);
+      ids.push_back(id);
+    }
+  }
+  if (ids.empty()) co_return;
+  auto renewed = co_await cluster.leases->Renew(cluster.instance_id, ids, cluster.lease);
+  if (!renewed) {
+    spdlog::warn("cluster: renewing {} lease(s) failed: {}", ids.size(), renewed.error().message);
+    if (options_.metrics != nullptr) {
+      options_.metrics
+          ->GetCounter("agentd_cluster_lease_renew_errors_total", "Failed lease renewals")
+          .Inc();
+    }
+    co_return;
+  }
+  std::map<std::string, std::string> still_held;
+  for (auto& state : *renewed) still_held[state.run_id] = state.cancel_action;
+  for (auto& h : held) {
+    auto it = still_held.find(h->run_id_);
+    if (it == still_held.end()) {
+      if (h->done()) continue;
+      // Missing: adopted by another instance, or ended meanwhile. A run whose Finish passed the
+      // fence (RunLeases::Finish) but has not left active_ yet is ended in the database and is
+      // not lost: dropping it would log a false "lost" and count it in runs_lost. An ended run
+      // that another instance finished is dropped by our own fence when it gets there.
+      // Unknown (the database did not answer) keeps it until the next renewal.
+      auto active = co_await cluster.leases->IsActive(h->tenant_, h->run_id_);
+      if (!active || !*active) continue;
+      DropLost(h);
+      continue;
+    }
+    if (auto action = ParseAction(it->second)) RequestCancel(h->run_id_, *action);
+  }
+}
+
+asio::awaitable<void> RunManager::AdoptExpired() {
+  const ClusterOptions& cluster = *options_.cluster;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) co_return;
+  }
+  auto adopted =
+      co_await cluster.leases->AdoptExpired(cluster.instance_id, cluster.lease, cluster.adopt_batch);
+  if (!adopted) {
+    spdlog::warn("cluster: adopting expired runs failed: {}", adopted.error().message);
+    co_return;
+  }
+  if (adopted->empty()) co_return;
+  spdlog::info("cluster: adopting {} run(s) whose instance stopped renewing their lease",
+               adopted->size());
+  if (options_.metrics != nullptr) {
+    options_.metrics
+        ->GetCounter("agentd_cluster_runs_adopted_total",
+                     "Runs this instance took over after their owner's lease expired")
+        .Inc(adopted->size());
+  }
+  // Resuming is sequential, several storage calls per run, so a big batch (a dead instance's
+  // hundred runs) can outlast the lease; meanwhile the keeper, being here, renews nothing:
+  // neither this instance's other runs nor the adopted ones not resumed yet (they join
+  // active_ only in ResumeRun). Their leases expired and a third instance adopted them while
+  // they ran here. So the batch renews both every lease/3 as it goes.
+  const auto period = std::max(cluster.lease / 3, std::chrono::milliseconds(10));
+  auto last_renewal = std::chrono::steady_clock::now();
+  std::vector<model::Run>& runs = *adopted;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (keeper_stop_->is_set()) break;  // stopping: the rest expire and go to the others
+    if (std::chrono::steady_clock::now() - last_renewal >= period) {
+      co_await RenewLeases();
+      std::vector<std::string> waiting;
+      for (std::size_t j = i; j < runs.size(); ++j) {
+        if (!runs[j].run_id.empty()) waiting.push_back(runs[j].run_id);
+      }
+      auto renewed = co_await cluster.leases->Renew(cluster.instance_id, waiting, cluster.lease);
+      if (renewed) {
+        std::set<std::string> kept;
+        for (const auto& state : *renewed) kept.insert(state.run_id);
+        // Not renewed: ended or taken by another instance meanwhile; not ours to resume.
+        for (std::size_t j = i; j < runs.size(); ++j) {
+          if (!kept.contains(runs[j].run_id)) runs[j].run_id.clear();
+        }
+      }
+      last_renewal = std::chrono::steady_clock::now();
+    }
+    if (runs[i].run_id.empty()) continue;
+    co_await ResumeRun(std::move(runs[i]));
+  }
+}
+
+asio::awaitable<void> RunManager::LeaseKeeper() {
+  const auto period = std::max(options_.cluster->lease / 3, std::chrono::milliseconds(10));
+  std::shared_ptr<OneShot> stop = keeper_stop_;
+  co_await AdoptExpired();
+  while (!stop->is_set()) {
+    if (co_await stop->WaitFor(period)) break;
+    co_await RenewLeases();
+    co_await AdoptExpired();
+  }
+}
+
+void RunManager::StartCluster() {
+  if (!options_.cluster) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (keeper_running_) return;
+    keeper_running_ = true;
+    ++live_coroutines_;
+  }
+  const ClusterOptions& cluster = *options_.cluster;
+  control_listener_ = cluster.pubsub->Listen(
+      cluster.channel,
+      [this](std::string_view, std::string_view payload) { OnControlMessage(payload); });
+  asio::co_spawn(pick_(), LeaseKeeper(), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("cluster: lease keeper escaped with an exception: {}", ex.what());
+      }
+    }
+    keeper_done_.Set();
+    std::lock_guard lock(mutex_);
+    if (--live_coroutines_ == 0) idle_.notify_all();
+  });
+}
+
+asio::awaitable<Result<CancelRequest>> RunManager::Cancel(std::string tenant, std::string run_id,
+                                                          CancelAction action) {
+  if (auto h = Find(run_id); h && h->tenant() == tenant) {
+    RequestCancel(run_id, action);
+    co_return CancelRequest::kRequested;
+  }
+  if (!options_.cluster) co_return CancelRequest::kNotActive;
+  auto marked = co_await options_.cluster->leases->RequestCancel(tenant, run_id,
+                                                                 std::string(ActionName(action)));
+  if (!marked) {
+    if (marked.error().code == Errc::kNotFound) co_return CancelRequest::kNotActive;
+    co_return marked.error();
+  }
+  Publish(fmt::format("cancel {} {}", run_id, ActionName(action)));
+  co_return CancelRequest::kRequested;
+}
+
+void RunManager::CancelDetached(std::string tenant, std::string run_id, CancelAction action) {
+  if (RequestCancel(run_id, action) || !options_.cluster) return;
+  asio::co_spawn(
+      pick_(),
+      [this, tenant = std::move(tenant), run_id = std::move(run_id),
+       action]() -> asio::awaitable<void> {
+        auto sent = co_await Cancel(tenant, run_id, action);
+        if (!sent) spdlog::warn("run {}: cancel failed: {}", run_id, sent.error().message);
+      },
+      asio::detached);
+}
+
+asio::awaitable<bool> RunManager::WaitEnded(std::string tenant, std::string run_id,
+                                            std::chrono::steady_clock::duration timeout) {
+  if (auto h = Find(run_id); h && h->tenant() == tenant) co_return co_await h->WaitDone(timeout);
+  if (!options_.cluster) co_return true;
+  auto run = co_await storage_.runs().Get(tenant, run_id);
+  if (!run) co_return true;  // gone: rolled back or deleted
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool freed = false;  // the last wait ended with a "free" for the thread
+  for (;;) {
+    auto wakeup = ThreadWakeup(run->thread_id);
+    auto active = co_await options_.cluster->leases->IsActive(tenant, run_id);
+    if (active && !*active) {
+      // The owner's fence (RunLeases::Finish) makes the run inactive BEFORE it writes the
+      // thread's values and status, and it publishes "free" only after those writes. A /join
+      // answering in between read the thread's old values ({} for a new thread). Unless a
+      // "free" is what woke us, give the owner a moment to finish its writes.
+      if (!freed) {
+        auto left = deadline - std::chrono::steady_clock::now();
+        auto grace = std::min<std::chrono::steady_clock::duration>(
+            std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(0)),
+            std::chrono::seconds(1));
+        co_await wakeup->WaitFor(grace);
+      }
+      co_return true;
+    }
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
+    auto step = std::min<std::chrono::steady_clock::duration>(left, options_.cluster->turn_recheck);
+    freed = co_await wakeup->WaitFor(step);
+  }
+}
+
+asio::awaitable<bool> RunManager::IsThreadBusy(std::string tenant, std::string thread_id) {
+  if (IsThreadActive(thread_id)) co_return true;
+  if (!options_.cluster) co_return false;
+  auto busy = co_await options_.cluster->leases->ThreadHasActiveRuns(tenant, thread_id);
+  // Unknown counts as busy: refusing an update is safer than racing a run.
+  co_return !busy || *busy;
+}
+
+}  // namespace agentd::scheduler
