@@ -1,6 +1,7 @@
 // `agentd loadgen <scenario> [flags]`: parses flags, runs the scenario, prints table or JSON.
 
 #include <cstdio>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ std::string LoadgenHelp() {
          "Exit code 1 when any run failed.\n\n"
          "Flags:\n"
          "  --host <ip> --port <n>   server (default 127.0.0.1:8123)\n"
+         "  --ports <a,b,..>         several instances on --host: virtual user i uses the\n"
+         "                           (i mod n)th port (overrides --port; history: the first)\n"
          "  --assistant <id>         default echo (wait), agent (others)\n"
          "  --runs <n>               total runs (wait: 200; stream: = concurrency); connections: runs joined\n"
          "  --concurrency <n>        virtual users, one connection each (default 1)\n"
@@ -35,7 +38,7 @@ std::string LoadgenHelp() {
          "  --max-overhead-ms <ms>   ramp: stop when p99 overhead passes this (default 500)\n"
          "  --procs <n>              client processes, figures merged (wait, stream, ramp)\n"
          "  --source-addrs <n>       spread connections over 127.0.0.1..n (default: as needed)\n"
-         "  --server-pid <pid>       sample this process's CPU and RSS from /proc\n"
+         "  --server-pid <pid,..>    sample these processes' CPU and RSS from /proc (summed)\n"
          "  --max-seconds <s>        bound on the scenario (default 120)\n"
          "  --timeout-s <s>          per request/stream timeout (default 120)\n"
          "  --json                   print the report as JSON\n";
@@ -92,7 +95,16 @@ int RunLoadgen(std::span<const std::string> args) {
       } else if (flag == "--max-overhead-ms") o.max_overhead_ms = std::stod(value());
       else if (flag == "--procs") o.procs = std::stoi(value());
       else if (flag == "--source-addrs") o.source_addrs = std::stoi(value());
-      else if (flag == "--server-pid") o.server_pid = std::stoi(value());
+      else if (flag == "--ports") {
+        auto ports = loadgen::ParseNumberList(value(), 1, 65535);
+        if (!ports) throw std::invalid_argument("--ports: " + ports.error().message);
+        o.ports.assign(ports->begin(), ports->end());
+        o.target.port = o.ports.front();
+      } else if (flag == "--server-pid") {
+        auto pids = loadgen::ParseNumberList(value(), 1, std::numeric_limits<pid_t>::max());
+        if (!pids) throw std::invalid_argument("--server-pid: " + pids.error().message);
+        o.server_pids.assign(pids->begin(), pids->end());
+      }
       else if (flag == "--max-seconds") o.max_seconds = std::stod(value());
       else if (flag == "--timeout-s") o.timeout = std::chrono::milliseconds(static_cast<long>(std::stod(value()) * 1000));
       else throw std::invalid_argument("unknown flag " + flag);

@@ -37,9 +37,24 @@ std::optional<ProcStat> ReadProcStat(pid_t pid) {
   return out;
 }
 
-ProcSampler::ProcSampler(pid_t pid, std::chrono::milliseconds period) : pid_(pid), period_(period) {
-  if (pid_ <= 0) return;
-  if (auto s = ReadProcStat(pid_)) {
+std::optional<ProcStat> ProcSampler::ReadAll() const {
+  std::optional<ProcStat> total;
+  for (pid_t pid : pids_) {
+    auto s = ReadProcStat(pid);
+    if (!s) continue;
+    if (!total) total.emplace();
+    total->rss_kb += s->rss_kb;
+    total->cpu_seconds += s->cpu_seconds;
+  }
+  return total;
+}
+
+ProcSampler::ProcSampler(std::vector<pid_t> pids, std::chrono::milliseconds period) : period_(period) {
+  for (pid_t pid : pids) {
+    if (pid > 0) pids_.push_back(pid);
+  }
+  if (pids_.empty()) return;
+  if (auto s = ReadAll()) {
     usage_.baseline_rss_kb = usage_.peak_rss_kb = usage_.end_rss_kb = s->rss_kb;
     cpu_start_ = s->cpu_seconds;
     usage_.samples = 1;
@@ -55,7 +70,7 @@ ProcSampler::ProcSampler(pid_t pid, std::chrono::milliseconds period) : pid_(pid
 ProcSampler::~ProcSampler() { Stop(); }
 
 void ProcSampler::Sample() {
-  auto s = ReadProcStat(pid_);
+  auto s = ReadAll();
   if (!s) return;
   std::lock_guard lock(mutex_);
   usage_.peak_rss_kb = std::max(usage_.peak_rss_kb, s->rss_kb);
@@ -65,7 +80,7 @@ void ProcSampler::Sample() {
 }
 
 ServerUsage ProcSampler::Snapshot() {
-  if (pid_ > 0) Sample();
+  if (!pids_.empty()) Sample();
   std::lock_guard lock(mutex_);
   return usage_;
 }

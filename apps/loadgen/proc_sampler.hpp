@@ -1,6 +1,7 @@
 #pragma once
-// Samples a server process's RSS and CPU time from /proc/<pid> on its own (non-I/O) thread
-// every `period`, while a scenario runs, so the figures do not depend on the load loop.
+// Samples a server's RSS and CPU time from /proc/<pid> on its own (non-I/O) thread every
+// `period`, while a scenario runs, so the figures do not depend on the load loop. Several pids
+// (instances of one server) are summed: RSS = the sum at one sample, CPU = the sum of deltas.
 
 #include <sys/types.h>
 
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "loadgen/report.hpp"
 
@@ -24,8 +26,8 @@ std::optional<ProcStat> ReadProcStat(pid_t pid);
 
 class ProcSampler {
  public:
-  // pid <= 0: samples nothing and Stop() returns an empty ServerUsage.
-  ProcSampler(pid_t pid, std::chrono::milliseconds period = std::chrono::milliseconds(100));
+  // No pid (or only pids <= 0): samples nothing and Stop() returns an empty ServerUsage.
+  explicit ProcSampler(std::vector<pid_t> pids, std::chrono::milliseconds period = std::chrono::milliseconds(100));
   ~ProcSampler();
   ProcSampler(const ProcSampler&) = delete;
   ProcSampler& operator=(const ProcSampler&) = delete;
@@ -34,7 +36,9 @@ class ProcSampler {
 
  private:
   void Sample();
-  pid_t pid_;
+  // Sum over the pids still alive; nullopt when none is.
+  std::optional<ProcStat> ReadAll() const;
+  std::vector<pid_t> pids_;
   std::chrono::milliseconds period_;
   std::atomic<bool> stop_{false};
   std::mutex mutex_;

@@ -82,7 +82,8 @@ asio::awaitable<std::string> CreateThread(Connection& conn, Shared& sh) {
 
 asio::awaitable<void> WaitUser(Shared& sh, int global_user) {
   const auto& o = sh.options;
-  Connection conn(co_await asio::this_coro::executor, o.target, SourceAddress(o, global_user), o.timeout);
+  Connection conn(co_await asio::this_coro::executor, TargetFor(o, global_user), SourceAddress(o, global_user),
+                  o.timeout);
   const std::string body = InputBody(o, o.delay_ms > 0, "");
   co_await WaitForTurn(sh, global_user / std::max(1, o.procs));
   while (sh.Claim()) {
@@ -122,7 +123,8 @@ asio::awaitable<void> WaitUser(Shared& sh, int global_user) {
 
 asio::awaitable<void> StreamUser(Shared& sh, int global_user) {
   const auto& o = sh.options;
-  Connection conn(co_await asio::this_coro::executor, o.target, SourceAddress(o, global_user), o.timeout);
+  Connection conn(co_await asio::this_coro::executor, TargetFor(o, global_user), SourceAddress(o, global_user),
+                  o.timeout);
   json::array modes;
   for (const auto& m : o.stream_modes) modes.emplace_back(m);
   const std::string body = InputBody(o, o.delay_ms > 0, ",\"stream_mode\":" + json::serialize(modes));

@@ -43,21 +43,23 @@ std::uint64_t DirBytes(const std::string& dir) {
   return total;
 }
 
-// On-CPU time of every thread of `pid` in ns (/proc/<pid>/task/*/schedstat, first field):
+// On-CPU time of every thread of the pids in ns (/proc/<pid>/task/*/schedstat, first field):
 // nanosecond resolution, unlike /proc/<pid>/stat's 10 ms ticks, so one turn's server CPU can
 // be measured. On a machine shared with other work a turn's wall time includes waiting for a
-// core; its CPU time does not. 0 when unavailable.
-std::uint64_t ServerCpuNs(pid_t pid) {
-  if (pid <= 0) return 0;
+// core; its CPU time does not. Several pids (instances) are summed; 0 when unavailable.
+std::uint64_t ServerCpuNs(const std::vector<pid_t>& pids) {
   std::uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& task :
-       std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
-    std::FILE* f = std::fopen((task.path() / "schedstat").c_str(), "r");
-    if (f == nullptr) continue;
-    unsigned long long ns = 0;
-    if (std::fscanf(f, "%llu", &ns) == 1) total += ns;
-    std::fclose(f);
+  for (pid_t pid : pids) {
+    if (pid <= 0) continue;
+    std::error_code ec;
+    for (const auto& task :
+         std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+      std::FILE* f = std::fopen((task.path() / "schedstat").c_str(), "r");
+      if (f == nullptr) continue;
+      unsigned long long ns = 0;
+      if (std::fscanf(f, "%llu", &ns) == 1) total += ns;
+      std::fclose(f);
+    }
   }
   return total;
 }
@@ -92,7 +94,7 @@ double Mean(const std::vector<double>& v, std::size_t from, std::size_t to) {
 }
 
 asio::awaitable<void> History(const Options& o, Report& r) {
-  Connection conn(co_await asio::this_coro::executor, o.target, SourceAddress(o, 0), o.timeout);
+  Connection conn(co_await asio::this_coro::executor, TargetFor(o, 0), SourceAddress(o, 0), o.timeout);
   auto created = co_await conn.Request("POST", "/threads", "{}");
   std::string thread = created && created->status == 200 ? JsonString(created->body, "thread_id") : "";
   if (thread.empty()) {
@@ -106,11 +108,11 @@ asio::awaitable<void> History(const Options& o, Report& r) {
   for (int turn = 1; turn <= o.turns && Clock::now() < deadline; ++turn) {
     r.Count("started");
     const std::string body = InputBody(o, o.delay_ms > 0, "");
-    const std::uint64_t cpu0 = ServerCpuNs(o.server_pid);
+    const std::uint64_t cpu0 = ServerCpuNs(o.server_pids);
     auto t0 = Clock::now();
     auto reply = co_await conn.Request("POST", "/threads/" + thread + "/runs/wait", body);
     auto us = Us(Clock::now() - t0);
-    const std::uint64_t cpu1 = ServerCpuNs(o.server_pid);
+    const std::uint64_t cpu1 = ServerCpuNs(o.server_pids);
     if (!reply || reply->status != 200 || reply->body.find("\"__error__\"") != std::string::npos) {
       r.Fail(!reply ? reply.error().message : reply->status != 200 ? fmt::format("http_{}", reply->status) : "run_error");
       break;  // the thread's history is what we measure: stop at the first failure
@@ -118,7 +120,7 @@ asio::awaitable<void> History(const Options& o, Report& r) {
     r.Count("completed");
     r.latencies["turn"].Record(us);
     latency_ms.push_back(static_cast<double>(us) / 1000.0);
-    if (o.server_pid > 0) server_cpu_ms.push_back(static_cast<double>(cpu1 - cpu0) / 1e6);
+    if (!o.server_pids.empty()) server_cpu_ms.push_back(static_cast<double>(cpu1 - cpu0) / 1e6);
     // Proxy for checkpoint size: the newest history entry (one ThreadState), not timed.
     auto h = co_await conn.Request("POST", "/threads/" + thread + "/history", "{\"limit\":1}");
     history_bytes.push_back(h && h->status == 200 ? static_cast<double>(h->body.size()) : 0.0);
@@ -201,7 +203,7 @@ asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
 
 asio::awaitable<void> Connections(const Options& o, Report& r, ProcSampler& sampler) {
   auto ex = co_await asio::this_coro::executor;
-  Connection control(ex, o.target, SourceAddress(o, 0), o.timeout);
+  Connection control(ex, TargetFor(o, 0), SourceAddress(o, 0), o.timeout);
   const int runs = o.runs > 0 ? o.runs : std::max(1, o.subscribers / 100);
   // The runs must outlive the hold: ask the model for hold + 60 s, then cancel them.
   Options run_options = o;
@@ -230,7 +232,7 @@ asio::awaitable<void> Connections(const Options& o, Report& r, ProcSampler& samp
   const auto t0 = Clock::now();
   for (int i = 0; i < o.subscribers; ++i) {
     auto& [thread, run] = started[static_cast<std::size_t>(i) % started.size()];
-    subs.connections.push_back(std::make_unique<Connection>(ex, o.target, SourceAddress(o, i + 1), o.timeout));
+    subs.connections.push_back(std::make_unique<Connection>(ex, TargetFor(o, i), SourceAddress(o, i + 1), o.timeout));
     r.Count("started");
     asio::co_spawn(ex, Subscriber(r, subs, *subs.connections.back(), "/threads/" + thread + "/runs/" + run + "/stream"),
                    [&r](std::exception_ptr e) {

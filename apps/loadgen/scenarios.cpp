@@ -2,11 +2,14 @@
 
 #include "loadgen/scenarios.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "loadgen/fork_runner.hpp"
 #include "loadgen/proc_sampler.hpp"
@@ -18,6 +21,31 @@ namespace json = boost::json;
 int Share(int total, int proc, int procs) {
   if (procs <= 1) return total;
   return total / procs + (proc < total % procs ? 1 : 0);
+}
+
+Target TargetFor(const Options& o, int global_user) {
+  Target t = o.target;
+  if (!o.ports.empty()) t.port = o.ports[static_cast<std::size_t>(std::max(0, global_user)) % o.ports.size()];
+  return t;
+}
+
+Result<std::vector<long>> ParseNumberList(const std::string& text, long min, long max) {
+  std::vector<long> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(pos, end - pos);
+    char* stop = nullptr;
+    errno = 0;
+    const long v = item.empty() ? 0 : std::strtol(item.c_str(), &stop, 10);
+    if (item.empty() || errno != 0 || *stop != '\0' || v < min || v > max) {
+      return MakeError(Errc::kInvalidArgument, fmt::format("\"{}\" is not a number in [{}, {}]", item, min, max));
+    }
+    out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
 }
 
 std::string SourceAddress(const Options& o, int global_user) {
@@ -56,7 +84,7 @@ void AddServer(Report& r, const ServerUsage& u, int concurrent) {
 }
 
 Report Runs(const Options& o, bool stream) {
-  ProcSampler sampler(o.server_pid);
+  ProcSampler sampler(o.server_pids);
   Report r = RunForked(o.procs, [&](int i) {
     return stream ? RunStreamShare(o, i, o.procs) : RunWaitShare(o, i, o.procs);
   });
@@ -125,18 +153,20 @@ Report RunScenario(Options o) {
   } else if (o.scenario == "ramp") {
     r = Ramp(o);
   } else if (o.scenario == "history") {
-    ProcSampler sampler(o.server_pid);
+    ProcSampler sampler(o.server_pids);
     r = RunHistory(o);
     AddServer(r, sampler.Stop(), 0);
   } else if (o.scenario == "connections") {
-    ProcSampler sampler(o.server_pid);
+    ProcSampler sampler(o.server_pids);
     r = RunConnections(o, sampler);
     AddServer(r, sampler.Stop(), 0);
   } else {
     r.Fail("unknown_scenario");
   }
   r.scenario = o.scenario;
-  r.target = fmt::format("{}:{}", o.target.host, o.target.port);
+  r.target = o.ports.empty() ? fmt::format("{}:{}", o.target.host, o.target.port)
+                             : fmt::format("{}:{}", o.target.host, fmt::join(o.ports, ","));
+  r.figures["instances"] = std::max<std::size_t>(1, o.ports.size());
   r.figures["source_addresses"] = std::max(1, o.source_addrs);
   r.figures["client_procs"] = std::max(1, o.procs);
   return r;

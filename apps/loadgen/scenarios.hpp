@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ namespace agentd::loadgen {
 struct Options {
   std::string scenario = "wait";  // wait | stream | ramp | history | connections
   Target target;
+  // --ports: several instances of one server on target.host; virtual user i talks to
+  // ports[i % size] (TargetFor). Empty = target.port only.
+  std::vector<std::uint16_t> ports;
   std::string assistant;  // default: echo for wait, agent otherwise
   int runs = 0;           // total runs (wait, stream); 0 = concurrency (stream) or 200 (wait)
   int concurrency = 1;    // virtual users, one connection each
@@ -36,7 +40,7 @@ struct Options {
   double max_overhead_ms = 500;                               // ramp: p99 overhead bound
   int procs = 1;
   int source_addrs = 0;  // 0 = as many 127.0.0.x as the connection count needs
-  pid_t server_pid = 0;
+  std::vector<pid_t> server_pids;  // sampled together: CPU and RSS are summed over them
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
 };
 
@@ -50,6 +54,10 @@ class ProcSampler;
 Report RunConnections(const Options& options, ProcSampler& sampler);
 
 // Helpers shared by the scenario files.
+// The server virtual user `global_user` talks to: round-robin over options.ports when given.
+Target TargetFor(const Options& options, int global_user);
+// "a,b,c" -> numbers in [min, max]; an error names the first bad item (CLI parsing).
+Result<std::vector<long>> ParseNumberList(const std::string& text, long min, long max);
 std::string SourceAddress(const Options& options, int global_user);
 std::string InputBody(const Options& options, bool with_delay, const std::string& extra);
 int Share(int total, int proc, int procs);
