@@ -1,5 +1,7 @@
 #include "application.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 #include <optional>
@@ -8,13 +10,23 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/api.hpp"
 #include "api/gate.hpp"
 #include "api/system_assistants.hpp"
 #include "api/thread_expiry.hpp"
+#include "broadcast/hub.hpp"
 #include "bus/inproc/inproc_event_bus.hpp"
+#include "bus/inproc/inproc_pubsub.hpp"
+#include "common/uuid.hpp"
+#ifdef AGENTD_HAVE_REDIS
+#include "bus/redis/redis_event_bus.hpp"
+#include "bus/redis/redis_pubsub.hpp"
+#include "limits/redis/redis_limiter.hpp"
+#endif
 #include "http/client_pool.hpp"
+#include "limits/in_process_limiter.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "observe/log.hpp"
@@ -42,6 +54,8 @@ Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSetti
     // Blocks while it connects and migrates: Start() runs before the loops serve anything.
     storage::PostgresOptions options;
     options.dsn = settings.url;
+    options.pool_size = settings.postgres_pool_size;
+    options.acquire_timeout = std::chrono::milliseconds(settings.postgres_acquire_timeout_ms);
     return storage::MakePostgresStorage(options);
   }
   storage::SqliteOptions options;
@@ -58,6 +72,13 @@ Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSetti
     options.path = settings.url.substr(std::string_view("sqlite:").size());
   }
   return storage::MakeSqliteStorage(options);
+}
+
+// This process's name in run leases: readable in the database, unique per start.
+std::string InstanceId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return fmt::format("{}:{}:{}", host, getpid(), NewUuid4().substr(0, 8));
 }
 
 http::ServerOptions ServerOptionsFrom(const config::ServerSettings& s) {
@@ -91,6 +112,10 @@ struct Application::Parts {
   std::unique_ptr<runtime::ModelRegistry> models;
   std::unique_ptr<runtime::GraphExecutor> executor;
   std::unique_ptr<bus::EventBus> bus;
+  // Control messages (cluster mode) and broadcast channels: Redis with a redis:// bus.
+  std::unique_ptr<bus::PubSub> pubsub;
+  // Broadcast channels (docs/broadcast.md) over `pubsub`; closed before the server drains.
+  std::unique_ptr<broadcast::Hub> broadcast;
   std::unique_ptr<scheduler::RunExecutor> run_executor;
   // Auth and rate limits; built before the scheduler, which charges run tokens to its budgets.
   std::shared_ptr<api::Gate> gate;
@@ -143,16 +168,76 @@ Result<std::uint16_t> Application::Start() {
   p.models = std::move(*models);
   p.executor =
       std::make_unique<runtime::GraphExecutor>(p.storage->checkpoints(), *p.models, *p.client_pool);
-  p.bus = bus::inproc::MakeInprocEventBus(&p.metrics);
+  // The loops run from here: a Redis bus connects on them.
+  p.loops.Start();
+  p.loops_running = true;
+  boost::asio::any_io_executor loop0 = p.loops.loop(0).get_executor();
+  if (config_.storage.bus == "inproc") {
+    p.bus = bus::inproc::MakeInprocEventBus(&p.metrics);
+    p.pubsub = bus::inproc::MakeInprocPubSub(loop0);
+  } else {
+#ifdef AGENTD_HAVE_REDIS
+    // Blocks until Redis answers a PING (bounded by connect_timeout): start-up only.
+    bus::redis::RedisOptions redis;
+    redis.url = config_.storage.bus;
+    auto bus = bus::redis::MakeRedisEventBus(redis, loop0, &p.metrics);
+    if (!bus) {
+      p.StopLoops();
+      return Error(bus.error().code, "bus: " + bus.error().message);
+    }
+    p.bus = std::move(*bus);
+    auto pubsub = bus::redis::MakeRedisPubSub(redis, loop0, &p.metrics);
+    if (!pubsub) {
+      p.StopLoops();
+      return Error(pubsub.error().code, "bus: " + pubsub.error().message);
+    }
+    p.pubsub = std::move(*pubsub);
+    bus::PubSub* link = p.pubsub.get();
+    p.health.AddDependencyProbe("redis", [link](std::string* why) {
+      if (link->healthy()) return true;
+      *why = "the Redis link is down";
+      return false;
+    });
+#else
+    p.StopLoops();
+    return Error(Errc::kInvalidArgument, "bus: this build has no Redis support (hiredis missing)");
+#endif
+  }
   p.run_executor = scheduler::MakeGraphRunExecutor(*p.executor);
   http::EventLoops* loops = &p.loops;
   scheduler::RunManagerOptions run_options;
   run_options.limits = config_.limits;
   run_options.metrics = &p.metrics;
-  // TODO(auth): expose as settings; agentd serve resumes runs and drains on SIGTERM.
-  run_options.resume_on_start = true;
-  run_options.drain_on_stop = true;
-  p.gate = api::Gate::Make(config_, p.metrics);
+  run_options.resume_on_start = config_.server.resume_on_start;
+  run_options.drain_on_stop = config_.server.drain_on_stop;
+  storage::RunLeases* leases = p.shared_storage->leases();
+  if (config_.storage.bus != "inproc" && leases != nullptr) {
+    // PostgreSQL + Redis: cluster mode, N identical instances (docs/scaling.md).
+    scheduler::ClusterOptions cluster;
+    cluster.leases = leases;
+    cluster.pubsub = p.pubsub.get();
+    cluster.instance_id = InstanceId();
+    cluster.lease = std::chrono::milliseconds(config_.storage.cluster_lease_ms);
+    spdlog::info("cluster mode: instance {} (lease {} ms)", cluster.instance_id,
+                 config_.storage.cluster_lease_ms);
+    run_options.cluster = std::move(cluster);
+  }
+  std::unique_ptr<limits::Limiter> limiter = limits::MakeInProcessLimiter(config_.limits);
+#ifdef AGENTD_HAVE_REDIS
+  if (config_.storage.bus.rfind("redis://", 0) == 0) {
+    // Limits shared by every instance on this Redis; in-process buckets while it is down.
+    limits::redis::RedisLimiterOptions limiter_options;
+    limiter_options.url = config_.storage.bus;
+    auto redis_limiter =
+        limits::redis::MakeRedisLimiter(config_.limits, limiter_options, loop0, p.metrics);
+    if (!redis_limiter) {
+      p.StopLoops();
+      return Error(redis_limiter.error().code, "limits: " + redis_limiter.error().message);
+    }
+    limiter = std::move(*redis_limiter);
+  }
+#endif
+  p.gate = api::Gate::Make(config_, p.metrics, std::move(limiter));
   run_options.charge_tokens = [gate = p.gate](const std::string& tenant, const std::string& tier,
                                               std::int64_t tokens) {
     gate->limits().ChargeTokens(tenant, tier, static_cast<double>(tokens));
@@ -163,10 +248,10 @@ Result<std::uint16_t> Application::Start() {
       std::move(run_options));
   p.context.emplace(api::ApiContext{*p.shared_storage, *p.graphs, config_, p.health, p.metrics,
                                     AGENTD_VERSION, p.runs.get(), p.executor.get(), p.gate});
+  p.broadcast = std::make_unique<broadcast::Hub>(*p.pubsub, p.metrics);
+  p.context->broadcast = p.broadcast.get();
   api::RegisterRoutes(p.router, *p.context);
 
-  p.loops.Start();
-  p.loops_running = true;
   for (auto& probe : p.probes) probe->Start();
 
   // Start() runs on a thread that is not an event loop, so waiting here blocks no request.
@@ -206,9 +291,11 @@ Result<std::uint16_t> Application::Start() {
     p.StopLoops();
     return Error(port.error().code, "cannot listen: " + port.error().message);
   }
+  api::ThreadSweeperOptions sweep_options;
+  sweep_options.interval = config_.server.thread_sweep_interval;
   p.sweeper = std::make_unique<api::ThreadSweeper>(
       boost::asio::any_io_executor(p.loops.loop(0).get_executor()), *p.shared_storage,
-      p.runs.get(), p.metrics);
+      p.runs.get(), p.metrics, sweep_options);
   p.sweeper->Start();
   // Webhooks that begin with "/" go to this server.
   p.runs->SetSelfBaseUrl(fmt::format("http://127.0.0.1:{}", *port));
@@ -226,14 +313,18 @@ void Application::Stop() {
   // stay pending/running in storage for the next start), so their streams close and the
   // server's drain below does not wait on them; the loops they run on are still alive.
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
+  // Broadcast followers end at once, so the server's drain is not held up by them.
+  if (p.broadcast) p.broadcast->Close();
   if (p.server) {
     p.server->Stop();
     p.server.reset();
   }
   p.StopLoops();
   p.context.reset();
+  p.broadcast.reset();
   p.runs.reset();
   p.run_executor.reset();
+  p.pubsub.reset();
   p.bus.reset();
   p.executor.reset();
   p.models.reset();

@@ -21,6 +21,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   detail::RegisterStateRoutes(router, context);
   detail::RegisterStoreRoutes(router, context);
   detail::RegisterRunRoutes(router, context);
+  detail::RegisterBroadcastRoutes(router, context);
 }
 
 boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context) {

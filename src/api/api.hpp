@@ -17,6 +17,10 @@
 #include "scheduler/run_manager.hpp"
 #include "storage/storage.hpp"
 
+namespace agentd::broadcast {
+class Hub;  // broadcast/hub.hpp
+}  // namespace agentd::broadcast
+
 namespace agentd::api {
 
 class Gate;  // gate.hpp
@@ -36,6 +40,8 @@ struct ApiContext {
   // Auth and rate limits in front of every handler (gate.hpp). RegisterRoutes builds it from
   // `config` when left null.
   std::shared_ptr<Gate> gate;
+  // Broadcast channels (/broadcast/...); those routes answer 503 while it is null.
+  broadcast::Hub* broadcast = nullptr;
 };
 
 // `context` must outlive the router's use.

@@ -7,6 +7,7 @@
 #include "api/handlers.hpp"
 #include "api/render.hpp"
 #include "api/validate.hpp"
+#include "common/time.hpp"
 #include "common/uuid.hpp"
 
 namespace agentd::api::detail {
@@ -37,6 +38,7 @@ Reply Create(ApiContext& ctx, Request& req) {
   auto if_exists = v.Enum("if_exists", {"raise", "do_nothing"});
   auto name = v.String("name");
   auto description = v.String("description");
+  auto expires_at = ReadTtl(v, NowMs());
   if (!v.ok()) co_return v.Response();
   if (ctx.graphs.Find(*graph_id) == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(*graph_id)));
@@ -51,6 +53,7 @@ Reply Create(ApiContext& ctx, Request& req) {
   a.config = config.value_or(json::object{});
   a.context = context.value_or(json::object{});
   a.metadata = metadata.value_or(json::object{});
+  a.expires_at = expires_at.value_or(0);
   auto mode = if_exists && *if_exists == "do_nothing" ? storage::IfExists::kDoNothing
                                                        : storage::IfExists::kRaise;
   auto created = co_await ctx.storage.assistants().Create(std::move(a), mode);
@@ -78,6 +81,7 @@ Reply Patch(ApiContext& ctx, Request& req) {
   patch.metadata = v.Object("metadata");
   patch.name = v.String("name");
   if (auto description = v.String("description")) patch.description = description;
+  patch.expires_at = ReadTtl(v, NowMs());
   if (!v.ok()) co_return v.Response();
   if (patch.graph_id && ctx.graphs.Find(*patch.graph_id) == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(*patch.graph_id)));

@@ -9,6 +9,7 @@
 
 #include "common/json.hpp"
 #include "scheduler/refusal.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::api {
 
@@ -91,7 +92,7 @@ http::Response ValidationResponse(const json::array& issues) {
 }
 
 Error Reword(Error error, Errc code, std::string message) {
-  if (error.code == code) error.message = std::move(message);
+  if (error.code == code && !storage::IsExpiredError(error)) error.message = std::move(message);
   return error;
 }
 

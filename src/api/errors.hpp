@@ -33,7 +33,9 @@ http::Response ErrorResponse(const Error& error);
 http::Response ValidationResponse(const json::array& issues);
 
 // `error` with its message replaced by `message` when its code is `code`: storage messages are
-// for logs, the API owns the protocol's wording.
+// for logs, the API owns the protocol's wording. The one exception is kept as it is: an expired
+// thread's or assistant's kNotFound, whose text ("Thread <id> expired at <ISO time>",
+// storage::ExpiredError) is the 404's reason.
 Error Reword(Error error, Errc code, std::string message);
 
 // The protocol's handler error texts, word for word.

@@ -10,6 +10,8 @@
 
 #include "api/handlers.hpp"
 #include "api/thread_expiry.hpp"
+#include "common/assert.hpp"
+#include "limits/in_process_limiter.hpp"
 
 namespace agentd::api {
 namespace {
@@ -40,9 +42,12 @@ const limits::Verdict* Tighter(const limits::Verdict* a, const limits::Verdict* 
   return b->decision.remaining < a->decision.remaining ? b : a;
 }
 
-detail::Reply Ready(Response response) { co_return response; }
-
-detail::Reply WithHeaders(detail::Reply inner, http::HeaderList headers) {
+// The gated path: a coroutine, since the limiter may wait on Redis.
+detail::Reply Admitted(ApiContext& ctx, http::Request& request, detail::HandlerFn fn,
+                       RouteKind kind, bool thread_scoped) {
+  http::HeaderList headers;
+  if (auto refusal = co_await ctx.gate->Admit(request, kind, &headers)) co_return std::move(*refusal);
+  detail::Reply inner = thread_scoped ? detail::IfThreadLive(ctx, request, fn) : fn(ctx, request);
   Response response = co_await std::move(inner);
   for (auto& h : headers) response.headers.push_back(std::move(h));
   co_return response;
@@ -65,13 +70,20 @@ RouteKind ClassifyRoute(http::Method method, std::string_view pattern) {
 
 std::shared_ptr<Gate> Gate::Make(const config::Config& config, observe::Metrics& metrics,
                                  limits::Clock clock) {
-  return std::shared_ptr<Gate>(new Gate(config, metrics, std::move(clock)));
+  return Make(config, metrics, limits::MakeInProcessLimiter(config.limits, clock), clock);
 }
 
-Gate::Gate(const config::Config& config, observe::Metrics& metrics, limits::Clock clock)
+std::shared_ptr<Gate> Gate::Make(const config::Config& config, observe::Metrics& metrics,
+                                 std::unique_ptr<limits::Limiter> limiter, limits::Clock clock) {
+  AGENTD_ASSERT(limiter != nullptr);  // the application always builds one
+  return std::shared_ptr<Gate>(new Gate(config, metrics, std::move(limiter), std::move(clock)));
+}
+
+Gate::Gate(const config::Config& config, observe::Metrics& metrics,
+           std::unique_ptr<limits::Limiter> limiter, limits::Clock clock)
     : auth_required_(config.auth.mode == "required"),
-      limits_(config.limits, clock),
-      clock_(clock),
+      limits_(std::move(limiter)),
+      clock_(std::move(clock)),
       metrics_(metrics) {
   auto auth = Authenticator::Make(config.auth, config.limits);
   if (auth) {
@@ -93,7 +105,7 @@ void Gate::MaybeEvict() {
   std::int64_t last = last_evict_ms_.load(std::memory_order_relaxed);
   if (now_ms - last < 10'000) return;
   if (!last_evict_ms_.compare_exchange_strong(last, now_ms)) return;
-  limits_.EvictIdle();
+  limits_->EvictIdle();
 }
 
 Response Gate::Unauthorized(const AuthOutcome& outcome) {
@@ -127,45 +139,46 @@ Response Gate::TooMany(const limits::Verdict& verdict) {
   return r;
 }
 
-std::optional<Response> Gate::Admit(http::Request& request, RouteKind kind, http::HeaderList* headers) {
-  if (kind == RouteKind::kPublic) return std::nullopt;
+boost::asio::awaitable<std::optional<Response>> Gate::Admit(http::Request& request, RouteKind kind,
+                                                            http::HeaderList* headers) {
+  if (kind == RouteKind::kPublic) co_return std::nullopt;
   if (kind == RouteKind::kInternal && auth_required_) {
-    return Response::Json(404, R"({"detail":"Not Found"})");
+    co_return Response::Json(404, R"({"detail":"Not Found"})");
   }
   if (auth_ == nullptr) {
-    return Response::Json(503, R"({"error":"unavailable","detail":"authentication is misconfigured"})");
+    co_return Response::Json(503, R"({"error":"unavailable","detail":"authentication is misconfigured"})");
   }
   MaybeEvict();
-  limits::Verdict by_ip = limits_.AdmitIp(request.remote_address);
-  if (!by_ip.allowed) return TooMany(by_ip);
+  limits::Verdict by_ip = co_await limits_->AdmitIp(request.remote_address);
+  if (!by_ip.allowed) co_return TooMany(by_ip);
 
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
   AuthOutcome who = auth_->Authenticate(request, now);
-  if (!who.ok) return Unauthorized(who);
+  if (!who.ok) co_return Unauthorized(who);
   request.principal = std::move(who.principal);
 
-  limits::Verdict by_principal =
-      limits_.AdmitPrincipal(who.credential, request.principal.tenant, request.principal.tier);
-  if (!by_principal.allowed) return TooMany(by_principal);
+  limits::Verdict by_principal = co_await limits_->AdmitPrincipal(
+      who.credential, request.principal.tenant, request.principal.tier);
+  if (!by_principal.allowed) co_return TooMany(by_principal);
   if (kind == RouteKind::kCreatesRuns) {
-    limits::Verdict tokens = limits_.CheckTokens(request.principal.tenant, request.principal.tier);
-    if (!tokens.allowed) return TooMany(tokens);
+    limits::Verdict tokens =
+        co_await limits_->CheckTokens(request.principal.tenant, request.principal.tier);
+    if (!tokens.allowed) co_return TooMany(tokens);
   }
   if (const limits::Verdict* v = Tighter(&by_ip, &by_principal)) AddRateHeaders(*headers, v->decision);
-  return std::nullopt;
+  co_return std::nullopt;
 }
 
 namespace detail {
 
 Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind,
               bool thread_scoped) {
-  auto call = [&] { return thread_scoped ? IfThreadLive(ctx, request, fn) : fn(ctx, request); };
-  if (!ctx.gate) return call();
-  http::HeaderList headers;
-  if (auto refusal = ctx.gate->Admit(request, kind, &headers)) return Ready(std::move(*refusal));
-  if (headers.empty()) return call();
-  return WithHeaders(call(), std::move(headers));
+  // Public paths and gate-less contexts skip the coroutine frame of the gated path.
+  if (!ctx.gate || kind == RouteKind::kPublic) {
+    return thread_scoped ? IfThreadLive(ctx, request, fn) : fn(ctx, request);
+  }
+  return Admitted(ctx, request, fn, kind, thread_scoped);
 }
 
 }  // namespace detail

@@ -14,16 +14,22 @@
 // "retry_after":<s>,"detail":...} with Retry-After; routes under a limit also carry
 // RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset on every response.
 // Metrics: agentd_auth_failures_total{reason}, agentd_ratelimit_rejections_total{limit}.
+//
+// The limits are a limits::Limiter: in-process by default (embedded mode, one instance), or
+// the one the application passes in (limits/redis: shared by every instance). Admit() awaits
+// it; the responses and headers are the same either way.
 
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <string_view>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "api/auth.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
-#include "limits/request_limits.hpp"
+#include "limits/limiter.hpp"
 #include "observe/metrics.hpp"
 
 namespace agentd::api {
@@ -34,26 +40,35 @@ RouteKind ClassifyRoute(http::Method method, std::string_view pattern);
 class Gate {
  public:
   // A configuration the loader accepted always builds; should the key file have changed since,
-  // the gate fails closed (503 on every non-public route) and logs why.
+  // the gate fails closed (503 on every non-public route) and logs why. This one limits
+  // in-process (limits::InProcessLimiter on `clock`).
   static std::shared_ptr<Gate> Make(const config::Config& config, observe::Metrics& metrics,
+                                    limits::Clock clock = limits::SteadyClock());
+  // The same, enforcing `limiter`'s limits (non-null). `clock` paces its EvictIdle() calls.
+  static std::shared_ptr<Gate> Make(const config::Config& config, observe::Metrics& metrics,
+                                    std::unique_ptr<limits::Limiter> limiter,
                                     limits::Clock clock = limits::SteadyClock());
 
   // nullopt: admitted (request.principal set; `*headers` are the RateLimit-* headers to add to
-  // the handler's response). Otherwise the refusal to send.
-  std::optional<http::Response> Admit(http::Request& request, RouteKind kind,
-                                      http::HeaderList* headers);
+  // the handler's response). Otherwise the refusal to send. `request` and `headers` must
+  // outlive the awaitable (co_await it at once).
+  boost::asio::awaitable<std::optional<http::Response>> Admit(http::Request& request,
+                                                              RouteKind kind,
+                                                              http::HeaderList* headers);
 
-  limits::RequestLimits& limits() { return limits_; }
+  // The limiter, e.g. for the scheduler to charge finished runs' LLM usage.
+  limits::Limiter& limits() { return *limits_; }
 
  private:
-  Gate(const config::Config& config, observe::Metrics& metrics, limits::Clock clock);
+  Gate(const config::Config& config, observe::Metrics& metrics,
+       std::unique_ptr<limits::Limiter> limiter, limits::Clock clock);
   http::Response Unauthorized(const AuthOutcome& outcome);
   http::Response TooMany(const limits::Verdict& verdict);
   void MaybeEvict();
 
   std::unique_ptr<Authenticator> auth_;  // null: misconfigured, fail closed
   bool auth_required_ = false;
-  limits::RequestLimits limits_;
+  std::unique_ptr<limits::Limiter> limits_;
   limits::Clock clock_;
   observe::Metrics& metrics_;
   std::atomic<std::int64_t> last_evict_ms_{0};

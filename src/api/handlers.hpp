@@ -32,19 +32,28 @@ void RegisterAssistantRoutes(http::Router& router, ApiContext& ctx);
 void RegisterThreadRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStateRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStoreRoutes(http::Router& router, ApiContext& ctx);
+void RegisterBroadcastRoutes(http::Router& router, ApiContext& ctx);
 
 // Runs `fn` behind the context's gate (gate.hpp): auth, rate limits, Request::principal.
-// Not a coroutine unless the response needs RateLimit-* headers added. `thread_scoped`
-// (the path names a {thread_id}) adds the TTL check of thread_expiry.hpp after auth.
+// A coroutine for every gated route (the limiter may ask Redis); public routes and contexts
+// without a gate call `fn` directly. `thread_scoped` adds the TTL check of thread_expiry.hpp
+// (one thread read) after auth.
 Reply Guarded(ApiContext& ctx, Request& request, HandlerFn fn, RouteKind kind,
               bool thread_scoped = false);
+
+// Who answers for an expired {thread_id} (thread_expiry.hpp): the gate, with a thread read of
+// its own, or the handler, whose own storage read already says so (ThreadStore::Get, Copy:
+// kNotFound "Thread <id> expired at ..." that Reword keeps). kHandler keeps the request to
+// one thread read; use it only for handlers that read the thread before acting on it.
+enum class ThreadTtl { kGate, kHandler };
 
 // Binds a handler function to the context, behind the gate. The lambda is not a coroutine: it
 // returns the handler's awaitable, whose frame holds the two references.
 inline void Route(http::Router& router, http::Method method, std::string pattern, ApiContext& ctx,
-                  HandlerFn fn) {
+                  HandlerFn fn, ThreadTtl ttl = ThreadTtl::kGate) {
   const RouteKind kind = ClassifyRoute(method, pattern);
-  const bool thread_scoped = pattern.find("{thread_id}") != std::string::npos;
+  const bool thread_scoped =
+      ttl == ThreadTtl::kGate && pattern.find("{thread_id}") != std::string::npos;
   router.Add(method, std::move(pattern), [&ctx, fn, kind, thread_scoped](Request& request) {
     return Guarded(ctx, request, fn, kind, thread_scoped);
   });

@@ -1,13 +1,13 @@
 #include "api/thread_expiry.hpp"
 
 #include <exception>
+#include <set>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "api/errors.hpp"
 #include "common/uuid.hpp"
@@ -18,19 +18,15 @@ namespace agentd::api {
 
 namespace asio = boost::asio;
 
-std::string ThreadExpiredText(const std::string& thread_id, TimestampMs expired_at) {
-  return fmt::format("Thread {} expired at {}", thread_id, FormatIso8601(expired_at));
-}
-
 namespace detail {
 
 Reply IfThreadLive(ApiContext& ctx, Request& request, HandlerFn fn) {
   Response ignored;
   if (auto id = PathUuid(request, "thread_id", &ignored)) {
+    // The store decides (its clock, the same one listings use): an expired thread reads as
+    // kNotFound with the reason.
     auto t = co_await ctx.storage.threads().Get(Tenant(request), *id);
-    if (t && storage::IsExpired(t->expires_at, NowMs())) {
-      co_return ErrorResponse(MakeError(Errc::kNotFound, ThreadExpiredText(*id, t->expires_at)));
-    }
+    if (!t && storage::IsExpiredError(t.error())) co_return ErrorResponse(t.error());
   }
   co_return co_await fn(ctx, request);
 }
@@ -42,6 +38,7 @@ struct ThreadSweeper::State {
   storage::Storage& storage;
   scheduler::RunManager* runs;
   observe::Counter& expired;
+  observe::Counter& assistants_expired;
   ThreadSweeperOptions options;
   asio::steady_timer timer;
   bool stopping = false;  // on `executor`
@@ -56,6 +53,9 @@ struct ThreadSweeper::State {
         runs(r),
         expired(metrics.GetCounter("agentd_threads_expired_total",
                                    "Threads deleted by the TTL sweeper after expiring")),
+        assistants_expired(metrics.GetCounter(
+            "agentd_assistants_expired_total",
+            "Assistants deleted by the TTL sweeper after expiring")),
         options(std::move(o)),
         timer(ex) {
     options.clock = storage::OrSystemClock(std::move(options.clock));
@@ -79,17 +79,59 @@ asio::awaitable<std::int64_t> ThreadSweeper::SweepOnce() { return Sweep(state_);
 
 namespace {
 
-asio::awaitable<std::int64_t> Sweep(std::shared_ptr<ThreadSweeper::State> s) {
+// Most active runs looked at to find the assistants that must not be swept yet.
+constexpr std::int64_t kActiveRunScan = 100'000;
+
+asio::awaitable<std::int64_t> SweepAssistants(std::shared_ptr<ThreadSweeper::State> s,
+                                              TimestampMs now) {
   static auto log = observe::Logger("api");
-  auto expired = co_await s->storage.threads().ListExpired(s->options.clock(), s->options.batch);
+  auto expired = co_await s->storage.assistants().ListExpired(now, s->options.batch);
   if (!expired) {
-    log->warn("thread sweep: listing expired threads failed: {}", expired.error().message);
+    log->warn("assistant sweep: listing expired assistants failed: {}", expired.error().message);
     co_return 0;
   }
+  if (expired->empty()) co_return 0;
+  // Deleting an assistant deletes its runs: one with a pending or running run waits for the
+  // next sweep. Stored runs, so runs of every instance (and not yet resumed ones) count.
+  // A named vector: a braced list inside co_await does not compile on GCC 12.
+  std::vector<model::RunStatus> statuses{model::RunStatus::kPending, model::RunStatus::kRunning};
+  auto active = co_await s->storage.runs().ListByStatus(std::move(statuses), kActiveRunScan);
+  if (!active) {
+    log->warn("assistant sweep: listing active runs failed: {}", active.error().message);
+    co_return 0;
+  }
+  std::set<std::string> busy;
+  for (const auto& run : *active) busy.insert(run.assistant_id);
   std::int64_t deleted = 0;
+  for (const auto& a : *expired) {
+    if (busy.contains(a.assistant_id)) continue;
+    auto st = co_await s->storage.assistants().Delete(a.tenant, a.assistant_id, false);
+    if (!st) {
+      if (st.error().code != Errc::kNotFound) {
+        log->warn("assistant sweep: deleting {} failed: {}", a.assistant_id, st.error().message);
+      }
+      continue;
+    }
+    ++deleted;
+    s->assistants_expired.Inc();
+    log->info("assistant expired and deleted: assistant_id={} tenant={} expired_at={}",
+              a.assistant_id, a.tenant, FormatIso8601(a.expires_at));
+  }
+  co_return deleted;
+}
+
+asio::awaitable<std::int64_t> Sweep(std::shared_ptr<ThreadSweeper::State> s) {
+  static auto log = observe::Logger("api");
+  const TimestampMs now = s->options.clock();
+  std::int64_t deleted = co_await SweepAssistants(s, now);
+  auto expired = co_await s->storage.threads().ListExpired(now, s->options.batch);
+  if (!expired) {
+    log->warn("thread sweep: listing expired threads failed: {}", expired.error().message);
+    co_return deleted;
+  }
   for (const auto& t : *expired) {
     // A running thread is never pulled from under its run; the next sweep retries it.
-    if (s->runs != nullptr && s->runs->IsThreadActive(t.thread_id)) continue;
+    if (s->runs != nullptr && co_await s->runs->IsThreadBusy(t.tenant, t.thread_id)) continue;
     auto st = co_await s->storage.threads().Delete(t.tenant, t.thread_id);
     if (!st) {
       if (st.error().code != Errc::kNotFound) {

@@ -1,16 +1,19 @@
 #pragma once
-// Thread TTL, visible and explicit (issue "Never hang, never lose").
+// Thread and assistant TTL, visible and explicit (issue "Never hang, never lose").
 //
-// Visible: every route whose path names a {thread_id} is wrapped (handlers.hpp Route ->
-// Guarded) so that, after auth, a thread whose expires_at has passed answers 404
-// "Thread <id> expired at <ISO time>" before its handler runs. This is the one place the check
-// lives; handlers never repeat it. Listings (search, count) leave expired threads out in
-// storage (ThreadStore::Search/Count).
+// Visible: storage reads an expired thread or assistant as kNotFound "Thread <id> expired at
+// <ISO time>" / "Assistant <id> expired at <ISO time>" (storage.hpp, query.hpp ExpiredError),
+// which Reword keeps, so the handler's own read answers 404 with the reason. Routes whose
+// handler does not read the thread first (PATCH, runs list/get/join/stream/cancel/delete) are
+// registered with ThreadTtl::kGate and get IfThreadLive after auth: still one thread read per
+// request. Listings (search, count) leave expired objects out in storage.
 //
-// Explicit: ThreadSweeper deletes expired threads (with their runs and checkpoints) every
-// `interval`, skipping any thread with an active run, logging one line per thread and counting
-// agentd_threads_expired_total. Start() and Stop() are called from one non-loop thread;
-// Stop() waits for the sweep coroutine, so it must run before storage closes.
+// Explicit: ThreadSweeper deletes expired threads (with their runs and checkpoints) and expired
+// assistants (with their versions) every `interval`, skipping a thread with an active run
+// (RunManager) and an assistant with a pending or running run (storage), logging one line per
+// object and counting agentd_threads_expired_total / agentd_assistants_expired_total.
+// Start() and Stop() are called from one non-loop thread; Stop() waits for the sweep
+// coroutine, so it must run before storage closes.
 
 #include <chrono>
 #include <cstdint>
@@ -35,12 +38,9 @@ namespace detail {
 Reply IfThreadLive(ApiContext& ctx, Request& request, HandlerFn fn);
 }  // namespace detail
 
-// "Thread <id> expired at <ISO time>".
-std::string ThreadExpiredText(const std::string& thread_id, TimestampMs expired_at);
-
 struct ThreadSweeperOptions {
-  std::chrono::milliseconds interval{std::chrono::seconds(60)};
-  std::int64_t batch = 100;  // threads deleted per sweep at most
+  std::chrono::milliseconds interval{std::chrono::seconds(60)};  // thread_sweep_interval_ms
+  std::int64_t batch = 100;  // threads, and assistants, deleted per sweep at most
   storage::Clock clock;      // empty: NowMs()
 };
 
@@ -57,7 +57,7 @@ class ThreadSweeper {
   void Start();
   // Cancels the timer and waits (bounded, 10 s) until the sweep coroutine has finished.
   void Stop();
-  // One sweep now, on the caller's executor; the number of threads deleted.
+  // One sweep now, on the caller's executor; the number of threads and assistants deleted.
   boost::asio::awaitable<std::int64_t> SweepOnce();
 
   struct State;  // defined in the .cpp; shared with the sweep coroutine

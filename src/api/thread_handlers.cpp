@@ -1,6 +1,5 @@
 // /threads endpoints (agent-protocol.md 3.2). State and history live in state_handlers.cpp.
 
-#include <cmath>
 #include <array>
 #include <chrono>
 #include <utility>
@@ -11,6 +10,7 @@
 #include "api/validate.hpp"
 #include "common/time.hpp"
 #include "common/uuid.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::api::detail {
 namespace {
@@ -18,36 +18,6 @@ namespace {
 constexpr std::array<std::string_view, 5> kSortBy = {"thread_id", "status", "created_at",
                                                      "updated_at", "state_updated_at"};
 constexpr std::array<std::string_view, 4> kStatuses = {"idle", "busy", "interrupted", "error"};
-
-// `ttl`: minutes, or {ttl: minutes, strategy: "delete"}. Returns the absolute expiry (ms), or
-// nullopt when absent or invalid (then an issue is recorded).
-std::optional<TimestampMs> ReadTtl(Validator& v) {
-  const json::value* raw = v.Raw("ttl");
-  if (raw == nullptr) return std::nullopt;
-  std::optional<double> minutes;
-  if (raw->is_number()) {
-    minutes = v.Number("ttl");
-  } else if (raw->is_object()) {
-    auto child = v.Child("ttl");
-    minutes = child->Number("ttl");
-    child->Enum("strategy", {"delete"});
-    if (!minutes && child->ok()) child->InvalidType(json::array{"ttl", "ttl"}, "number", "undefined");
-  } else {
-    v.InvalidType(json::array{"ttl"}, "number", JsonTypeName(*raw));
-  }
-  if (!minutes) return std::nullopt;
-  if (!std::isfinite(*minutes) || *minutes <= 0) {
-    v.AddIssue({{"code", "too_small"},
-                {"minimum", 0},
-                {"type", "number"},
-                {"inclusive", false},
-                {"exact", false},
-                {"path", json::array{"ttl"}},
-                {"message", "Number must be greater than 0"}});
-    return std::nullopt;
-  }
-  return NowMs() + static_cast<TimestampMs>(*minutes * 60'000.0);
-}
 
 Reply Create(ApiContext& ctx, Request& req) {
   auto body = ParseBody(req);
@@ -57,7 +27,7 @@ Reply Create(ApiContext& ctx, Request& req) {
   auto metadata = v.Object("metadata");
   auto if_exists = v.Enum("if_exists", {"raise", "do_nothing"});
   auto supersteps = v.Array("supersteps");
-  auto expires_at = ReadTtl(v);
+  auto expires_at = ReadTtl(v, NowMs());
   if (!v.ok()) co_return v.Response();
   // TODO(api): seed history from supersteps once the run engine can apply node writes.
   if (supersteps && !supersteps->empty()) {
@@ -97,7 +67,7 @@ Reply Patch(ApiContext& ctx, Request& req) {
   Validator v(*body);
   storage::ThreadPatch patch;
   patch.metadata = v.Object("metadata");
-  patch.expires_at = ReadTtl(v);
+  patch.expires_at = ReadTtl(v, NowMs());
   if (!v.ok()) co_return v.Response();
   auto updated = co_await ctx.storage.threads().Update(Tenant(req), *id, std::move(patch));
   if (!updated) {
@@ -137,8 +107,9 @@ Reply Copy(ApiContext& ctx, Request& req) {
   auto copied =
       co_await ctx.storage.threads().Copy(Tenant(req), *id, new_id, std::move(extra));
   if (!copied) {
-    // The protocol answers 409 (not 404) for a copy of a missing thread.
-    if (copied.error().code == Errc::kNotFound) {
+    // The protocol answers 409 (not 404) for a copy of a missing thread; an expired one is
+    // 404 with the reason, like every other route.
+    if (copied.error().code == Errc::kNotFound && !storage::IsExpiredError(copied.error())) {
       co_return ErrorResponse(MakeError(Errc::kConflict, std::string(text::kThreadNotFound)));
     }
     co_return ErrorResponse(copied.error());
@@ -196,10 +167,11 @@ void RegisterThreadRoutes(http::Router& router, ApiContext& ctx) {
   Route(router, Method::kPost, "/threads", ctx, &Create);
   Route(router, Method::kPost, "/threads/search", ctx, &Search);
   Route(router, Method::kPost, "/threads/count", ctx, &Count);
-  Route(router, Method::kGet, "/threads/{thread_id}", ctx, &Get);
+  Route(router, Method::kGet, "/threads/{thread_id}", ctx, &Get, ThreadTtl::kHandler);
+  // Update applies to an expired thread (a run may finish on it), so the gate checks first.
   Route(router, Method::kPatch, "/threads/{thread_id}", ctx, &Patch);
-  Route(router, Method::kDelete, "/threads/{thread_id}", ctx, &Delete);
-  Route(router, Method::kPost, "/threads/{thread_id}/copy", ctx, &Copy);
+  Route(router, Method::kDelete, "/threads/{thread_id}", ctx, &Delete, ThreadTtl::kHandler);
+  Route(router, Method::kPost, "/threads/{thread_id}/copy", ctx, &Copy, ThreadTtl::kHandler);
 }
 
 }  // namespace agentd::api::detail

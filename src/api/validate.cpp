@@ -385,4 +385,32 @@ std::optional<std::int64_t> Validator::QueryInt(const http::Request& request,
   return value;
 }
 
+std::optional<TimestampMs> ReadTtl(Validator& v, TimestampMs now) {
+  const json::value* raw = v.Raw("ttl");
+  if (raw == nullptr) return std::nullopt;
+  std::optional<double> minutes;
+  if (raw->is_number()) {
+    minutes = v.Number("ttl");
+  } else if (raw->is_object()) {
+    auto child = v.Child("ttl");
+    minutes = child->Number("ttl");
+    child->Enum("strategy", {"delete"});
+    if (!minutes && child->ok()) child->InvalidType(json::array{"ttl", "ttl"}, "number", "undefined");
+  } else {
+    v.InvalidType(json::array{"ttl"}, "number", JsonTypeName(*raw));
+  }
+  if (!minutes) return std::nullopt;
+  if (!std::isfinite(*minutes) || *minutes <= 0) {
+    v.AddIssue({{"code", "too_small"},
+                {"minimum", 0},
+                {"type", "number"},
+                {"inclusive", false},
+                {"exact", false},
+                {"path", json::array{"ttl"}},
+                {"message", "Number must be greater than 0"}});
+    return std::nullopt;
+  }
+  return now + static_cast<TimestampMs>(*minutes * 60'000.0);
+}
+
 }  // namespace agentd::api

@@ -25,6 +25,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/error.hpp"
+#include "common/time.hpp"
 #include "http/message.hpp"
 
 namespace agentd::api {
@@ -119,5 +120,10 @@ class Validator {
 
 // Zod's name for the JSON type of `v`: string, number, boolean, object, array, null.
 std::string_view JsonTypeName(const json::value& v);
+
+// `ttl` (threads and assistants): minutes, or {ttl: minutes, strategy: "delete"}. Returns the
+// absolute expiry `now` + ttl (ms), or nullopt when absent or invalid (then an issue is
+// recorded: must be a number > 0).
+std::optional<TimestampMs> ReadTtl(Validator& v, TimestampMs now);
 
 }  // namespace agentd::api

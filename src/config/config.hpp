@@ -31,12 +31,25 @@ struct ServerSettings {
   std::chrono::milliseconds health_stall_threshold{2'000};  // /health fails past this loop lag
   std::string log_level = "info";
   bool dev_endpoints = true;  // /internal/truncate
+  // Runs left pending/running by the previous process: resumed at start (true) or ended `error`.
+  bool resume_on_start = true;
+  // SIGTERM: executing runs get shutdown_grace to finish and the rest stay pending/running for
+  // the next start (true), or every active run is interrupted (false).
+  bool drain_on_stop = true;
+  // How often the TTL sweeper deletes expired threads and assistants.
+  std::chrono::milliseconds thread_sweep_interval{60'000};
 };
 
 struct StorageSettings {
   std::string url = "sqlite";   // "memory", "sqlite" (data_dir/agentd.db) or "sqlite:/path.db"
   std::string data_dir = "./data";
   std::size_t sqlite_busy_timeout_ms = 5'000;
+  // "inproc" (this process) or "redis://host:port[/db]": run event streams and control
+  // messages in Redis; with a PostgreSQL `url` this is cluster mode (N instances).
+  std::string bus = "inproc";
+  std::size_t cluster_lease_ms = 10'000;  // run leases (cluster mode)
+  std::size_t postgres_pool_size = 16;     // connections per process
+  std::size_t postgres_acquire_timeout_ms = 2'000;  // then 503 "storage pool exhausted"
 };
 
 struct ModelSpec {

@@ -104,6 +104,46 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.storage.sqlite_busy_timeout_ms); }},
+    {"bus", "server", SettingType::kString, "inproc",
+     "Where run event streams and control messages live: \"inproc\" (this process) or "
+     "\"redis://host:port[/db]\" (Redis Streams + pub/sub, so any instance serves any run). "
+     "Redis with PostgreSQL storage is cluster mode: N identical instances behind any load "
+     "balancer (docs/scaling.md).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       const std::string& s = Str(v);
+       if (s != "inproc" && !(s.rfind("redis://", 0) == 0 && s.size() > 8)) {
+         return fmt::format("must be \"inproc\" or \"redis://host:port[/db]\", got \"{}\"",
+                            MaskUrlPassword(s));
+       }
+       c.storage.bus = s;
+       return Ok();
+     },
+     [](const Config& c) { return json::value(MaskUrlPassword(c.storage.bus)); }},
+    {"cluster_lease_ms", "server", SettingType::kDuration, "10000",
+     "Cluster mode: how long a run stays with an instance that stopped renewing its lease "
+     "(killed, partitioned) before another instance adopts and resumes it. Renewed every third "
+     "of it.", 300, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.storage.cluster_lease_ms = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.cluster_lease_ms); }},
+    {"postgres_pool_size", "server", SettingType::kInteger, "16",
+     "PostgreSQL connections per process, shared by every event loop (each query holds one "
+     "only while it runs).", 1, 1000,
+     [](Config& c, const SettingValue& v) {
+       c.storage.postgres_pool_size = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.postgres_pool_size); }},
+    {"postgres_acquire_timeout_ms", "server", SettingType::kDuration, "2000",
+     "How long a request waits for a free PostgreSQL connection before it is refused with 503 "
+     "\"storage pool exhausted\".", 1, kHour,
+     [](Config& c, const SettingValue& v) {
+       c.storage.postgres_acquire_timeout_ms = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.postgres_acquire_timeout_ms); }},
     {"body_limit", "server", SettingType::kInteger, "10485760",
      "Largest accepted request body in bytes (larger: 413).", 1024, std::int64_t{1} << 32,
      [](Config& c, const SettingValue& v) {
@@ -187,6 +227,30 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return json::value(c.server.dev_endpoints); }},
+    {"resume_on_start", "server", SettingType::kBool, "true",
+     "At start, resume runs a previous process left pending or running (from their thread's "
+     "latest checkpoint); false ends them with status error.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.server.resume_on_start = std::get<bool>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.server.resume_on_start); }},
+    {"drain_on_stop", "server", SettingType::kBool, "true",
+     "On SIGTERM/SIGINT, let executing runs finish within shutdown_grace_ms and leave the rest "
+     "pending for the next start; false interrupts every active run.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.server.drain_on_stop = std::get<bool>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.server.drain_on_stop); }},
+    {"thread_sweep_interval_ms", "server", SettingType::kDuration, "60000",
+     "How often expired threads and assistants (ttl) are deleted, with their runs.", 100,
+     24 * kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.thread_sweep_interval = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.thread_sweep_interval); }},
     {"max_active_runs", "limits", SettingType::kInteger, "0",
      "Runs executing at once; 0 = min(1024 x cores, memory MiB / 4), at least 16.", 0, kMaxCount,
      [](Config& c, const SettingValue& v) {

@@ -43,6 +43,7 @@ struct Assistant {
   std::int64_t version = 1;
   TimestampMs created_at = 0;
   TimestampMs updated_at = 0;
+  TimestampMs expires_at = 0;  // 0 = no TTL; not versioned (a property of the assistant row)
 };
 
 // A snapshot recorded at create and at every update (the protocol's "version object").

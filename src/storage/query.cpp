@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/json.hpp"
+#include "common/time.hpp"
 
 namespace agentd::storage {
 namespace {
@@ -127,6 +128,7 @@ void ApplyPatch(model::Assistant& a, const AssistantPatch& patch) {
   if (patch.metadata) MergeShallow(a.metadata, *patch.metadata);
   if (patch.name) a.name = *patch.name;
   if (patch.description) a.description = *patch.description;
+  if (patch.expires_at) a.expires_at = *patch.expires_at;
 }
 
 void ApplyPatch(model::Thread& t, const ThreadPatch& patch, TimestampMs now) {
@@ -240,6 +242,25 @@ std::vector<std::vector<std::string>> SelectNamespaces(std::vector<std::vector<s
 TimestampMs ExpiryFromTtl(std::optional<double> ttl_minutes, TimestampMs now) {
   if (!ttl_minutes) return 0;
   return now + static_cast<TimestampMs>(std::llround(*ttl_minutes * 60'000.0));
+}
+
+namespace {
+constexpr std::string_view kExpiredAt = " expired at ";
+}  // namespace
+
+Error ExpiredError(std::string_view kind, std::string_view id, TimestampMs expired_at) {
+  std::string text(kind);
+  text += ' ';
+  text += id;
+  text += kExpiredAt;
+  text += FormatIso8601(expired_at);
+  return MakeError(Errc::kNotFound, std::move(text));
+}
+
+bool IsExpiredError(const Error& error) {
+  return error.code == Errc::kNotFound &&
+         (error.message.rfind("Thread ", 0) == 0 || error.message.rfind("Assistant ", 0) == 0) &&
+         error.message.find(kExpiredAt) != std::string::npos;
 }
 
 }  // namespace agentd::storage

@@ -62,6 +62,11 @@ inline bool IsExpired(TimestampMs expires_at, TimestampMs now) {
   return expires_at != 0 && expires_at <= now;
 }
 TimestampMs ExpiryFromTtl(std::optional<double> ttl_minutes, TimestampMs now);
+// The kNotFound a backend answers for an expired thread or assistant: "<kind> <id> expired at
+// <ISO time>" (kind "Thread" or "Assistant"). Unlike other storage messages this text is the
+// protocol's: the API keeps it as the 404 reason (IsExpiredError).
+Error ExpiredError(std::string_view kind, std::string_view id, TimestampMs expired_at);
+bool IsExpiredError(const Error& error);
 
 // Slices [offset, offset + limit) out of `all` (negative values count as 0).
 template <class T>

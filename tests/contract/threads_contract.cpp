@@ -45,14 +45,14 @@ TEST_P(StorageContract, ThreadUpdateMergesMetadataReplacesValuesAndBumpsTimestam
   v.interrupts = Obj(R"({"task":[{"value":"q"}]})");
   v.error = Val(R"({"message":"boom"})");
   v.config = Obj(R"({"configurable":{"k":1}})");
-  v.expires_at = kStart + 99;
+  v.expires_at = kStart + 99'000;  // still in the future: an expired thread reads as missing
   Ok(s().threads().Update("", "t1", v));
   auto got = Ok(s().threads().Get("", "t1"));
   EXPECT_EQ(got.values, Val(R"({"messages":[1,2]})"));
   EXPECT_EQ(got.interrupts, Obj(R"({"task":[{"value":"q"}]})"));
   EXPECT_EQ(got.error, Val(R"({"message":"boom"})"));
   EXPECT_EQ(got.config, Obj(R"({"configurable":{"k":1}})"));
-  EXPECT_EQ(got.expires_at, kStart + 99);
+  EXPECT_EQ(got.expires_at, kStart + 99'000);
   EXPECT_EQ(got.state_updated_at, kStart + 1000);
   EXPECT_EQ(got.status, model::ThreadStatus::kBusy);
   EXPECT_EQ(Fails(s().threads().Update("", "missing", p)), Errc::kNotFound);

@@ -1,6 +1,9 @@
-// ThreadStore TTL contract: ListExpired (every tenant, soonest expiry first) and expired
-// threads left out of Search and Count.
+// ThreadStore TTL contract: ListExpired (every tenant, soonest expiry first), expired threads
+// left out of Search and Count, and read as kNotFound with the reason.
 #include "storage_contract.hpp"
+
+#include "common/time.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::storage::contract {
 namespace {
@@ -51,8 +54,42 @@ TEST_P(StorageContract, SearchAndCountLeaveOutExpiredThreads) {
   EXPECT_EQ(Ids(page.items), std::vector<std::string>{"never"});
   EXPECT_EQ(page.total, 1);
   EXPECT_EQ(Ok(s().threads().Count(q)), 1);
-  // Get still answers: the API decides how an expired thread looks (404 with a reason).
-  EXPECT_EQ(Ok(s().threads().Get("a", "soon")).expires_at, kStart + 100);
+}
+
+// The reader's one read says "expired" (the API keeps the text as the 404's reason): no second
+// read is needed to tell an expired thread from a live one.
+TEST_P(StorageContract, ExpiredThreadReadsAsNotFoundWithTheReason) {
+  Ok(s().threads().Create(Expiring("soon", "a", Now() + 100), IfExists::kRaise));
+  EXPECT_EQ(Ok(s().threads().Get("a", "soon")).expires_at, kStart + 100);  // live until then
+
+  Advance(100);  // expires_at == now counts as expired
+  const std::string reason = "Thread soon expired at " + FormatIso8601(kStart + 100);
+  auto got = Run(s().threads().Get("a", "soon"));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Errc::kNotFound);
+  EXPECT_EQ(got.error().message, reason);
+  EXPECT_TRUE(IsExpiredError(got.error()));
+  // Another tenant still sees a plain "missing", never the other tenant's expiry.
+  auto other = Run(s().threads().Get("b", "soon"));
+  ASSERT_FALSE(other);
+  EXPECT_FALSE(IsExpiredError(other.error()));
+
+  auto copied = Run(s().threads().Copy("a", "soon", "copy", {}));
+  ASSERT_FALSE(copied);
+  EXPECT_EQ(copied.error().message, reason);
+  auto again = Run(s().threads().Create(Expiring("soon", "a", 0), IfExists::kDoNothing));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message, reason);
+  EXPECT_EQ(Fails(s().threads().Create(Expiring("soon", "a", 0), IfExists::kRaise)),
+            Errc::kConflict);
+
+  // Writers still reach it: a run that was active when the TTL passed records its end, and the
+  // sweeper deletes it.
+  ThreadPatch patch;
+  patch.status = model::ThreadStatus::kIdle;
+  Ok(s().threads().Update("a", "soon", patch));
+  Ok(s().threads().Delete("a", "soon"));
+  EXPECT_FALSE(IsExpiredError(Run(s().threads().Get("a", "soon")).error()));
 }
 
 }  // namespace

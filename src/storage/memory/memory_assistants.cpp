@@ -16,6 +16,9 @@ Task<Result<model::Assistant>> Assistants::Create(model::Assistant a, IfExists i
   if (auto it = s_.assistants.find(a.assistant_id); it != s_.assistants.end()) {
     // Another tenant's id is a conflict too, but its row is never handed out.
     if (if_exists == IfExists::kDoNothing && it->second.value.tenant == a.tenant) {
+      if (IsExpired(it->second.value.expires_at, s_.Now())) {
+        co_return ExpiredError("Assistant", a.assistant_id, it->second.value.expires_at);
+      }
       co_return it->second.value;
     }
     co_return MakeError(Errc::kConflict, "assistant " + a.assistant_id + " exists");
@@ -33,6 +36,9 @@ Task<Result<model::Assistant>> Assistants::Get(std::string tenant, std::string a
   if (it == s_.assistants.end() || it->second.value.tenant != tenant) {
     co_return NotFound(assistant_id);
   }
+  if (IsExpired(it->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Assistant", assistant_id, it->second.value.expires_at);
+  }
   co_return it->second.value;
 }
 
@@ -42,6 +48,9 @@ Task<Result<model::Assistant>> Assistants::Update(std::string tenant, std::strin
   auto it = s_.assistants.find(assistant_id);
   if (it == s_.assistants.end() || it->second.value.tenant != tenant) {
     co_return NotFound(assistant_id);
+  }
+  if (IsExpired(it->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Assistant", assistant_id, it->second.value.expires_at);
   }
   model::Assistant& a = it->second.value;
   auto& versions = s_.versions[assistant_id];
@@ -59,6 +68,7 @@ Task<Status> Assistants::Delete(std::string tenant, std::string assistant_id,
   if (it == s_.assistants.end() || it->second.value.tenant != tenant) {
     co_return NotFound(assistant_id);
   }
+  // An expired assistant is still deleted: the sweeper does this.
   s_.assistants.erase(it);
   s_.versions.erase(assistant_id);
   s_.DeleteRunsOfAssistantLocked(tenant, assistant_id);
@@ -79,8 +89,10 @@ Task<Status> Assistants::Delete(std::string tenant, std::string assistant_id,
 
 std::vector<model::Assistant> Assistants::MatchingLocked(const AssistantQuery& q) {
   std::vector<const Row<model::Assistant>*> rows;
+  const TimestampMs now = s_.Now();
   for (const auto& [id, row] : s_.assistants) {
-    if (row.value.tenant == q.tenant && Matches(row.value, q)) rows.push_back(&row);
+    if (row.value.tenant != q.tenant || IsExpired(row.value.expires_at, now)) continue;
+    if (Matches(row.value, q)) rows.push_back(&row);
   }
   bool desc = q.sort_order == model::SortOrder::kDesc;
   std::sort(rows.begin(), rows.end(), [&](const auto* x, const auto* y) {
@@ -116,6 +128,9 @@ Task<Result<std::vector<model::AssistantVersion>>> Assistants::ListVersions(
   if (it == s_.assistants.end() || it->second.value.tenant != tenant) {
     co_return NotFound(assistant_id);
   }
+  if (IsExpired(it->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Assistant", assistant_id, it->second.value.expires_at);
+  }
   std::vector<model::AssistantVersion> out;
   const auto& versions = s_.versions[assistant_id];
   for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
@@ -130,6 +145,9 @@ Task<Result<model::Assistant>> Assistants::SetLatest(std::string tenant, std::st
   auto it = s_.assistants.find(assistant_id);
   if (it == s_.assistants.end() || it->second.value.tenant != tenant) {
     co_return NotFound(assistant_id);
+  }
+  if (IsExpired(it->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Assistant", assistant_id, it->second.value.expires_at);
   }
   const auto& versions = s_.versions[assistant_id];
   // A plain loop, not find_if with a lambda: GCC 12 may bind a lambda's captures of a
@@ -149,6 +167,27 @@ Task<Result<model::Assistant>> Assistants::SetLatest(std::string tenant, std::st
   a.version = v->version;
   a.updated_at = s_.Now();
   co_return a;
+}
+
+Task<Result<std::vector<model::Assistant>>> Assistants::ListExpired(TimestampMs now,
+                                                                    std::int64_t limit) {
+  std::lock_guard lock(s_.mu);
+  std::vector<const Row<model::Assistant>*> rows;
+  for (const auto& [id, row] : s_.assistants) {
+    if (IsExpired(row.value.expires_at, now)) rows.push_back(&row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto* x, const auto* y) {
+    if (x->value.expires_at != y->value.expires_at) {
+      return x->value.expires_at < y->value.expires_at;
+    }
+    return x->seq < y->seq;
+  });
+  std::vector<model::Assistant> out;
+  for (const auto* r : rows) {
+    if (static_cast<std::int64_t>(out.size()) >= limit) break;
+    out.push_back(r->value);
+  }
+  co_return out;
 }
 
 }  // namespace agentd::storage::memory

@@ -22,12 +22,19 @@ Task<Status> Checkpoints::Put(model::Checkpoint checkpoint) {
 Task<Result<std::optional<model::Checkpoint>>> Checkpoints::Latest(std::string thread_id,
                                                                    std::string checkpoint_ns) {
   std::lock_guard lock(s_.mu);
-  std::optional<model::Checkpoint> latest;
-  for (auto it = s_.checkpoints.lower_bound({thread_id, std::string()});
-       it != s_.checkpoints.end() && it->first.first == thread_id; ++it) {
-    if (it->second.checkpoint_ns == checkpoint_ns) latest = it->second;
+  // Newest first from the end of the thread's range: one copy, not one per checkpoint (a
+  // long thread has thousands, and every run reads the latest).
+  const auto begin = s_.checkpoints.lower_bound({thread_id, std::string()});
+  // thread_id + '\0' is the next string after thread_id: the first key past the thread.
+  auto it = s_.checkpoints.lower_bound({thread_id + '\0', std::string()});
+  while (it != begin) {
+    --it;
+    if (it->first.first != thread_id) continue;
+    if (it->second.checkpoint_ns == checkpoint_ns) {
+      co_return std::optional<model::Checkpoint>(it->second);
+    }
   }
-  co_return latest;
+  co_return std::optional<model::Checkpoint>();
 }
 
 Task<Result<model::Checkpoint>> Checkpoints::Get(std::string thread_id,

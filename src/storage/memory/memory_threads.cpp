@@ -20,6 +20,9 @@ Task<Result<model::Thread>> Threads::Create(model::Thread t, IfExists if_exists)
   std::lock_guard lock(s_.mu);
   if (auto it = s_.threads.find(t.thread_id); it != s_.threads.end()) {
     if (if_exists == IfExists::kDoNothing && it->second.value.tenant == t.tenant) {
+      if (IsExpired(it->second.value.expires_at, s_.Now())) {
+        co_return ExpiredError("Thread", t.thread_id, it->second.value.expires_at);
+      }
       co_return it->second.value;
     }
     co_return MakeError(Errc::kConflict, "thread " + t.thread_id + " exists");
@@ -34,6 +37,9 @@ Task<Result<model::Thread>> Threads::Get(std::string tenant, std::string thread_
   auto it = s_.threads.find(thread_id);
   if (it == s_.threads.end() || it->second.value.tenant != tenant) {
     co_return ThreadNotFound(thread_id);
+  }
+  if (IsExpired(it->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Thread", thread_id, it->second.value.expires_at);
   }
   co_return it->second.value;
 }
@@ -99,6 +105,9 @@ Task<Result<model::Thread>> Threads::Copy(std::string tenant, std::string source
   auto src = s_.threads.find(source_thread_id);
   if (src == s_.threads.end() || src->second.value.tenant != tenant) {
     co_return ThreadNotFound(source_thread_id);
+  }
+  if (IsExpired(src->second.value.expires_at, s_.Now())) {
+    co_return ExpiredError("Thread", source_thread_id, src->second.value.expires_at);
   }
   if (s_.threads.contains(new_thread_id)) {
     co_return MakeError(Errc::kConflict, "thread " + new_thread_id + " exists");

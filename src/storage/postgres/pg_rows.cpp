@@ -53,6 +53,7 @@ model::Assistant ReadAssistant(const PgResult& r, int row) {
   a.version = r.Int(row, 8);
   a.created_at = r.Int(row, 9);
   a.updated_at = r.Int(row, 10);
+  a.expires_at = r.Int(row, 11);
   return a;
 }
 
@@ -217,9 +218,10 @@ Task<Status> InsertVersion(PgConn& c, const model::AssistantVersion& v) {
 Task<Status> WriteAssistant(PgConn& c, const model::Assistant& a) {
   return Done(c.Query(
       "UPDATE assistants SET graph_id = $2, name = $3, description = $4, config = $5, "
-      "context = $6, metadata = $7::jsonb, version = $8, updated_at = $9 WHERE assistant_id = $1",
+      "context = $6, metadata = $7::jsonb, version = $8, updated_at = $9, expires_at = $10 "
+      "WHERE assistant_id = $1",
       P(a.assistant_id, a.graph_id, a.name, a.description, ToJson(a.config), ToJson(a.context),
-        ToJson(a.metadata), a.version, a.updated_at)));
+        ToJson(a.metadata), a.version, a.updated_at, a.expires_at)));
 }
 
 Task<Status> DeleteThreadRows(PgConn& c, std::string thread_id) {

@@ -19,7 +19,7 @@ namespace json = boost::json;
 // Column lists, in the order the Read* functions expect.
 inline constexpr std::string_view kAssistantCols =
     "assistant_id, tenant, graph_id, name, description, config, context, metadata, version, "
-    "created_at, updated_at";
+    "created_at, updated_at, expires_at";
 inline constexpr std::string_view kVersionCols =
     "assistant_id, version, graph_id, name, description, config, context, metadata, created_at";
 inline constexpr std::string_view kThreadCols =

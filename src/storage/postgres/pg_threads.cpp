@@ -65,7 +65,12 @@ Task<Result<model::Thread>> PgThreads::Create(model::Thread t, IfExists if_exist
         if (!r) co_return r.error();
         if (r->affected() == 0) {
           auto existing = co_await LoadThread(c, t.tenant, t.thread_id);
-          if (if_exists == IfExists::kDoNothing && existing) co_return existing;
+          if (if_exists == IfExists::kDoNothing && existing) {
+            if (IsExpired(existing->expires_at, clock())) {
+              co_return ExpiredError("Thread", t.thread_id, existing->expires_at);
+            }
+            co_return existing;
+          }
           co_return MakeError(Errc::kConflict, "thread " + t.thread_id + " exists");
         }
         co_return t;
@@ -74,7 +79,13 @@ Task<Result<model::Thread>> PgThreads::Create(model::Thread t, IfExists if_exist
 
 Task<Result<model::Thread>> PgThreads::Get(std::string tenant, std::string thread_id) {
   return WithConn<model::Thread>(
-      ctx_.pool, [tenant, thread_id](PgConn& c) { return LoadThread(c, tenant, thread_id); });
+      ctx_.pool, [tenant, thread_id, clock = ctx_.clock](PgConn& c) -> Task<Result<model::Thread>> {
+        auto t = co_await LoadThread(c, tenant, thread_id);
+        if (t && IsExpired(t->expires_at, clock())) {
+          co_return ExpiredError("Thread", thread_id, t->expires_at);
+        }
+        co_return t;
+      });
 }
 
 Task<Result<model::Thread>> PgThreads::Update(std::string tenant, std::string thread_id,
@@ -124,6 +135,9 @@ Task<Result<model::Thread>> PgThreads::Copy(std::string tenant, std::string sour
                   clock = ctx_.clock](PgConn& c) -> Task<Result<model::Thread>> {
         auto src = co_await LoadThread(c, tenant, source_thread_id);
         if (!src) co_return src.error();
+        if (IsExpired(src->expires_at, clock())) {
+          co_return ExpiredError("Thread", source_thread_id, src->expires_at);
+        }
         model::Thread t;
         t.tenant = tenant;
         t.thread_id = new_thread_id;

@@ -35,6 +35,7 @@ model::Assistant ReadAssistant(const Stmt& s, int c) {
   a.version = s.Int(c + 8);
   a.created_at = s.Int(c + 9);
   a.updated_at = s.Int(c + 10);
+  a.expires_at = s.Int(c + 11);
   return a;
 }
 
@@ -179,7 +180,15 @@ Status InsertThread(Db& db, const model::Thread& t) {
                 t.created_at, t.updated_at, t.state_updated_at, t.expires_at);
 }
 
-Status WriteThread(Db& db, const model::Thread& t) {
+Status WriteThread(Db& db, const model::Thread& t, bool with_values) {
+  if (!with_values) {
+    return db.Run(
+        "UPDATE threads SET status = ?2, metadata = ?3, config = ?4, interrupts = ?5, "
+        "error = ?6, updated_at = ?7, state_updated_at = ?8, expires_at = ?9 "
+        "WHERE thread_id = ?1",
+        t.thread_id, model::ToString(t.status), ToJson(t.metadata), ToJson(t.config),
+        ToJson(t.interrupts), ToJson(t.error), t.updated_at, t.state_updated_at, t.expires_at);
+  }
   return db.Run(
       "UPDATE threads SET status = ?2, metadata = ?3, config = ?4, thread_values = ?5, "
       "interrupts = ?6, error = ?7, updated_at = ?8, state_updated_at = ?9, expires_at = ?10 "
@@ -200,9 +209,10 @@ Status InsertVersion(Db& db, const model::AssistantVersion& v) {
 Status WriteAssistant(Db& db, const model::Assistant& a) {
   return db.Run(
       "UPDATE assistants SET graph_id = ?2, name = ?3, description = ?4, config = ?5, "
-      "context = ?6, metadata = ?7, version = ?8, updated_at = ?9 WHERE assistant_id = ?1",
+      "context = ?6, metadata = ?7, version = ?8, updated_at = ?9, expires_at = ?10 "
+      "WHERE assistant_id = ?1",
       a.assistant_id, a.graph_id, a.name, a.description, ToJson(a.config), ToJson(a.context),
-      ToJson(a.metadata), a.version, a.updated_at);
+      ToJson(a.metadata), a.version, a.updated_at, a.expires_at);
 }
 
 Status DeleteThreadRows(Db& db, const std::string& thread_id) {

@@ -21,7 +21,7 @@ namespace json = boost::json;
 // Column lists, in the order the Read* functions expect.
 inline constexpr std::string_view kAssistantCols =
     "assistant_id, tenant, graph_id, name, description, config, context, metadata, version, "
-    "created_at, updated_at";
+    "created_at, updated_at, expires_at";
 inline constexpr std::string_view kVersionCols =
     "assistant_id, version, graph_id, name, description, config, context, metadata, created_at";
 inline constexpr std::string_view kThreadCols =
@@ -57,7 +57,9 @@ Result<json::array> LoadCheckpointMessages(Db& db, const std::string& thread_id,
                                            const std::string& checkpoint_id);
 
 Status InsertThread(Db& db, const model::Thread& t);  // kConflict when the id exists
-Status WriteThread(Db& db, const model::Thread& t);   // every mutable column
+// Every mutable column; `with_values` false leaves thread_values as stored (a patch without
+// values must not re-serialise and rewrite a long thread's whole state).
+Status WriteThread(Db& db, const model::Thread& t, bool with_values = true);
 Status InsertVersion(Db& db, const model::AssistantVersion& v);
 Status WriteAssistant(Db& db, const model::Assistant& a);  // every mutable column
 // The thread row, its runs, its checkpoints and their message rows.

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/json.hpp"
@@ -11,15 +13,17 @@ namespace {
 // Tenant, graph_id and name filter in SQL; metadata containment is tested here, row by row
 // in sort order, so `total` counts exactly the matches and pagination follows the filter.
 // Only rows inside the page are decoded in full.
-Result<Page<model::Assistant>> SearchOn(Db& db, const AssistantQuery& q, bool collect) {
+Result<Page<model::Assistant>> SearchOn(Db& db, const AssistantQuery& q, bool collect,
+                                        TimestampMs now) {
   const char* dir = q.sort_order == model::SortOrder::kAsc ? "ASC" : "DESC";
   std::string sql = fmt::format(
       "SELECT {} FROM assistants WHERE tenant = ?1 AND (?2 IS NULL OR graph_id = ?2) "
-      "AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0) ORDER BY {} {}, rowid {}",
+      "AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0) "
+      "AND (expires_at = 0 OR expires_at > ?4) ORDER BY {} {}, rowid {}",
       kAssistantCols, AssistantSortColumn(q.sort_by), dir, dir);
   auto stmt = db.Prepare(sql);
   if (!stmt) return stmt.error();
-  stmt->BindAll(q.tenant, q.graph_id, q.name);
+  stmt->BindAll(q.tenant, q.graph_id, q.name, now);
   Page<model::Assistant> page;
   while (true) {
     auto row = stmt->Step();
@@ -32,6 +36,14 @@ Result<Page<model::Assistant>> SearchOn(Db& db, const AssistantQuery& q, bool co
     }
   }
   return page;
+}
+
+// LoadAssistant, except that an expired assistant reads as missing (with the reason).
+Result<model::Assistant> LoadLive(Db& db, const std::string& tenant, const std::string& id,
+                                  TimestampMs now) {
+  auto a = LoadAssistant(db, tenant, id);
+  if (a && IsExpired(a->expires_at, now)) return ExpiredError("Assistant", id, a->expires_at);
+  return a;
 }
 
 }  // namespace
@@ -50,17 +62,23 @@ Task<Result<model::Assistant>> SqliteAssistants::Create(model::Assistant a, IfEx
         if (*row) {
           model::Assistant existing = ReadAssistant(*stmt);
           // Another tenant's id is a conflict too, but its row is never handed out.
-          if (if_exists == IfExists::kDoNothing && existing.tenant == a.tenant) return existing;
+          if (if_exists == IfExists::kDoNothing && existing.tenant == a.tenant) {
+            if (IsExpired(existing.expires_at, clock())) {
+              return ExpiredError("Assistant", a.assistant_id, existing.expires_at);
+            }
+            return existing;
+          }
           return MakeError(Errc::kConflict, "assistant " + a.assistant_id + " exists");
         }
         a.version = 1;
         a.created_at = a.updated_at = clock();
         static const std::string insert = fmt::format(
-            "INSERT INTO assistants ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO assistants ({}) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             kAssistantCols);
         Status st = db.Run(insert, a.assistant_id, a.tenant, a.graph_id, a.name, a.description,
                            ToJson(a.config), ToJson(a.context), ToJson(a.metadata), a.version,
-                           a.created_at, a.updated_at);
+                           a.created_at, a.updated_at, a.expires_at);
         if (!st) return st.error();
         if (st = InsertVersion(db, SnapshotOf(a, a.created_at)); !st) return st.error();
         return a;
@@ -69,9 +87,10 @@ Task<Result<model::Assistant>> SqliteAssistants::Create(model::Assistant a, IfEx
 
 Task<Result<model::Assistant>> SqliteAssistants::Get(std::string tenant,
                                                      std::string assistant_id) {
-  return RunJob<model::Assistant>(ctx_.worker, [tenant, assistant_id](Db& db) {
-    return LoadAssistant(db, tenant, assistant_id);
-  });
+  return RunJob<model::Assistant>(ctx_.worker,
+                                  [tenant, assistant_id, clock = ctx_.clock](Db& db) {
+                                    return LoadLive(db, tenant, assistant_id, clock());
+                                  });
 }
 
 Task<Result<model::Assistant>> SqliteAssistants::Update(std::string tenant,
@@ -80,7 +99,7 @@ Task<Result<model::Assistant>> SqliteAssistants::Update(std::string tenant,
   return RunJob<model::Assistant>(
       ctx_.worker, [tenant, assistant_id, patch = std::move(patch),
                     clock = ctx_.clock](Db& db) -> Result<model::Assistant> {
-        auto a = LoadAssistant(db, tenant, assistant_id);
+        auto a = LoadLive(db, tenant, assistant_id, clock());
         if (!a) return a.error();
         auto stmt =
             db.Prepare("SELECT coalesce(max(version), 0) FROM assistant_versions "
@@ -133,13 +152,16 @@ Task<Status> SqliteAssistants::Delete(std::string tenant, std::string assistant_
 
 Task<Result<Page<model::Assistant>>> SqliteAssistants::Search(AssistantQuery query) {
   return RunJob<Page<model::Assistant>>(
-      ctx_.worker, [query = std::move(query)](Db& db) { return SearchOn(db, query, true); });
+      ctx_.worker, [query = std::move(query), clock = ctx_.clock](Db& db) {
+        return SearchOn(db, query, true, clock());
+      });
 }
 
 Task<Result<std::int64_t>> SqliteAssistants::Count(AssistantQuery query) {
   return RunJob<std::int64_t>(
-      ctx_.worker, [query = std::move(query)](Db& db) -> Result<std::int64_t> {
-        auto page = SearchOn(db, query, false);
+      ctx_.worker,
+      [query = std::move(query), clock = ctx_.clock](Db& db) -> Result<std::int64_t> {
+        auto page = SearchOn(db, query, false, clock());
         if (!page) return page.error();
         return page->total;
       });
@@ -149,9 +171,9 @@ Task<Result<std::vector<model::AssistantVersion>>> SqliteAssistants::ListVersion
     std::string tenant, std::string assistant_id, std::optional<json::object> metadata,
     std::int64_t limit, std::int64_t offset) {
   return RunJob<std::vector<model::AssistantVersion>>(
-      ctx_.worker, [tenant, assistant_id, metadata = std::move(metadata), limit,
-                    offset](Db& db) -> Result<std::vector<model::AssistantVersion>> {
-        auto a = LoadAssistant(db, tenant, assistant_id);
+      ctx_.worker, [tenant, assistant_id, metadata = std::move(metadata), limit, offset,
+                    clock = ctx_.clock](Db& db) -> Result<std::vector<model::AssistantVersion>> {
+        auto a = LoadLive(db, tenant, assistant_id, clock());
         if (!a) return a.error();
         static const std::string sql = fmt::format(
             "SELECT {} FROM assistant_versions WHERE assistant_id = ?1 ORDER BY version DESC",
@@ -177,7 +199,7 @@ Task<Result<model::Assistant>> SqliteAssistants::SetLatest(std::string tenant,
   return RunJob<model::Assistant>(
       ctx_.worker,
       [tenant, assistant_id, version, clock = ctx_.clock](Db& db) -> Result<model::Assistant> {
-        auto a = LoadAssistant(db, tenant, assistant_id);
+        auto a = LoadLive(db, tenant, assistant_id, clock());
         if (!a) return a.error();
         static const std::string sql = fmt::format(
             "SELECT {} FROM assistant_versions WHERE assistant_id = ?1 AND version = ?2",
@@ -201,6 +223,28 @@ Task<Result<model::Assistant>> SqliteAssistants::SetLatest(std::string tenant,
         a->updated_at = clock();
         if (Status st = WriteAssistant(db, *a); !st) return st.error();
         return a;
+      });
+}
+
+Task<Result<std::vector<model::Assistant>>> SqliteAssistants::ListExpired(TimestampMs now,
+                                                                          std::int64_t limit) {
+  return RunJob<std::vector<model::Assistant>>(
+      ctx_.worker, [now, limit](Db& db) -> Result<std::vector<model::Assistant>> {
+        static const std::string sql = fmt::format(
+            "SELECT {} FROM assistants WHERE expires_at <> 0 AND expires_at <= ?1 "
+            "ORDER BY expires_at ASC, rowid ASC LIMIT ?2",
+            kAssistantCols);
+        auto stmt = db.Prepare(sql);
+        if (!stmt) return stmt.error();
+        stmt->BindAll(now, std::max<std::int64_t>(limit, 0));
+        std::vector<model::Assistant> out;
+        while (true) {
+          auto row = stmt->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          out.push_back(ReadAssistant(*stmt));
+        }
+        return out;
       });
 }
 

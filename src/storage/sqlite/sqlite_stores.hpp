@@ -61,6 +61,8 @@ class SqliteAssistants final : public AssistantStore {
       std::int64_t limit, std::int64_t offset) override;
   Task<Result<model::Assistant>> SetLatest(std::string tenant, std::string assistant_id,
                                            std::int64_t version) override;
+  Task<Result<std::vector<model::Assistant>>> ListExpired(TimestampMs now,
+                                                          std::int64_t limit) override;
 
  private:
   Context ctx_;

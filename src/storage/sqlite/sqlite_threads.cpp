@@ -47,6 +47,14 @@ Result<Page<model::Thread>> SearchOn(Db& db, const ThreadQuery& q, bool collect,
   return page;
 }
 
+// LoadThread, except that an expired thread reads as missing (with the reason).
+Result<model::Thread> LoadLive(Db& db, const std::string& tenant, const std::string& id,
+                               TimestampMs now) {
+  auto t = LoadThread(db, tenant, id);
+  if (t && IsExpired(t->expires_at, now)) return ExpiredError("Thread", id, t->expires_at);
+  return t;
+}
+
 }  // namespace
 
 Task<Result<model::Thread>> SqliteThreads::Create(model::Thread t, IfExists if_exists) {
@@ -64,6 +72,9 @@ Task<Result<model::Thread>> SqliteThreads::Create(model::Thread t, IfExists if_e
           if (*row) {
             model::Thread existing = ReadThread(*stmt);
             if (if_exists == IfExists::kDoNothing && existing.tenant == t.tenant) {
+              if (IsExpired(existing.expires_at, clock())) {
+                return ExpiredError("Thread", t.thread_id, existing.expires_at);
+              }
               return existing;
             }
             return MakeError(Errc::kConflict, "thread " + t.thread_id + " exists");
@@ -77,7 +88,9 @@ Task<Result<model::Thread>> SqliteThreads::Create(model::Thread t, IfExists if_e
 
 Task<Result<model::Thread>> SqliteThreads::Get(std::string tenant, std::string thread_id) {
   return RunJob<model::Thread>(
-      ctx_.worker, [tenant, thread_id](Db& db) { return LoadThread(db, tenant, thread_id); });
+      ctx_.worker, [tenant, thread_id, clock = ctx_.clock](Db& db) {
+        return LoadLive(db, tenant, thread_id, clock());
+      });
 }
 
 Task<Result<model::Thread>> SqliteThreads::Update(std::string tenant, std::string thread_id,
@@ -88,7 +101,7 @@ Task<Result<model::Thread>> SqliteThreads::Update(std::string tenant, std::strin
         auto t = LoadThread(db, tenant, thread_id);
         if (!t) return t.error();
         ApplyPatch(*t, patch, clock());
-        if (Status st = WriteThread(db, *t); !st) return st.error();
+        if (Status st = WriteThread(db, *t, patch.values.has_value()); !st) return st.error();
         return t;
       });
 }
@@ -125,7 +138,7 @@ Task<Result<model::Thread>> SqliteThreads::Copy(std::string tenant, std::string 
       ctx_.worker, [tenant, source_thread_id, new_thread_id,
                     extra_metadata = std::move(extra_metadata),
                     clock = ctx_.clock](Db& db) -> Result<model::Thread> {
-        auto src = LoadThread(db, tenant, source_thread_id);
+        auto src = LoadLive(db, tenant, source_thread_id, clock());
         if (!src) return src.error();
         model::Thread t;
         t.tenant = tenant;

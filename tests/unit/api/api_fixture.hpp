@@ -13,6 +13,7 @@
 
 #include "api/api.hpp"
 #include "common/json.hpp"
+#include "common/time.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "observe/health.hpp"
@@ -77,7 +78,9 @@ class ApiTest : public ::testing::Test {
   observe::Metrics metrics_;
   std::unique_ptr<ApiContext> ctx_;
   http::Router router_;
-  std::int64_t clock_ms_ = 1'800'000'000'000;
+  // The store's clock starts at the wall clock: the API turns `ttl` into a wall-clock expiry
+  // and the store judges expiry by this clock, so they must agree.
+  std::int64_t clock_ms_ = NowMs();
 };
 
 inline constexpr std::string_view kAgentAssistantId = "fe096781-5601-53d2-b2f6-0d3403f7e9ca";

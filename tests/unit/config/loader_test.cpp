@@ -77,6 +77,29 @@ TEST(LoadConfig, FileBeatsDefaultsEnvBeatsFileFlagBeatsEnv) {
   EXPECT_EQ(c->graphs.size(), 2u);
 }
 
+TEST(LoadConfig, RunLifecycleAndSweepSettingsDefaultOnAndComeFromFileEnvAndFlags) {
+  auto defaults = Load({});
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_TRUE(defaults->server.resume_on_start);
+  EXPECT_TRUE(defaults->server.drain_on_stop);
+  EXPECT_EQ(defaults->server.thread_sweep_interval, std::chrono::seconds(60));
+
+  testing::TempDir dir;
+  auto env = TestEnv();
+  env.vars["AGENTD_CONFIG"] = WriteFile(dir, R"({"server": {"resume_on_start": false}})");
+  env.vars["AGENTD_DRAIN_ON_STOP"] = "false";
+  auto c = Load({"--thread-sweep-interval-ms", "1500"}, env);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->server.resume_on_start);
+  EXPECT_FALSE(c->server.drain_on_stop);
+  EXPECT_EQ(c->server.thread_sweep_interval, std::chrono::milliseconds(1500));
+
+  auto too_fast = Load({"--thread-sweep-interval-ms", "0"});
+  ASSERT_FALSE(too_fast);
+  EXPECT_NE(too_fast.error().message.find("--thread-sweep-interval-ms"), std::string::npos)
+      << too_fast.error().message;
+}
+
 TEST(LoadConfig, ConfigPathComesFromTheEnvironmentToo) {
   testing::TempDir dir;
   auto env = TestEnv();
