@@ -15,13 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "broadcast/detail/waiter.hpp"
+#include "bus/parked_handler.hpp"
 #include "broadcast/hub.hpp"
 #include "bus/event_log.hpp"
 #include "bus/pubsub.hpp"
 #include "observe/metrics.hpp"
 
 namespace agentd::broadcast::detail {
+
+using bus::Waiter;
+using bus::WaiterImpl;
 
 struct Subscriber {
   Format format = Format::kSse;

@@ -21,49 +21,13 @@
 #include <fmt/format.h>
 
 #include "common/assert.hpp"
+#include "bus/parked_handler.hpp"
 #include "observe/metrics.hpp"
 
 namespace agentd::bus::inproc {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
-
-namespace {
-
-// A parked Next(): the type-erased completion handler of one wait (Boost 1.81 has no
-// any_completion_handler). Complete() posts it to the handler's own executor, never runs it
-// inline, so the appender never executes subscriber code and holds no lock while it runs.
-class Waiter {
- public:
-  virtual ~Waiter() = default;
-  virtual void Complete(error_code ec) = 0;
-};
-
-template <class Handler>
-class WaiterImpl final : public Waiter {
- public:
-  explicit WaiterImpl(Handler handler)
-      : handler_(std::move(handler)),
-        // Parked waits must keep the subscriber's io_context running, as any Asio op would.
-        work_(asio::prefer(asio::get_associated_executor(handler_),
-                           asio::execution::outstanding_work.tracked)) {}
-
-  void Complete(error_code ec) override {
-    auto executor = asio::get_associated_executor(handler_);
-    asio::post(executor, [handler = std::move(handler_), work = std::move(work_), ec]() mutable {
-      // The slot's handler may only be removed on the subscriber's executor.
-      asio::get_associated_cancellation_slot(handler).clear();
-      std::move(handler)(ec);
-    });
-  }
-
- private:
-  Handler handler_;
-  decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler>>(),
-                        asio::execution::outstanding_work.tracked)) work_;
-};
-
-}  // namespace
 
 namespace detail {
 

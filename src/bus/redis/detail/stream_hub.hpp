@@ -31,7 +31,7 @@
 
 #include "bus/event_log.hpp"
 #include "bus/redis/detail/connection.hpp"
-#include "bus/redis/detail/waiter.hpp"
+#include "bus/parked_handler.hpp"
 
 namespace agentd::observe {
 class Counter;

@@ -1,8 +1,9 @@
 #pragma once
-// A parked Subscription::Next(): the type-erased completion handler of one wait (Boost 1.81 has
-// no any_completion_handler). Complete() posts the handler to its own executor and never runs
-// it inline, so the bus thread that delivers a message never executes subscriber code and
-// holds no lock while it runs. Private to broadcast/.
+// A parked Next(): the type-erased completion handler of one wait (Boost 1.81 has no
+// any_completion_handler). Complete() posts to the handler's own executor, never inline, so
+// the code that wakes it (an appender, the shared Redis reader, a broadcast delivery) never
+// runs subscriber code and holds no lock while it runs. Shared by the bus backends and
+// broadcast/, whose subscriptions park the same way.
 
 #include <memory>
 #include <utility>
@@ -14,7 +15,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/system/error_code.hpp>
 
-namespace agentd::broadcast::detail {
+namespace agentd::bus {
 
 class Waiter {
  public:
@@ -43,8 +44,9 @@ class WaiterImpl final : public Waiter {
 
  private:
   Handler handler_;
-  decltype(boost::asio::prefer(std::declval<boost::asio::associated_executor_t<Handler>>(),
-                               boost::asio::execution::outstanding_work.tracked)) work_;
+  decltype(boost::asio::prefer(
+      std::declval<boost::asio::associated_executor_t<Handler>>(),
+      boost::asio::execution::outstanding_work.tracked)) work_;
 };
 
-}  // namespace agentd::broadcast::detail
+}  // namespace agentd::bus
