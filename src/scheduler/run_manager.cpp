@@ -512,8 +512,9 @@ void RunManager::HandOverLeases() {
   if (!options_.cluster) return;
   // The runs this instance leaves behind (drained, abandoned) are adopted by the others at
   // their next lease check instead of after a full lease period.
-  auto expired = asio::co_spawn(pick_(), options_.cluster->leases->ExpireAll(options_.cluster->instance_id),
-                                asio::use_future);
+  const ClusterOptions& cluster = *options_.cluster;
+  auto expired =
+      asio::co_spawn(pick_(), cluster.leases->ExpireAll(cluster.instance_id), asio::use_future);
   if (expired.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     spdlog::warn("cluster: handing over leases timed out; they expire by themselves");
     return;
