@@ -5,7 +5,9 @@ set(AGENTD_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
 function(agentd_apply_common target)
   target_compile_options(${target} PRIVATE ${AGENTD_WARNINGS})
   if(AGENTD_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    # UB fails the test (by default UBSan reports and carries on).
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
 endfunction()
