@@ -297,7 +297,6 @@ void RunManager::StartCluster() {
         spdlog::error("cluster: lease keeper escaped with an exception: {}", ex.what());
       }
     }
-    keeper_done_.Set();
     std::lock_guard lock(mutex_);
     if (--live_coroutines_ == 0) idle_.notify_all();
   });

@@ -340,12 +340,12 @@ class RunManager {
   std::condition_variable idle_;
   std::string self_base_url_;
 
-  // Cluster mode: guarded by mutex_.
+  // Cluster mode. Guarded by mutex_: thread_wakeups_, keeper_running_. control_listener_ is set
+  // by StartCluster and reset by Stop; keeper_stop_ is thread-safe by itself.
   std::map<std::string, std::shared_ptr<OneShot>> thread_wakeups_;
+  bool keeper_running_ = false;
   std::unique_ptr<bus::PubSubListener> control_listener_;
   std::shared_ptr<OneShot> keeper_stop_ = std::make_shared<OneShot>();
-  OneShot keeper_done_;
-  bool keeper_running_ = false;
 };
 
 }  // namespace agentd::scheduler
