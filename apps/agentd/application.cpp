@@ -246,6 +246,12 @@ Result<std::uint16_t> Application::Start() {
       *p.shared_storage, *p.graphs, *p.bus, *p.run_executor, p.client_pool.get(),
       [loops] { return boost::asio::any_io_executor(loops->Next().get_executor()); },
       std::move(run_options));
+  if (p.runs->clustered()) {
+    scheduler::RunManager* runs = p.runs.get();
+    p.health.AddDependencyProbe("leases", [runs](std::string* why) {
+      return runs->LeasesCurrent(why);
+    });
+  }
   p.context.emplace(api::ApiContext{*p.shared_storage, *p.graphs, config_, p.health, p.metrics,
                                     AGENTD_VERSION, p.runs.get(), p.executor.get(), p.gate});
   p.broadcast = std::make_unique<broadcast::Hub>(*p.pubsub, p.metrics);

@@ -42,6 +42,7 @@ std::optional<CancelAction> ParseAction(std::string_view text) {
 asio::awaitable<Result<model::Run>> RunManager::EnqueueClustered(RunHandle& h,
                                                                  MultitaskStrategy strategy) {
   const ClusterOptions& cluster = *options_.cluster;
+  const auto asked_at = std::chrono::steady_clock::now();
   auto enqueued = co_await cluster.leases->Enqueue(h.run_, std::string(ToString(strategy)),
                                                    cluster.instance_id, cluster.lease);
   if (!enqueued) {
@@ -50,6 +51,7 @@ asio::awaitable<Result<model::Run>> RunManager::EnqueueClustered(RunHandle& h,
     }
     co_return enqueued.error();
   }
+  ExtendLease(h, asked_at);
   const CancelAction action =
       strategy == MultitaskStrategy::kRollback ? CancelAction::kRollback : CancelAction::kInterrupt;
   for (const auto& run_id : enqueued->cancelled_run_ids) {
@@ -169,6 +171,46 @@ void RunManager::DropLost(const std::shared_ptr<RunHandle>& h) {
   }
 }
 
+namespace {
+std::int64_t SteadyNs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void RunManager::ExtendLease(RunHandle& h, std::chrono::steady_clock::time_point asked_at) const {
+  const std::int64_t deadline = SteadyNs(asked_at + options_.cluster->lease);
+  std::int64_t current = h.lease_deadline_ns_.load(std::memory_order_relaxed);
+  // The first lease replaces the "never lapses" initial value; later ones only extend it.
+  if (current == std::numeric_limits<std::int64_t>::max()) current = 0;
+  while (deadline > current &&
+         !h.lease_deadline_ns_.compare_exchange_weak(current, deadline, std::memory_order_relaxed)) {
+  }
+}
+
+bool RunManager::StillLeased(RunHandle& h) {
+  if (!options_.cluster) return true;
+  if (SteadyNs(std::chrono::steady_clock::now()) <= h.lease_deadline_ns_.load(std::memory_order_relaxed)) {
+    return true;
+  }
+  // Paused or cut off past the lease: another instance may be running this run by now.
+  if (auto shared = Find(h.run_id_)) DropLost(shared);
+  return false;
+}
+
+bool RunManager::LeasesCurrent(std::string* why) const {
+  if (!options_.cluster) return true;
+  const std::int64_t renewed = keeper_renewed_ns_.load(std::memory_order_relaxed);
+  if (renewed == 0) return true;  // the keeper has not run yet
+  const std::int64_t age_ms = (SteadyNs(std::chrono::steady_clock::now()) - renewed) / 1'000'000;
+  if (age_ms <= options_.cluster->lease.count()) return true;
+  if (why != nullptr) {
+    *why = fmt::format("run leases not renewed for {} ms (lease {} ms): other instances are "
+                       "taking this instance's runs over",
+                       age_ms, options_.cluster->lease.count());
+  }
+  return false;
+}
+
 asio::awaitable<void> RunManager::RenewLeases() {
   const ClusterOptions& cluster = *options_.cluster;
   std::vector<std::shared_ptr<RunHandle>> held;
@@ -182,7 +224,11 @@ asio::awaitable<void> RunManager::RenewLeases() {
       ids.push_back(id);
     }
   }
-  if (ids.empty()) co_return;
+  const auto asked_at = std::chrono::steady_clock::now();
+  if (ids.empty()) {
+    keeper_renewed_ns_.store(SteadyNs(asked_at), std::memory_order_relaxed);
+    co_return;
+  }
   auto renewed = co_await cluster.leases->Renew(cluster.instance_id, ids, cluster.lease);
   if (!renewed) {
     spdlog::warn("cluster: renewing {} lease(s) failed: {}", ids.size(), renewed.error().message);
@@ -193,10 +239,12 @@ asio::awaitable<void> RunManager::RenewLeases() {
     }
     co_return;
   }
+  keeper_renewed_ns_.store(SteadyNs(asked_at), std::memory_order_relaxed);
   std::map<std::string, std::string> still_held;
   for (auto& state : *renewed) still_held[state.run_id] = state.cancel_action;
   for (auto& h : held) {
     auto it = still_held.find(h->run_id_);
+    if (it != still_held.end()) ExtendLease(*h, asked_at);
     if (it == still_held.end()) {
       if (h->done()) continue;
       // Missing: adopted by another instance, or ended meanwhile. A run whose Finish passed the
@@ -219,6 +267,7 @@ asio::awaitable<void> RunManager::AdoptExpired() {
     std::lock_guard lock(mutex_);
     if (stopping_) co_return;
   }
+  auto leased_at = std::chrono::steady_clock::now();
   auto adopted =
       co_await cluster.leases->AdoptExpired(cluster.instance_id, cluster.lease, cluster.adopt_batch);
   if (!adopted) {
@@ -250,8 +299,10 @@ asio::awaitable<void> RunManager::AdoptExpired() {
       for (std::size_t j = i; j < runs.size(); ++j) {
         if (!runs[j].run_id.empty()) waiting.push_back(runs[j].run_id);
       }
+      const auto asked_at = std::chrono::steady_clock::now();
       auto renewed = co_await cluster.leases->Renew(cluster.instance_id, waiting, cluster.lease);
       if (renewed) {
+        leased_at = asked_at;
         std::set<std::string> kept;
         for (const auto& state : *renewed) kept.insert(state.run_id);
         // Not renewed: ended or taken by another instance meanwhile; not ours to resume.
@@ -262,7 +313,7 @@ asio::awaitable<void> RunManager::AdoptExpired() {
       last_renewal = std::chrono::steady_clock::now();
     }
     if (runs[i].run_id.empty()) continue;
-    co_await ResumeRun(std::move(runs[i]));
+    co_await ResumeRun(std::move(runs[i]), leased_at);
   }
 }
 
@@ -338,28 +389,16 @@ asio::awaitable<bool> RunManager::WaitEnded(std::string tenant, std::string run_
   auto run = co_await storage_.runs().Get(tenant, run_id);
   if (!run) co_return true;  // gone: rolled back or deleted
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool freed = false;  // the last wait ended with a "free" for the thread
   for (;;) {
     auto wakeup = ThreadWakeup(run->thread_id);
+    // RunLeases::Finish ends the run and writes the thread's end state in one transaction, so
+    // once the run is inactive the thread's values are final.
     auto active = co_await options_.cluster->leases->IsActive(tenant, run_id);
-    if (active && !*active) {
-      // The owner's fence (RunLeases::Finish) makes the run inactive BEFORE it writes the
-      // thread's values and status, and it publishes "free" only after those writes. A /join
-      // answering in between read the thread's old values ({} for a new thread). Unless a
-      // "free" is what woke us, give the owner a moment to finish its writes.
-      if (!freed) {
-        auto left = deadline - std::chrono::steady_clock::now();
-        auto grace = std::min<std::chrono::steady_clock::duration>(
-            std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(0)),
-            std::chrono::seconds(1));
-        co_await wakeup->WaitFor(grace);
-      }
-      co_return true;
-    }
+    if (active && !*active) co_return true;
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
     auto step = std::min<std::chrono::steady_clock::duration>(left, options_.cluster->turn_recheck);
-    freed = co_await wakeup->WaitFor(step);
+    co_await wakeup->WaitFor(step);
   }
 }
 

@@ -191,7 +191,9 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
       co_return outcome;
     }
   }
-  LogSink sink(h.spec_.stream_modes, h.log_);
+  std::function<bool()> may_write;
+  if (options_.cluster) may_write = [this, hp = &h] { return StillLeased(*hp); };
+  LogSink sink(h.spec_.stream_modes, h.log_, std::move(may_write));
   // From here until the co_await below nothing suspends, so a cancel posted to this executor
   // runs only once the executor's coroutine is attached to signal_.
   h.executing_ = true;
@@ -256,58 +258,13 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   } else if (outcome.kind == Kind::kError) {
     status = h->timed_out_ ? model::RunStatus::kTimeout : model::RunStatus::kError;
   }
-  if (options_.cluster) {
-    // The fence: only the run's current owner writes its end. An instance that lost the lease
-    // (paused past it, partitioned) finds the run taken over and writes nothing.
-    auto fenced = co_await options_.cluster->leases->Finish(h->run_id_,
-                                                             options_.cluster->instance_id, status);
-    // A transient failure (pool exhausted under a burst, a dropped connection) is retried a
-    // few times while the lease is still ours: giving up hands a finished run to another
-    // instance, which resumes and re-runs its last step.
-    for (int retry = 1; !fenced && retry <= 3 && fenced.error().code == Errc::kUnavailable;
-         ++retry) {
-      asio::steady_timer pause(h->executor_, std::chrono::milliseconds(100 * retry));
-      co_await pause.async_wait(asio::use_awaitable);
-      fenced = co_await options_.cluster->leases->Finish(h->run_id_, options_.cluster->instance_id,
-                                                         status);
-    }
-    if (!fenced || !fenced->owned) {
-      if (!fenced) {
-        spdlog::warn("run {}: recording its end failed ({}); its lease will expire and another "
-                     "instance resumes it",
-                     h->run_id_, fenced.error().message);
-      }
-      DropLost(h);
-      Abandon(h);
-      co_return;
-    }
-    others = others || fenced->others_active;
-  }
   const auto idle_or_busy = others ? model::ThreadStatus::kBusy : model::ThreadStatus::kIdle;
-  auto& threads = storage_.threads();
+  const bool delete_thread = h->stateless_ && h->spec_.delete_on_completion;
 
+  // The thread's end state and the /join body; nothing is written yet.
   json::value body;
   storage::ThreadPatch patch;
   if (rollback) {
-    // The outcome lists what the executor wrote; an executor that threw lists nothing, so
-    // the newest checkpoints tagged with this run are collected too.
-    std::vector<std::string> written = outcome.checkpoints_written;
-    storage::HistoryQuery query;
-    query.thread_id = h->thread_id_;
-    query.limit = 1000;
-    if (auto recent = co_await storage_.checkpoints().List(std::move(query))) {
-      for (const auto& cp : *recent) {
-        if (cp.run_id == h->run_id_ &&
-            std::find(written.begin(), written.end(), cp.checkpoint_id) == written.end()) {
-          written.push_back(cp.checkpoint_id);
-        }
-      }
-    }
-    if (!written.empty()) {
-      auto removed = co_await storage_.checkpoints().Remove(h->thread_id_, std::move(written));
-      if (!removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed.error().message);
-    }
-    (void)co_await storage_.runs().Delete(h->tenant_, h->run_id_);
     if (executed) {
       patch.values = values_before;
       patch.interrupts = interrupts_before;
@@ -316,13 +273,6 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     patch.status = idle_or_busy;
     body = values_before.is_null() ? json::value(json::object{}) : values_before;
   } else {
-    if (!options_.cluster) {
-      (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
-    }
-    auto stored = co_await storage_.runs().SetUsage(h->tenant_, h->run_id_, UsageJson(outcome.usage));
-    if (!stored && stored.error().code != Errc::kNotFound) {
-      spdlog::warn("run {}: usage: {}", h->run_id_, stored.error().message);
-    }
     if (executed) {
       if (!outcome.values.is_null()) patch.values = outcome.values;
       patch.interrupts = outcome.interrupts;
@@ -349,17 +299,78 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
       body = current.is_null() ? json::value(json::object{}) : current;
     }
   }
-  if (options_.charge_tokens && outcome.usage.total() > 0) {
-    options_.charge_tokens(h->tenant_, h->tier_, outcome.usage.total());
+
+  if (options_.cluster) {
+    // The fence: only the run's current owner writes its end, and the thread's end state goes
+    // in the same transaction. An instance that lost the lease (paused past it, partitioned)
+    // finds the run taken over and writes nothing.
+    storage::RunLeases::Ending ending;
+    ending.status = status;
+    if (!rollback) ending.usage = UsageJson(outcome.usage);
+    if (!delete_thread) ending.thread = patch;
+    const ClusterOptions& cluster = *options_.cluster;
+    auto fenced = co_await cluster.leases->Finish(h->tenant_, h->thread_id_, h->run_id_,
+                                                  cluster.instance_id, ending);
+    // A transient failure (pool exhausted under a burst, a dropped connection) is retried a
+    // few times while the lease is still ours: giving up hands a finished run to another
+    // instance, which resumes and re-runs its last step.
+    for (int retry = 1; !fenced && retry <= 3 && fenced.error().code == Errc::kUnavailable;
+         ++retry) {
+      asio::steady_timer pause(h->executor_, std::chrono::milliseconds(100 * retry));
+      co_await pause.async_wait(asio::use_awaitable);
+      fenced = co_await cluster.leases->Finish(h->tenant_, h->thread_id_, h->run_id_,
+                                               cluster.instance_id, ending);
+    }
+    if (!fenced || !fenced->owned) {
+      if (!fenced) {
+        spdlog::warn("run {}: recording its end failed ({}); its lease will expire and another "
+                     "instance resumes it",
+                     h->run_id_, fenced.error().message);
+      }
+      DropLost(h);
+      Abandon(h);
+      co_return;
+    }
   }
-  const bool delete_thread = h->stateless_ && h->spec_.delete_on_completion;
+
+  auto& threads = storage_.threads();
+  if (rollback) {
+    // The outcome lists what the executor wrote; an executor that threw lists nothing, so
+    // the newest checkpoints tagged with this run are collected too.
+    std::vector<std::string> written = outcome.checkpoints_written;
+    storage::HistoryQuery query;
+    query.thread_id = h->thread_id_;
+    query.limit = 1000;
+    if (auto recent = co_await storage_.checkpoints().List(std::move(query))) {
+      for (const auto& cp : *recent) {
+        if (cp.run_id == h->run_id_ &&
+            std::find(written.begin(), written.end(), cp.checkpoint_id) == written.end()) {
+          written.push_back(cp.checkpoint_id);
+        }
+      }
+    }
+    if (!written.empty()) {
+      auto removed = co_await storage_.checkpoints().Remove(h->thread_id_, std::move(written));
+      if (!removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed.error().message);
+    }
+    (void)co_await storage_.runs().Delete(h->tenant_, h->run_id_);
+  } else if (!options_.cluster) {
+    (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
+    auto stored = co_await storage_.runs().SetUsage(h->tenant_, h->run_id_, UsageJson(outcome.usage));
+    if (!stored && stored.error().code != Errc::kNotFound) {
+      spdlog::warn("run {}: usage: {}", h->run_id_, stored.error().message);
+    }
+  }
   if (delete_thread) {
     (void)co_await threads.Delete(h->tenant_, h->thread_id_);
-  } else {
+  } else if (!options_.cluster) {
     auto updated = co_await threads.Update(h->tenant_, h->thread_id_, std::move(patch));
     if (!updated && updated.error().code != Errc::kNotFound) {
       spdlog::warn("run {}: thread update: {}", h->run_id_, updated.error().message);
     }
+  }
+  if (options_.charge_tokens && outcome.usage.total() > 0) {
+    options_.charge_tokens(h->tenant_, h->tier_, outcome.usage.total());
   }
   if (outcome.kind == Kind::kError && !h->log_->closed()) {
     h->log_->Append("error", ToJson(json::object{{"error", ErrorType(outcome)},

@@ -21,11 +21,13 @@
 //
 // Thread safety: every public method may be called from any thread.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -118,6 +120,13 @@ class RunHandle {
   boost::asio::cancellation_signal signal_;
   bool executing_ = false;
   bool timed_out_ = false;  // run_timeout fired
+
+  // Cluster mode: until when (steady clock, ns since its epoch) this instance is sure it still
+  // holds the run's lease, by its own clock: the moment its last successful Enqueue, adoption
+  // or renewal was *sent*, plus the lease, which is no later than the database's expiry. Past
+  // it the run appends no more events (an instance paused past its lease must not write into
+  // the stream the adopter continues). Embedded runs never lapse.
+  std::atomic<std::int64_t> lease_deadline_ns_{std::numeric_limits<std::int64_t>::max()};
 
   OneShot start_;      // its turn came, or it was cancelled while pending
   OneShot cancelled_;  // a cancel was requested (wakes an after_seconds wait)
@@ -236,6 +245,10 @@ class RunManager {
   // Whether the thread has an active run here or (cluster mode) on any instance.
   boost::asio::awaitable<bool> IsThreadBusy(std::string tenant, std::string thread_id);
   bool clustered() const { return options_.cluster.has_value(); }
+  // Cluster mode: false (with `why`) while the lease keeper has not renewed this instance's
+  // leases for a whole lease period (paused, cut off from PostgreSQL): /ready fails meanwhile,
+  // since the other instances are taking its runs over.
+  bool LeasesCurrent(std::string* why) const;
   // Cancels every active run of the thread and waits for them (bounded by `wait`).
   boost::asio::awaitable<void> CancelThread(std::string thread_id, CancelAction action,
                                             std::chrono::steady_clock::duration wait);
@@ -286,7 +299,9 @@ class RunManager {
   void CountRejection(std::string_view reason);
   void UpdateGauges();
   // Recover() for one stored run; false when it could not be resumed (it is then ended).
-  boost::asio::awaitable<bool> ResumeRun(model::Run run);
+  // `leased_at`: when the adoption that gave this instance the run was sent (cluster mode).
+  boost::asio::awaitable<bool> ResumeRun(
+      model::Run run, std::optional<std::chrono::steady_clock::time_point> leased_at = {});
   boost::asio::awaitable<runtime::RunOutcome> Execute(RunHandle& h);
   boost::asio::awaitable<void> Finish(std::shared_ptr<RunHandle> h, runtime::RunOutcome outcome,
                                       bool executed, boost::json::value values_before,
@@ -320,6 +335,11 @@ class RunManager {
   void Publish(std::string payload);
   // Ends a run this process no longer owns: no writes, its log left to the new owner.
   void DropLost(const std::shared_ptr<RunHandle>& h);
+  // The run's lease is ours until `asked_at` + lease (never shortened).
+  void ExtendLease(RunHandle& h, std::chrono::steady_clock::time_point asked_at) const;
+  // Whether the run may still write: true in embedded mode; in cluster mode false once its
+  // lease deadline passed, and the run is then dropped (DropLost).
+  bool StillLeased(RunHandle& h);
   // Stop(): lets the other instances adopt what this one leaves behind at once.
   void HandOverLeases();
 
@@ -346,6 +366,8 @@ class RunManager {
   bool keeper_running_ = false;
   std::unique_ptr<bus::PubSubListener> control_listener_;
   std::shared_ptr<OneShot> keeper_stop_ = std::make_shared<OneShot>();
+  // When the keeper last renewed every lease it asked for (or had none to renew), steady ns.
+  std::atomic<std::int64_t> keeper_renewed_ns_{0};
 };
 
 }  // namespace agentd::scheduler

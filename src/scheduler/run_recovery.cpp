@@ -95,29 +95,32 @@ asio::awaitable<Result<std::size_t>> RunManager::Recover() {
   co_return found->size();
 }
 
-asio::awaitable<bool> RunManager::ResumeRun(model::Run run) {
+asio::awaitable<bool> RunManager::ResumeRun(
+    model::Run run, std::optional<std::chrono::steady_clock::time_point> leased_at) {
   const std::string tenant = run.tenant;
   // `permanent`: the run can never resume (its assistant or graph is gone). Otherwise, in
   // cluster mode, the failure may pass (storage or Redis unreachable): the run is left to its
   // lease, which expires, and an instance adopts it again later.
   auto fail = [&](std::string reason, bool permanent = true) -> asio::awaitable<bool> {
-    if (options_.cluster) {
-      if (!permanent) {
-        spdlog::warn("run {}: not resumed now, left to its lease: {}", run.run_id, reason);
-        co_return false;
-      }
-      // The fence: write the end only while this instance holds the run.
-      auto fenced = co_await options_.cluster->leases->Finish(
-          run.run_id, options_.cluster->instance_id, model::RunStatus::kError);
-      if (!fenced || !fenced->owned) co_return false;
+    if (options_.cluster && !permanent) {
+      spdlog::warn("run {}: not resumed now, left to its lease: {}", run.run_id, reason);
+      co_return false;
     }
     spdlog::warn("run {}: not resumed: {}", run.run_id, reason);
-    if (!options_.cluster) {
-      (void)co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
-    }
     storage::ThreadPatch patch;
     patch.status = model::ThreadStatus::kError;
     patch.error = json::object{{"error", "ServerRestartError"}, {"message", reason}};
+    if (options_.cluster) {
+      // The fence: write the end (and the thread's error) only while this instance holds it.
+      storage::RunLeases::Ending ending;
+      ending.status = model::RunStatus::kError;
+      ending.thread = std::move(patch);
+      (void)co_await options_.cluster->leases->Finish(tenant, run.thread_id, run.run_id,
+                                                      options_.cluster->instance_id,
+                                                      std::move(ending));
+      co_return false;
+    }
+    (void)co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
     (void)co_await storage_.threads().Update(tenant, run.thread_id, std::move(patch));
     co_return false;
   };
@@ -164,6 +167,7 @@ asio::awaitable<bool> RunManager::ResumeRun(model::Run run) {
   h->thread_id_ = run.thread_id;
   h->tenant_ = tenant;
   h->attempt_ = static_cast<int>(*attempt);
+  if (leased_at) ExtendLease(*h, *leased_at);
   TierQuota quota = QuotaFor("");
   h->tier_ = quota.tier;
   // A run accepted once is never refused again.

@@ -10,8 +10,9 @@ namespace {
 unsigned Bit(runtime::StreamMode mode) { return 1u << static_cast<unsigned>(mode); }
 }  // namespace
 
-LogSink::LogSink(std::vector<runtime::StreamMode> modes, std::shared_ptr<bus::RunEventLog> log)
-    : log_(std::move(log)) {
+LogSink::LogSink(std::vector<runtime::StreamMode> modes, std::shared_ptr<bus::RunEventLog> log,
+                 std::function<bool()> may_write)
+    : log_(std::move(log)), may_write_(std::move(may_write)) {
   if (modes.empty()) modes.push_back(runtime::StreamMode::kValues);
   for (auto mode : modes) mask_ |= Bit(mode);
 }
@@ -22,6 +23,7 @@ void LogSink::Emit(std::string_view event, boost::json::value data) {
   // Never append after Close (the log treats that as a bug); a closed log means the run
   // already finished from the scheduler's point of view.
   if (log_->closed()) return;
+  if (may_write_ && !may_write_()) return;
   log_->Append(event, ToJson(data));
 }
 

@@ -306,15 +306,24 @@ class RunLeases {
   virtual Task<Result<std::vector<model::Run>>> AdoptExpired(std::string owner,
                                                              std::chrono::milliseconds lease,
                                                              std::int64_t limit) = 0;
-  // The run's terminal status, written only while `owner` still holds it (a fence against an
-  // instance that lost its lease while paused): `owned` is false when it no longer
-  // does (nothing written). `others_active`: the thread has other active runs.
+  // How a run ended, written in one transaction by Finish.
+  struct Ending {
+    model::RunStatus status = model::RunStatus::kSuccess;
+    std::optional<json::object> usage;  // stored with the status when set
+    // The thread's end state, applied under the same fence, so anyone who sees the run ended
+    // also sees the thread's final values. A status of kIdle is stored as kBusy while the
+    // thread has other active runs. Skipped when the thread is gone.
+    std::optional<ThreadPatch> thread;
+  };
+  // The run's end, written only while `owner` still holds it (a fence against an instance that
+  // lost its lease while paused): `owned` is false when it no longer does (nothing written).
+  // `others_active`: the thread has other active runs.
   struct Finished {
     bool owned = false;
     bool others_active = false;
   };
-  virtual Task<Result<Finished>> Finish(std::string run_id, std::string owner,
-                                        model::RunStatus status) = 0;
+  virtual Task<Result<Finished>> Finish(std::string tenant, std::string thread_id,
+                                        std::string run_id, std::string owner, Ending ending) = 0;
   // Requests a cancel of an active run wherever it runs. Returns its thread id, or kNotFound
   // when the run is not active (ended, unknown, another tenant's).
   virtual Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,

@@ -191,6 +191,10 @@ bool Instance::WaitReady(std::chrono::seconds bound) {
 
 void Instance::Kill(int signal) { KillAndReap(pid_, signal); }
 
+void Instance::Signal(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
 bool Instance::Running() {
   if (pid_ <= 0) return false;
   if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {

@@ -68,6 +68,7 @@ class Instance {
 
   bool WaitReady(std::chrono::seconds bound);
   void Kill(int signal);  // by pid, reaped with a bound
+  void Signal(int signal);  // by pid, not waited for (SIGSTOP, SIGCONT)
   bool alive() const { return pid_ > 0; }
   // The child has not exited (it was never restarted: same pid, still there).
   bool Running();

@@ -9,6 +9,7 @@
 #include "common/json.hpp"
 #include "storage/postgres/pg_rows.hpp"
 #include "storage/postgres/pg_stores.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::storage::postgres {
 
@@ -160,10 +161,13 @@ Task<Result<std::vector<model::Run>>> PgLeases::AdoptExpired(std::string owner,
       });
 }
 
-Task<Result<RunLeases::Finished>> PgLeases::Finish(std::string run_id, std::string owner,
-                                                   model::RunStatus status) {
+Task<Result<RunLeases::Finished>> PgLeases::Finish(std::string tenant, std::string thread_id,
+                                                   std::string run_id, std::string owner,
+                                                   Ending ending) {
   return InTx<Finished>(
-      ctx_.pool, [run_id = std::move(run_id), owner = std::move(owner), status,
+      ctx_.pool, [tenant = std::move(tenant), thread_id = std::move(thread_id),
+                  run_id = std::move(run_id), owner = std::move(owner),
+                  ending = std::move(ending),
                   clock = ctx_.clock](PgConn& c) -> Task<Result<Finished>> {
         Finished out;
         // The thread's row lock first (Enqueue's order: thread, then runs), so that a run being
@@ -171,24 +175,34 @@ Task<Result<RunLeases::Finished>> PgLeases::Finish(std::string run_id, std::stri
         // counted, or waits for this commit and then finds the turn free. Without it a run
         // enqueued between that check and this commit read "not yet" (this run still looked
         // running) while others_active said false: a lost wakeup, the run never resumed.
-        auto locked = co_await c.Query(
-            "SELECT 1 FROM threads WHERE thread_id = "
-            "(SELECT thread_id FROM runs WHERE run_id = $1) FOR UPDATE",
-            P(run_id));
-        if (!locked) co_return locked.error();
+        auto thread = co_await LoadThread(c, tenant, thread_id, /*lock=*/true);
+        if (!thread && thread.error().code != Errc::kNotFound) co_return thread.error();
         static const std::string sql = fmt::format(
-            "UPDATE runs SET status = $3, updated_at = $4, owner = NULL, lease_expires_at = NULL "
-            "WHERE run_id = $1 AND owner = $2 AND {} RETURNING thread_id",
+            "UPDATE runs SET status = $3, updated_at = $4, owner = NULL, lease_expires_at = NULL, "
+            "usage = COALESCE($5::jsonb, usage) "
+            "WHERE run_id = $1 AND owner = $2 AND {}",
             kActive);
-        auto r = co_await c.Query(sql, P(run_id, owner, model::ToString(status), clock()));
+        std::optional<std::string> usage;
+        if (ending.usage) usage = ToJson(*ending.usage);
+        auto r = co_await c.Query(sql, P(run_id, owner, model::ToString(ending.status), clock(), usage));
         if (!r) co_return r.error();
-        if (r->rows() == 0) co_return out;
+        if (r->affected() == 0) co_return out;
         out.owned = true;
         static const std::string others_sql =
             fmt::format("SELECT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND {})", kActive);
-        auto others = co_await c.Query(others_sql, P(std::string(r->Text(0, 0))));
+        auto others = co_await c.Query(others_sql, P(thread_id));
         if (!others) co_return others.error();
         out.others_active = others->Text(0, 0) == "t";
+        // Same transaction as the fence: a reader never sees the run ended with the thread's
+        // values from before it (a /join answered on another instance reads both).
+        if (ending.thread && thread) {
+          ThreadPatch patch = *ending.thread;
+          if (patch.status == model::ThreadStatus::kIdle && out.others_active) {
+            patch.status = model::ThreadStatus::kBusy;
+          }
+          ApplyPatch(*thread, patch, clock());
+          if (Status st = co_await WriteThread(c, *thread); !st) co_return st.error();
+        }
         co_return out;
       });
 }

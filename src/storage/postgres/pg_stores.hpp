@@ -162,8 +162,8 @@ class PgLeases final : public RunLeases {
   Task<Result<std::vector<model::Run>>> AdoptExpired(std::string owner,
                                                      std::chrono::milliseconds lease,
                                                      std::int64_t limit) override;
-  Task<Result<Finished>> Finish(std::string run_id, std::string owner,
-                                model::RunStatus status) override;
+  Task<Result<Finished>> Finish(std::string tenant, std::string thread_id, std::string run_id,
+                                std::string owner, Ending ending) override;
   Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,
                                           std::string action) override;
   Task<Result<bool>> IsActive(std::string tenant, std::string run_id) override;

@@ -168,7 +168,18 @@ class PgLeasesTest : public ::testing::Test {
   }
   RunLeases::Finished Finish(const std::string& run_id, const std::string& owner,
                              model::RunStatus status = model::RunStatus::kSuccess) {
-    auto r = RunCo(leases_->Finish(run_id, owner, status), 10s);
+    // Finish takes the run's tenant and thread, as the scheduler knows them.
+    std::string tenant, thread_id;
+    auto row = RunCo(RawQuery(*raw_, "SELECT tenant, thread_id FROM runs WHERE run_id = $1",
+                              Params{run_id}),
+                     10s);
+    if (row && row->rows() == 1) {
+      tenant = row->Text(0, 0);
+      thread_id = row->Text(0, 1);
+    }
+    RunLeases::Ending ending;
+    ending.status = status;
+    auto r = RunCo(leases_->Finish(tenant, thread_id, run_id, owner, std::move(ending)), 10s);
     if (!r) {
       ADD_FAILURE() << "Finish " << run_id << ": " << r.error().message;
       return {};

@@ -143,8 +143,8 @@ TEST_F(PgLeasesTest, ConcurrentEnqueuesFromTwoInstancesAreGrantedOneAtATimeInIdO
           << "run-" << window[k] << " while run-" << next << " is the oldest: got "
           << KindName(results[k]->kind);
     }
-    auto f = RunCo(leases_of(next)->Finish(fmt::format("run-{:03}", next), owner_of(next),
-                                           RunStatus::kSuccess),
+    auto f = RunCo(leases_of(next)->Finish("", "t", fmt::format("run-{:03}", next), owner_of(next),
+                                           RunLeases::Ending{}),
                    10s);
     ASSERT_TRUE(f) << f.error().message;
     ASSERT_TRUE(f->owned);
@@ -161,9 +161,9 @@ Task<Result<TurnClaim>> EnqueueThenClaim(RunLeases& leases, model::Run run, std:
   co_return co_await leases.ClaimTurn(run.run_id, owner);
 }
 
-Task<Result<TurnClaim>> FinishAsClaim(RunLeases& leases, std::string run_id, std::string owner,
-                                      bool* others_active) {
-  auto f = co_await leases.Finish(run_id, owner, RunStatus::kSuccess);
+Task<Result<TurnClaim>> FinishAsClaim(RunLeases& leases, std::string thread_id, std::string run_id,
+                                      std::string owner, bool* others_active) {
+  auto f = co_await leases.Finish("", thread_id, run_id, owner, RunLeases::Ending{});
   if (!f) co_return f.error();
   if (!f->owned) co_return MakeError(Errc::kInternal, "finish: not owned");
   *others_active = f->others_active;
@@ -183,7 +183,7 @@ TEST_F(PgLeasesTest, ARunEnqueuedWhileThePreviousFinishesIsNeverLeftWithoutAWake
   std::unique_ptr<bool[]> active(new bool[kPairs]());  // Finish's others_active, per pair
   std::vector<Task<Result<TurnClaim>>> tasks;
   for (int i = 0; i < kPairs; ++i) {
-    tasks.push_back(FinishAsClaim(*leases_, fmt::format("a{:02}", i), "a", &active[i]));
+    tasks.push_back(FinishAsClaim(*leases_, fmt::format("t{:02}", i), fmt::format("a{:02}", i), "a", &active[i]));
     tasks.push_back(EnqueueThenClaim(*other->leases(),
                                      NewRun(fmt::format("b{:02}", i), fmt::format("t{:02}", i)),
                                      "b"));
@@ -238,7 +238,7 @@ TEST_F(PgLeasesTest, ARunEnqueuedDuringAFinishCommitIsGrantedOrReported) {
                     10s));
   bool others_active = false;
   std::vector<Task<Result<TurnClaim>>> tasks;
-  tasks.push_back(FinishAsClaim(*leases_, "a", "a", &others_active));
+  tasks.push_back(FinishAsClaim(*leases_, "t", "a", "a", &others_active));
   tasks.push_back(EnqueueThenClaimDuringSlowCommit(*raw_, *other->leases()));
   auto results = RunParallel(std::move(tasks));
   ASSERT_TRUE(results[0]) << results[0].error().message;

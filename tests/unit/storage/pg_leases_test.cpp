@@ -227,6 +227,57 @@ TEST_F(PgLeasesTest, FinishByANonOwnerWritesNothing) {
   EXPECT_FALSE(Finish("unknown", "a").owned);
 }
 
+// The run's end, its usage and the thread's end state are one transaction: whoever sees the
+// run ended sees the thread's final values too (a /join on another instance reads both).
+TEST_F(PgLeasesTest, FinishWritesUsageAndTheThreadPatchUnderTheFence) {
+  CreateThread("t");
+  MustEnqueue(NewRun("r1", "t"), "a");
+  ASSERT_EQ(Claim("r1", "a").kind, Kind::kGranted);
+  RunLeases::Ending ending;
+  ending.usage = json::object{{"total_tokens", 7}};
+  ending.thread.emplace();
+  ending.thread->values = json::object{{"answer", 42}};
+  ending.thread->status = model::ThreadStatus::kIdle;
+
+  RunLeases::Ending stale = ending;  // another instance that lost the lease
+  stale.thread->values = json::object{{"answer", "stale"}};
+  stale.usage = json::object{{"total_tokens", 999}};
+  auto lost = RunCo(leases_->Finish("", "t", "r1", "b", std::move(stale)), 10s);
+  ASSERT_TRUE(lost) << lost.error().message;
+  EXPECT_FALSE(lost->owned);
+  auto untouched = RunCo(storage_->threads().Get("", "t"), 10s);
+  ASSERT_TRUE(untouched) << untouched.error().message;
+  EXPECT_NE(untouched->values, (json::value(json::object{{"answer", "stale"}})));
+
+  auto f = RunCo(leases_->Finish("", "t", "r1", "a", std::move(ending)), 10s);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_TRUE(f->owned);
+  auto thread = RunCo(storage_->threads().Get("", "t"), 10s);
+  ASSERT_TRUE(thread) << thread.error().message;
+  EXPECT_EQ(thread->values, (json::value(json::object{{"answer", 42}})));
+  EXPECT_EQ(thread->status, model::ThreadStatus::kIdle);
+  auto run = RunCo(storage_->runs().Get("", "r1"), 10s);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->status, RunStatus::kSuccess);
+  EXPECT_EQ(run->usage, (json::object{{"total_tokens", 7}}));
+}
+
+TEST_F(PgLeasesTest, FinishLeavesTheThreadBusyWhileItHasOtherActiveRuns) {
+  CreateThread("t");
+  MustEnqueue(NewRun("r1", "t"), "a");
+  MustEnqueue(NewRun("r2", "t"), "b");  // queued behind r1, on another instance
+  ASSERT_EQ(Claim("r1", "a").kind, Kind::kGranted);
+  RunLeases::Ending ending;
+  ending.thread.emplace();
+  ending.thread->status = model::ThreadStatus::kIdle;
+  auto f = RunCo(leases_->Finish("", "t", "r1", "a", std::move(ending)), 10s);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_TRUE(f->others_active);
+  auto thread = RunCo(storage_->threads().Get("", "t"), 10s);
+  ASSERT_TRUE(thread) << thread.error().message;
+  EXPECT_EQ(thread->status, model::ThreadStatus::kBusy);
+}
+
 // ----------------------------------------------------------------------------- adoption
 
 TEST_F(PgLeasesTest, AdoptExpiredMovesRunsToTheNewOwnerAndFencesTheOldOne) {
