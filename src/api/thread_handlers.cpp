@@ -87,7 +87,7 @@ Reply Delete(ApiContext& ctx, Request& req) {
   }
   // Active runs stop first (bounded), so none writes to the thread after it is gone.
   if (ctx.runs != nullptr) {
-    co_await ctx.runs->CancelThread(*id, scheduler::CancelAction::kInterrupt,
+    co_await ctx.runs->CancelThread(Tenant(req), *id, scheduler::CancelAction::kInterrupt,
                                     std::chrono::seconds(5));
   }
   auto deleted = co_await ctx.storage.threads().Delete(Tenant(req), *id);

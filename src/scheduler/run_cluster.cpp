@@ -70,6 +70,17 @@ std::shared_ptr<OneShot> RunManager::ThreadWakeup(const std::string& thread_id) 
   return slot;
 }
 
+void RunManager::ReleaseThreadWakeup(const std::string& thread_id,
+                                     std::shared_ptr<OneShot> wakeup) {
+  std::lock_guard lock(mutex_);
+  auto it = thread_wakeups_.find(thread_id);
+  // Two owners (the map and `wakeup`): no other waiter took it since; under the mutex nobody
+  // can take it meanwhile.
+  if (it != thread_wakeups_.end() && it->second == wakeup && wakeup.use_count() == 2) {
+    thread_wakeups_.erase(it);
+  }
+}
+
 void RunManager::WakeThread(const std::string& thread_id) {
   std::shared_ptr<OneShot> fired;
   {
@@ -124,17 +135,21 @@ asio::awaitable<RunManager::TurnResult> RunManager::WaitTurn(RunHandle& h) {
     }
     auto wakeup = ThreadWakeup(h.thread_id_);
     auto claim = co_await cluster.leases->ClaimTurn(h.run_id_, cluster.instance_id);
+    std::optional<TurnResult> result;
     if (claim) {
       switch (claim->kind) {
         case storage::TurnClaim::Kind::kGranted:
-          co_return TurnResult::kGranted;
+          result = TurnResult::kGranted;
+          break;
         case storage::TurnClaim::Kind::kLost:
-          co_return TurnResult::kLost;
+          result = TurnResult::kLost;
+          break;
         case storage::TurnClaim::Kind::kCancelled: {
           auto action = ParseAction(claim->cancel_action).value_or(CancelAction::kInterrupt);
           std::lock_guard lock(mutex_);
           if (!h.cancel_) h.cancel_ = action;
-          co_return TurnResult::kCancelled;
+          result = TurnResult::kCancelled;
+          break;
         }
         case storage::TurnClaim::Kind::kNotYet:
           break;
@@ -143,7 +158,11 @@ asio::awaitable<RunManager::TurnResult> RunManager::WaitTurn(RunHandle& h) {
       // The database is unreachable: keep the run and ask again; /ready reports storage down.
       spdlog::warn("run {}: claiming its turn failed: {}", h.run_id_, claim.error().message);
     }
-    co_await wakeup->WaitFor(cluster.turn_recheck);
+    if (!result) {
+      if (co_await wakeup->WaitFor(cluster.turn_recheck)) continue;  // fired: the map let go
+    }
+    ReleaseThreadWakeup(h.thread_id_, std::move(wakeup));
+    if (result) co_return *result;
   }
 }
 
@@ -394,11 +413,42 @@ asio::awaitable<bool> RunManager::WaitEnded(std::string tenant, std::string run_
     // RunLeases::Finish ends the run and writes the thread's end state in one transaction, so
     // once the run is inactive the thread's values are final.
     auto active = co_await options_.cluster->leases->IsActive(tenant, run_id);
-    if (active && !*active) co_return true;
     auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) co_return false;
+    if ((active && !*active) || left <= std::chrono::steady_clock::duration::zero()) {
+      ReleaseThreadWakeup(run->thread_id, std::move(wakeup));
+      co_return active && !*active;
+    }
     auto step = std::min<std::chrono::steady_clock::duration>(left, options_.cluster->turn_recheck);
-    co_await wakeup->WaitFor(step);
+    if (!co_await wakeup->WaitFor(step)) ReleaseThreadWakeup(run->thread_id, std::move(wakeup));
+  }
+}
+
+asio::awaitable<void> RunManager::CancelThreadClustered(
+    std::string tenant, std::string thread_id, CancelAction action,
+    std::chrono::steady_clock::time_point deadline) {
+  const ClusterOptions& cluster = *options_.cluster;
+  auto marked =
+      co_await cluster.leases->RequestThreadCancel(tenant, thread_id, std::string(ActionName(action)));
+  if (!marked) {
+    spdlog::warn("thread {}: cancelling its runs on other instances failed: {}", thread_id,
+                 marked.error().message);
+  } else {
+    for (const auto& run_id : *marked) {
+      if (!RequestCancel(run_id, action)) {
+        Publish(fmt::format("cancel {} {}", run_id, ActionName(action)));
+      }
+    }
+  }
+  for (;;) {
+    auto wakeup = ThreadWakeup(thread_id);
+    auto busy = co_await cluster.leases->ThreadHasActiveRuns(tenant, thread_id);
+    auto left = deadline - std::chrono::steady_clock::now();
+    if ((busy && !*busy) || left <= std::chrono::steady_clock::duration::zero()) {
+      ReleaseThreadWakeup(thread_id, std::move(wakeup));
+      co_return;
+    }
+    auto step = std::min<std::chrono::steady_clock::duration>(left, cluster.turn_recheck);
+    if (!co_await wakeup->WaitFor(step)) ReleaseThreadWakeup(thread_id, std::move(wakeup));
   }
 }
 

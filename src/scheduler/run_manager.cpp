@@ -341,7 +341,8 @@ std::shared_ptr<RunHandle> RunManager::RequestCancel(const std::string& run_id,
   return h;
 }
 
-asio::awaitable<void> RunManager::CancelThread(std::string thread_id, CancelAction action,
+asio::awaitable<void> RunManager::CancelThread(std::string tenant, std::string thread_id,
+                                               CancelAction action,
                                                std::chrono::steady_clock::duration wait) {
   std::vector<std::shared_ptr<RunHandle>> runs;
   {
@@ -351,6 +352,10 @@ asio::awaitable<void> RunManager::CancelThread(std::string thread_id, CancelActi
   }
   for (auto& h : runs) RequestCancel(h->run_id_, action);
   auto deadline = std::chrono::steady_clock::now() + wait;
+  if (options_.cluster) {
+    co_await CancelThreadClustered(std::move(tenant), std::move(thread_id), action, deadline);
+    co_return;
+  }
   for (auto& h : runs) {
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) break;

@@ -249,8 +249,10 @@ class RunManager {
   // leases for a whole lease period (paused, cut off from PostgreSQL): /ready fails meanwhile,
   // since the other instances are taking its runs over.
   bool LeasesCurrent(std::string* why) const;
-  // Cancels every active run of the thread and waits for them (bounded by `wait`).
-  boost::asio::awaitable<void> CancelThread(std::string thread_id, CancelAction action,
+  // Cancels every active run of the thread, here and (cluster mode) on every instance, and
+  // waits for them to end (bounded by `wait`).
+  boost::asio::awaitable<void> CancelThread(std::string tenant, std::string thread_id,
+                                            CancelAction action,
                                             std::chrono::steady_clock::duration wait);
   bool IsThreadActive(const std::string& thread_id) const;
   // The event log of an active or recently ended run of `tenant` (bus retention); nullptr when
@@ -332,6 +334,14 @@ class RunManager {
   // Wakes the runs of this process waiting for `thread_id`'s turn.
   void WakeThread(const std::string& thread_id);
   std::shared_ptr<OneShot> ThreadWakeup(const std::string& thread_id);
+  // Gives back a wakeup that did not fire: removed when no other waiter holds it, so threads
+  // whose "free" message never comes leave nothing behind.
+  void ReleaseThreadWakeup(const std::string& thread_id, std::shared_ptr<OneShot> wakeup);
+  // CancelThread on the other instances: marks the thread's runs in the database, tells their
+  // owners, and waits until none is active anywhere or `deadline`.
+  boost::asio::awaitable<void> CancelThreadClustered(std::string tenant, std::string thread_id,
+                                                     CancelAction action,
+                                                     std::chrono::steady_clock::time_point deadline);
   void Publish(std::string payload);
   // Ends a run this process no longer owns: no writes, its log left to the new owner.
   void DropLost(const std::shared_ptr<RunHandle>& h);

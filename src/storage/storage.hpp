@@ -328,6 +328,11 @@ class RunLeases {
   // when the run is not active (ended, unknown, another tenant's).
   virtual Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,
                                                   std::string action) = 0;
+  // Requests a cancel of every active run of the thread (a thread being deleted), wherever
+  // they run; returns the ids of those not marked before.
+  virtual Task<Result<std::vector<std::string>>> RequestThreadCancel(std::string tenant,
+                                                                     std::string thread_id,
+                                                                     std::string action) = 0;
   // Whether the run is still pending or running (any instance).
   virtual Task<Result<bool>> IsActive(std::string tenant, std::string run_id) = 0;
   // Whether any run of the thread is pending or running (any instance).

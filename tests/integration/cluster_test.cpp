@@ -181,6 +181,37 @@ TEST_F(ClusterStreamTest, JoinOnAnotherInstanceReturnsFinalValues) {
   }
 }
 
+// Deleting a thread on B stops its run executing on A first (the delete waits for it), so the
+// run writes nothing into a thread that is gone: A's stream of the run ends at once, long before
+// the run's 30 s reply would have, and nothing of the thread is left in the database.
+TEST_F(ClusterStreamTest, ThreadDeleteOnAnotherInstanceStopsItsRunFirst) {
+  Instance& a = cluster_[0];
+  Instance& b = cluster_[1];
+  const std::string thread_id = CreateThread(a.port());
+  ASSERT_FALSE(thread_id.empty());
+  HttpClient ca(a.port(), "127.0.0.1", 30s);
+  auto created = ca.Post("/threads/" + thread_id + "/runs", RunBody("delay=30000 doomed"));
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string run_id = Str(ParseJson(created.body), "run_id");
+  ASSERT_TRUE(WaitUntil(30s, [&] { return RunStatus(b.port(), thread_id, run_id) == "running"; }));
+  SseReader stream(a.port(), "/threads/" + thread_id + "/runs/" + run_id + "/stream");
+  ASSERT_EQ(stream.status(), 200);
+
+  HttpClient cb(b.port(), "127.0.0.1", 30s);
+  auto deleted = cb.Send("DELETE", "/threads/" + thread_id);
+  EXPECT_EQ(deleted.status, 204) << deleted.body;
+  std::vector<SseEvent> events;
+  EXPECT_TRUE(stream.ReadToEnd(10s, &events)) << "the run on A kept streaming:\n"
+                                              << Describe(events);
+  EXPECT_EQ(cb.Get("/threads/" + thread_id).status, 404);
+  for (const char* table : {"runs", "checkpoints"}) {
+    auto left = Psql(cluster_.dsn, std::string("SELECT count(*) FROM ") + table +
+                                       " WHERE thread_id = '" + thread_id + "'");
+    ASSERT_TRUE(left.has_value());
+    EXPECT_EQ(left->substr(0, left->find('\n')), "0") << table;
+  }
+}
+
 // A run's log exists in Redis only from its first appended event, so another instance finds no
 // log for a run that is recorded but has not started (here: enqueued behind a slow run). The
 // join stream waits (bounded) for the log of a run that is still active instead of answering

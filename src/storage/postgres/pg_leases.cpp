@@ -223,6 +223,24 @@ Task<Result<std::string>> PgLeases::RequestCancel(std::string tenant, std::strin
       });
 }
 
+Task<Result<std::vector<std::string>>> PgLeases::RequestThreadCancel(std::string tenant,
+                                                                     std::string thread_id,
+                                                                     std::string action) {
+  return WithConn<std::vector<std::string>>(
+      ctx_.pool, [tenant = std::move(tenant), thread_id = std::move(thread_id),
+                  action = std::move(action)](PgConn& c) -> Task<Result<std::vector<std::string>>> {
+        static const std::string sql = fmt::format(
+            "UPDATE runs SET cancel_action = $3 WHERE thread_id = $1 AND tenant = $2 AND {} "
+            "AND cancel_action IS NULL RETURNING run_id",
+            kActive);
+        auto r = co_await c.Query(sql, P(thread_id, tenant, action));
+        if (!r) co_return r.error();
+        std::vector<std::string> ids;
+        for (int row = 0; row < r->rows(); ++row) ids.emplace_back(r->Text(row, 0));
+        co_return ids;
+      });
+}
+
 Task<Result<bool>> PgLeases::IsActive(std::string tenant, std::string run_id) {
   return WithConn<bool>(ctx_.pool, [tenant = std::move(tenant),
                                     run_id = std::move(run_id)](PgConn& c) -> Task<Result<bool>> {

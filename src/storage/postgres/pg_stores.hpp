@@ -166,6 +166,9 @@ class PgLeases final : public RunLeases {
                                 std::string owner, Ending ending) override;
   Task<Result<std::string>> RequestCancel(std::string tenant, std::string run_id,
                                           std::string action) override;
+  Task<Result<std::vector<std::string>>> RequestThreadCancel(std::string tenant,
+                                                             std::string thread_id,
+                                                             std::string action) override;
   Task<Result<bool>> IsActive(std::string tenant, std::string run_id) override;
   Task<Result<bool>> ThreadHasActiveRuns(std::string tenant, std::string thread_id) override;
   Task<Status> ExpireAll(std::string owner) override;
