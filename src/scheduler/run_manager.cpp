@@ -13,6 +13,7 @@
 #include "common/json.hpp"
 #include "common/uuid.hpp"
 #include "scheduler/refusal.hpp"
+#include "storage/query.hpp"
 
 namespace agentd::scheduler {
 
@@ -129,7 +130,10 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
                                  : spec.assistant_id;
   auto assistant = co_await storage_.assistants().Get(tenant, assistant_id);
   if (!assistant) {
-    if (assistant.error().code != Errc::kNotFound) co_return assistant.error();
+    // An expired assistant's 404 keeps its reason ("Assistant <id> expired at <time>").
+    if (assistant.error().code != Errc::kNotFound || storage::IsExpiredError(assistant.error())) {
+      co_return assistant.error();
+    }
     co_return MakeError(Errc::kNotFound,
                         fmt::format("No assistant found for \"{}\". Make sure the assistant ID is "
                                     "for a valid assistant or a valid graph ID.",

@@ -138,5 +138,21 @@ TEST_F(ThreadExpiryRunsTest, RunCreationOnAnExpiredThreadAnswers404WithTheReason
   EXPECT_EQ(missing.status, 422) << missing.body;
 }
 
+TEST_F(ThreadExpiryRunsTest, RunCreationOnAnExpiredAssistantAnswers404WithTheReason) {
+  model::Assistant a;
+  a.assistant_id = "eeeeeeee-0000-4000-8000-0000000000b2";
+  a.graph_id = "echo";
+  a.expires_at = NowMs() - 60'000;
+  auto created = Block(storage_->assistants().Create(a, storage::IfExists::kRaise));
+  ASSERT_TRUE(created) << created.error().message;
+  const std::string reason =
+      "Assistant " + a.assistant_id + " expired at " + FormatIso8601(created->expires_at);
+  std::string thread = NewThread("{}");
+  Reply r = Post("/threads/" + thread + "/runs", R"({"assistant_id":")" + a.assistant_id + "\"}");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(r.body, reason);
+  EXPECT_FALSE(manager_->IsThreadActive(thread));
+}
+
 }  // namespace
 }  // namespace agentd::api::testing
