@@ -48,7 +48,9 @@
 namespace agentd::app {
 namespace {
 
-Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings) {
+Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings,
+                                                      const std::string& instance_id,
+                                                      observe::Metrics* metrics) {
   if (settings.url == "memory") return storage::MakeMemoryStorage();
   if (settings.url.rfind("postgres://", 0) == 0 || settings.url.rfind("postgresql://", 0) == 0) {
     // Blocks while it connects and migrates: Start() runs before the loops serve anything.
@@ -56,6 +58,9 @@ Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSetti
     options.dsn = settings.url;
     options.pool_size = settings.postgres_pool_size;
     options.acquire_timeout = std::chrono::milliseconds(settings.postgres_acquire_timeout_ms);
+    // The lease owner name: checkpoints of runs another instance has adopted are refused.
+    options.instance_id = instance_id;
+    options.metrics = metrics;
     return storage::MakePostgresStorage(options);
   }
   storage::SqliteOptions options;
@@ -153,7 +158,9 @@ observe::Health& Application::health() { return parts_->health; }
 
 Result<std::uint16_t> Application::Start() {
   Parts& p = *parts_;
-  auto storage = MakeStorage(config_.storage);
+  // Once: the storage's checkpoint fence and the cluster's run leases must use the same name.
+  const std::string instance_id = InstanceId();
+  auto storage = MakeStorage(config_.storage, instance_id, &p.metrics);
   if (!storage) {
     return Error(storage.error().code, "storage failed to open: " + storage.error().message);
   }
@@ -216,7 +223,7 @@ Result<std::uint16_t> Application::Start() {
     scheduler::ClusterOptions cluster;
     cluster.leases = leases;
     cluster.pubsub = p.pubsub.get();
-    cluster.instance_id = InstanceId();
+    cluster.instance_id = instance_id;
     cluster.lease = std::chrono::milliseconds(config_.storage.cluster_lease_ms);
     spdlog::info("cluster mode: instance {} (lease {} ms)", cluster.instance_id,
                  config_.storage.cluster_lease_ms);

@@ -56,7 +56,8 @@ struct EventLogOptions {
   // resumes it) continues that log instead of failing with kConflict: new frames get ids after
   // the highest one already used, subscribers that joined before keep receiving, and a closed
   // log is reopened (its end is no longer delivered as an end; a backend may skip the id the
-  // end marker used, so continued ids are > the last frame's id, not necessarily +1).
+  // end marker used, or start a new id range when it continues another writer's log, so
+  // continued ids are > the last frame's id, not necessarily +1).
   bool continue_existing = false;
 };
 

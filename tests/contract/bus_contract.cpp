@@ -181,13 +181,17 @@ TEST_P(BusContract, ContinueExistingResumesAnOpenLogAfterItsLastId) {
   options.continue_existing = true;
   auto resumed = CreateLog(id, options);
   ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
-  EXPECT_EQ((*resumed)->next_id(), 3u);
+  // Above the last id; a backend may start another writer's continuation in a new id range.
+  const std::uint64_t next = (*resumed)->next_id();
+  EXPECT_GE(next, 3u);
   EXPECT_FALSE((*resumed)->closed());
   AppendN(**resumed, 2);
   (*resumed)->Close();
-  EXPECT_EQ(DrainAll(*before), FramesFor(0, 5));  // joined before: gets the new frames too
+  std::vector<std::string> expected = FramesFor(0, 3);
+  for (const auto& frame : FramesFor(next, next + 2)) expected.push_back(frame);
+  EXPECT_EQ(DrainAll(*before), expected);  // joined before: gets the new frames too
   auto late = (*resumed)->Subscribe({StartAt::Kind::kBeginning});
-  EXPECT_EQ(DrainAll(*late), FramesFor(0, 5));
+  EXPECT_EQ(DrainAll(*late), expected);
 }
 
 TEST_P(BusContract, ContinueExistingReopensAClosedLog) {

@@ -16,6 +16,10 @@ namespace agentd::bus::redis {
 
 namespace {
 
+// How far above another writer's newest entry a continued log starts: more than any writer
+// appends in the time it takes to notice it lost a run.
+constexpr std::uint64_t kContinuationIdGap = 1'000'000;
+
 namespace asio = boost::asio;
 using detail::Reply;
 
@@ -56,9 +60,14 @@ class RedisEventBus final : public EventBus {
       }
     }
     removed_.erase(run_id);
-    // Continued ids follow the newest entry; an end marker's id is skipped (its entry id is
-    // spent: Redis never accepts an entry id at or below the stream's last one).
-    const std::uint64_t next_id = head ? head->id + 1 : 0;
+    // Another writer's log (an instance that died or lost the run, a previous process)
+    // continues in a new id range, far above its newest entry. That writer may still have
+    // appends in flight (queued before it was paused, sent when it wakes): with the old range
+    // they could take ids the continuation is about to use and push its events out, since
+    // Redis never accepts an entry id at or below the stream's last one. In the new range they
+    // either land below the continuation's first event (what that writer did while it still
+    // held the run) or are refused. An end marker's id is spent the same way.
+    const std::uint64_t next_id = head ? head->id + 1 + kContinuationIdGap : 0;
     auto log = std::make_shared<RedisRunEventLog>(core_, key, options, next_id, false);
     if (head) log->Continue(head->end ? std::optional<std::uint64_t>(head->id) : std::nullopt);
     logs_[run_id] = log;

@@ -8,7 +8,8 @@ namespace agentd::storage::postgres {
 namespace {
 
 // Decodes up to `limit` checkpoint rows that pass the metadata filter (query.hpp semantics),
-// then attaches each one's own message rows (one query for all of them).
+// then attaches each one's own message rows (one query for all of them). History pages use
+// it; single checkpoints read their messages in the same statement (kMessagesColumn).
 Task<Result<std::vector<model::Checkpoint>>> ReadCheckpoints(
     PgConn& c, const PgResult& rows, const std::optional<json::object>& metadata,
     std::int64_t limit) {
@@ -38,35 +39,57 @@ Task<Result<std::vector<model::Checkpoint>>> ReadCheckpoints(
   co_return out;
 }
 
+// One checkpoint's message rows as one more column of its row (Latest, Get: one round trip
+// instead of two): a JSON array of the stored texts in idx order, NULL when there are none.
+constexpr std::string_view kMessagesColumn =
+    "(SELECT '[' || string_agg(m.message, ',' ORDER BY m.idx) || ']' FROM checkpoint_messages m "
+    "WHERE m.thread_id = c.thread_id AND m.checkpoint_id = c.checkpoint_id)";
+
+// Row 0 of a `SELECT kCheckpointCols, kMessagesColumn`.
+model::Checkpoint ReadWithMessages(const PgResult& r) {
+  model::Checkpoint k = ReadCheckpoint(r, 0);
+  if (!r.IsNull(0, 11)) k.appended_messages = ParseArray(r.Text(0, 11));
+  return k;
+}
+
 }  // namespace
 
 Task<Status> PgCheckpoints::Put(model::Checkpoint checkpoint) {
-  return InTx<void>(ctx_.pool, [k = std::move(checkpoint),
-                                clock = ctx_.clock](PgConn& c) -> Task<Status> {
+  return WithConn<void>(ctx_.pool, [k = std::move(checkpoint), clock = ctx_.clock,
+                                    me = ctx_.instance_id](PgConn& c) -> Task<Status> {
     TimestampMs created_at = k.created_at != 0 ? k.created_at : clock();
+    // One statement, so one round trip and atomic without BEGIN/COMMIT: the checkpoint row,
+    // then only this step's delta of message rows, inserted only when the row was. The fence:
+    // no row when the run is leased to another owner (an instance paused past its lease must
+    // not write into a run another instance adopted); a checkpoint without a run (update_state)
+    // or of a run nobody leases (owner NULL: not cluster mode, or already finished) passes.
+    // json (not jsonb) elements keep each message's text exactly as written.
     static const std::string sql = fmt::format(
-        "INSERT INTO checkpoints ({}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, "
-        "$11)",
+        "WITH k AS (INSERT INTO checkpoints ({}) "
+        "  SELECT $1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::bigint, $11::bigint "
+        "  WHERE $13::text = '' OR NOT EXISTS (SELECT 1 FROM runs "
+        "    WHERE run_id = $5 AND owner IS NOT NULL AND owner <> $13) "
+        "  RETURNING thread_id, checkpoint_id), "
+        "m AS (INSERT INTO checkpoint_messages (thread_id, checkpoint_id, idx, message) "
+        "  SELECT k.thread_id, k.checkpoint_id, e.ord - 1, e.value::text "
+        "  FROM k, json_array_elements($12::json) WITH ORDINALITY AS e(value, ord)) "
+        "SELECT count(*) FROM k",
         kCheckpointCols);
-    auto r = co_await c.Query(sql, P(k.thread_id, k.checkpoint_ns, k.checkpoint_id,
-                                     k.parent_checkpoint_id, k.run_id, ToJson(k.metadata),
-                                     ToJson(k.next), ToJson(k.tasks), ToJson(k.channels),
-                                     k.message_count, created_at));
+    auto r = co_await c.Query(
+        sql, P(k.thread_id, k.checkpoint_ns, k.checkpoint_id, k.parent_checkpoint_id, k.run_id,
+               ToJson(k.metadata), ToJson(k.next), ToJson(k.tasks), ToJson(k.channels),
+               k.message_count, created_at, ToJson(k.appended_messages), me));
     if (!r) {
       if (r.error().code == Errc::kConflict) {
         co_return MakeError(Errc::kConflict, "checkpoint " + k.checkpoint_id + " exists");
       }
       co_return r.error();
     }
-    if (k.appended_messages.empty()) co_return Status{};
-    // Only this step's delta, one row per appended message, in one statement. json (not
-    // jsonb) elements keep each message's text exactly as written.
-    r = co_await c.Query(
-        "INSERT INTO checkpoint_messages (thread_id, checkpoint_id, idx, message) "
-        "SELECT $1, $2, m.ord - 1, m.value::text "
-        "FROM json_array_elements($3::json) WITH ORDINALITY AS m(value, ord)",
-        P(k.thread_id, k.checkpoint_id, ToJson(k.appended_messages)));
-    if (!r) co_return r.error();
+    if (r->Int(0, 0) == 0) {
+      co_return MakeError(Errc::kConflict, fmt::format("run {} is leased to another instance; "
+                                                       "checkpoint not written",
+                                                       k.run_id));
+    }
     co_return Status{};
   });
 }
@@ -77,15 +100,13 @@ Task<Result<std::optional<model::Checkpoint>>> PgCheckpoints::Latest(std::string
       ctx_.pool,
       [thread_id, checkpoint_ns](PgConn& c) -> Task<Result<std::optional<model::Checkpoint>>> {
         static const std::string sql = fmt::format(
-            "SELECT {} FROM checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 "
+            "SELECT {}, {} FROM checkpoints c WHERE thread_id = $1 AND checkpoint_ns = $2 "
             "ORDER BY checkpoint_id DESC LIMIT 1",
-            kCheckpointCols);
+            kCheckpointCols, kMessagesColumn);
         auto r = co_await c.Query(sql, P(thread_id, checkpoint_ns));
         if (!r) co_return r.error();
-        auto rows = co_await ReadCheckpoints(c, *r, std::nullopt, 1);
-        if (!rows) co_return rows.error();
-        if (rows->empty()) co_return std::optional<model::Checkpoint>();
-        co_return std::optional<model::Checkpoint>(std::move(rows->front()));
+        if (r->rows() == 0) co_return std::optional<model::Checkpoint>();
+        co_return std::optional<model::Checkpoint>(ReadWithMessages(*r));
       });
 }
 
@@ -94,14 +115,12 @@ Task<Result<model::Checkpoint>> PgCheckpoints::Get(std::string thread_id,
   return WithConn<model::Checkpoint>(
       ctx_.pool, [thread_id, checkpoint_id](PgConn& c) -> Task<Result<model::Checkpoint>> {
         static const std::string sql = fmt::format(
-            "SELECT {} FROM checkpoints WHERE thread_id = $1 AND checkpoint_id = $2",
-            kCheckpointCols);
+            "SELECT {}, {} FROM checkpoints c WHERE thread_id = $1 AND checkpoint_id = $2",
+            kCheckpointCols, kMessagesColumn);
         auto r = co_await c.Query(sql, P(thread_id, checkpoint_id));
         if (!r) co_return r.error();
-        auto rows = co_await ReadCheckpoints(c, *r, std::nullopt, 1);
-        if (!rows) co_return rows.error();
-        if (rows->empty()) co_return MakeError(Errc::kNotFound, "checkpoint " + checkpoint_id);
-        co_return std::move(rows->front());
+        if (r->rows() == 0) co_return MakeError(Errc::kNotFound, "checkpoint " + checkpoint_id);
+        co_return ReadWithMessages(*r);
       });
 }
 

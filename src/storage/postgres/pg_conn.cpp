@@ -7,16 +7,16 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "storage/postgres/pg_io.hpp"
+
 namespace agentd::storage::postgres {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
-using Descriptor = asio::posix::stream_descriptor;
 
 // ------------------------------------------------------------------ PgResult
 
@@ -33,6 +33,7 @@ PgResult::~PgResult() {
   if (r_ != nullptr) PQclear(r_);
 }
 int PgResult::rows() const { return r_ == nullptr ? 0 : PQntuples(r_); }
+int PgResult::status() const { return r_ == nullptr ? -1 : static_cast<int>(PQresultStatus(r_)); }
 std::string_view PgResult::Text(int row, int col) const {
   return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
 }
@@ -78,9 +79,8 @@ Error PgError(pg_conn* conn, pg_result* result, std::string_view what) {
   return MakeError(Errc::kInternal, std::move(message));
 }
 
-namespace {
+namespace io {
 
-// Waits until the socket is ready for `w` or the deadline passes.
 Task<Status> WaitFor(Descriptor& sd, Descriptor::wait_type w, SteadyClock::time_point deadline) {
   asio::steady_timer timer(sd.get_executor(), deadline);
   auto which = co_await (sd.async_wait(w, asio::as_tuple(asio::use_awaitable)) ||
@@ -91,31 +91,49 @@ Task<Status> WaitFor(Descriptor& sd, Descriptor::wait_type w, SteadyClock::time_
   co_return Status{};
 }
 
-// Owns the descriptor for one call and hands the fd back to libpq (release, never close).
-struct BoundSocket {
-  Descriptor sd;
-  explicit BoundSocket(asio::any_io_executor ex) : sd(std::move(ex)) {}
-  ~BoundSocket() {
-    if (sd.is_open()) (void)sd.release();
-  }
-  // PQsocket may change between PQconnectPoll calls: follow it.
-  Status Follow(int fd) {
-    if (fd < 0) return MakeError(Errc::kUnavailable, "postgres: no socket");
-    if (sd.is_open() && sd.native_handle() == fd) return Status{};
-    if (sd.is_open()) (void)sd.release();
-    boost::system::error_code ec;
-    sd.assign(fd, ec);
-    if (ec) return MakeError(Errc::kUnavailable, "postgres socket: " + ec.message());
-    return Status{};
-  }
-};
+Status BoundSocket::Follow(int fd) {
+  if (fd < 0) return MakeError(Errc::kUnavailable, "postgres: no socket");
+  if (sd.is_open() && sd.native_handle() == fd) return Status{};
+  if (sd.is_open()) (void)sd.release();
+  boost::system::error_code ec;
+  sd.assign(fd, ec);
+  if (ec) return MakeError(Errc::kUnavailable, "postgres socket: " + ec.message());
+  return Status{};
+}
 
-}  // namespace
+Task<Status> Flush(PGconn* conn, Descriptor& sd, SteadyClock::time_point deadline) {
+  while (true) {
+    int rc = PQflush(conn);
+    if (rc == 0) co_return Status{};
+    if (rc < 0) co_return PgError(conn, nullptr, "flush");
+    if (Status st = co_await WaitFor(sd, Descriptor::wait_write, deadline); !st) {
+      co_return st.error();
+    }
+    if (PQconsumeInput(conn) == 0) co_return PgError(conn, nullptr, "read");
+  }
+}
+
+Task<Status> AwaitResult(PGconn* conn, Descriptor& sd, SteadyClock::time_point deadline) {
+  while (PQisBusy(conn) != 0) {
+    if (Status st = co_await WaitFor(sd, Descriptor::wait_read, deadline); !st) {
+      co_return st.error();
+    }
+    if (PQconsumeInput(conn) == 0) co_return PgError(conn, nullptr, "read");
+  }
+  co_return Status{};
+}
+
+}  // namespace io
+
+using io::BoundSocket;
+using io::Descriptor;
+using io::WaitFor;
 
 // ------------------------------------------------------------------ PgConn
 
-PgConn::PgConn(pg_conn* conn, std::chrono::milliseconds query_timeout)
-    : conn_(conn), query_timeout_(query_timeout) {}
+PgConn::PgConn(pg_conn* conn, std::chrono::milliseconds query_timeout,
+               observe::Counter* round_trips)
+    : conn_(conn), query_timeout_(query_timeout), round_trips_(round_trips) {}
 
 PgConn::~PgConn() {
   if (conn_ != nullptr) PQfinish(conn_);
@@ -127,7 +145,7 @@ Task<Result<std::unique_ptr<PgConn>>> PgConn::Connect(ConnectOptions options) {
   // expand_dbname: the first dbname is the caller's whole connection string or URI.
   pg_conn* raw = PQconnectStartParams(keys, values, 1);
   if (raw == nullptr) co_return MakeError(Errc::kUnavailable, "postgres: out of memory");
-  auto conn = std::make_unique<PgConn>(raw, options.query_timeout);
+  auto conn = std::make_unique<PgConn>(raw, options.query_timeout, options.round_trips);
   if (PQstatus(raw) == CONNECTION_BAD) co_return PgError(raw, nullptr, "connect");
   if (PQsetnonblocking(raw, 1) != 0) co_return PgError(raw, nullptr, "connect");
 
@@ -158,8 +176,14 @@ Task<Result<std::unique_ptr<PgConn>>> PgConn::Connect(ConnectOptions options) {
 }
 
 bool PgConn::Reusable() const {
-  return !broken_ && PQstatus(conn_) == CONNECTION_OK &&
-         PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  // A deferred BEGIN or COMMIT nobody sent would land in the next borrower's statement.
+  return !broken_ && !begin_deferred_ && !commit_after_next_ &&
+         PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+bool PgConn::InTransaction() const {
+  auto status = PQtransactionStatus(conn_);
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }
 
 bool PgConn::CheckAlive() {
@@ -171,26 +195,36 @@ bool PgConn::CheckAlive() {
 }
 
 Task<Status> PgConn::Exec(std::string_view sql) {
-  auto r = co_await Send(false, "", sql, {});
+  if (begin_deferred_) {
+    // One statement only here (the extended protocol), unlike the simple protocol below.
+    std::vector<Statement> statements;
+    statements.push_back(Plain(sql));
+    auto r = co_await Pipeline(std::move(statements));
+    if (!r) co_return r.error();
+    co_return Status{};
+  }
+  auto r = co_await Send("", sql, {});
   if (!r) co_return r.error();
   co_return Status{};
 }
 
 Task<Result<PgResult>> PgConn::Query(std::string_view sql, Params params) {
-  std::string key(sql);
-  auto it = prepared_.find(key);
-  if (it == prepared_.end()) {
-    std::string name = fmt::format("agentd_{}", prepared_.size());
-    auto r = co_await Send(true, name, sql, params);
+  auto it = prepared_.find(std::string(sql));
+  if (it == prepared_.end() || begin_deferred_ || commit_after_next_) {
+    // Parse and Execute (and a deferred BEGIN / COMMIT) in one round trip.
+    std::vector<Statement> statements;
+    statements.push_back(Statement{sql, std::move(params)});
+    auto r = co_await Pipeline(std::move(statements));
     if (!r) co_return r.error();
-    it = prepared_.emplace(std::move(key), std::move(name)).first;
+    co_return std::move(r->front());
   }
-  co_return co_await Send(false, it->second, sql, params);
+  co_return co_await Send(it->second, sql, params);
 }
 
-// One request/response exchange: send (prepare, run a prepared statement, or a simple query),
-// flush, then read every result until libpq says the exchange is over (PQgetResult NULL).
-Task<Result<PgResult>> PgConn::Send(bool prepare, const std::string& name, std::string_view sql,
+// One request/response exchange: send (run a prepared statement, or with an empty name a
+// simple query), flush, then read every result until libpq says the exchange is over
+// (PQgetResult NULL). Statements are prepared by Pipeline (Query's first use).
+Task<Result<PgResult>> PgConn::Send(const std::string& name, std::string_view sql,
                                     const Params& params) {
   if (broken_ || PQstatus(conn_) != CONNECTION_OK) {
     broken_ = true;
@@ -201,20 +235,17 @@ Task<Result<PgResult>> PgConn::Send(bool prepare, const std::string& name, std::
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   int n = static_cast<int>(values.size());
   int sent = 0;
-  std::string text;
-  if (prepare) {
-    text = std::string(sql);
-    sent = PQsendPrepare(conn_, name.c_str(), text.c_str(), n, nullptr);
-  } else if (!name.empty()) {
+  if (!name.empty()) {
     sent = PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0);
   } else {
-    text = std::string(sql);
+    std::string text(sql);
     sent = PQsendQuery(conn_, text.c_str());
   }
   if (sent == 0) {
     broken_ = PQstatus(conn_) != CONNECTION_OK;
     co_return PgError(conn_, nullptr, "send");
   }
+  if (round_trips_ != nullptr) round_trips_->Inc();
 
   auto deadline = SteadyClock::now() + query_timeout_;
   BoundSocket sock(co_await asio::this_coro::executor);
@@ -222,35 +253,16 @@ Task<Result<PgResult>> PgConn::Send(bool prepare, const std::string& name, std::
     broken_ = true;
     co_return st.error();
   }
-  // Flush; while the output does not fit, also read (the server may be waiting for us to).
-  while (true) {
-    int rc = PQflush(conn_);
-    if (rc == 0) break;
-    if (rc < 0) {
-      broken_ = true;
-      co_return PgError(conn_, nullptr, "flush");
-    }
-    if (Status st = co_await WaitFor(sock.sd, Descriptor::wait_write, deadline); !st) {
-      broken_ = true;
-      co_return st.error();
-    }
-    if (PQconsumeInput(conn_) == 0) {
-      broken_ = true;
-      co_return PgError(conn_, nullptr, "read");
-    }
+  if (Status st = co_await io::Flush(conn_, sock.sd, deadline); !st) {
+    broken_ = true;
+    co_return st.error();
   }
   PgResult last;
   std::optional<Error> failure;
   while (true) {
-    while (PQisBusy(conn_) != 0) {
-      if (Status st = co_await WaitFor(sock.sd, Descriptor::wait_read, deadline); !st) {
-        broken_ = true;
-        co_return st.error();
-      }
-      if (PQconsumeInput(conn_) == 0) {
-        broken_ = true;
-        co_return PgError(conn_, nullptr, "read");
-      }
+    if (Status st = co_await io::AwaitResult(conn_, sock.sd, deadline); !st) {
+      broken_ = true;
+      co_return st.error();
     }
     pg_result* r = PQgetResult(conn_);
     if (r == nullptr) break;
@@ -259,7 +271,7 @@ Task<Result<PgResult>> PgConn::Send(bool prepare, const std::string& name, std::
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
       last = std::move(owned);
     } else if (!failure) {
-      failure = PgError(conn_, r, prepare ? "prepare" : "query");
+      failure = PgError(conn_, r, "query");
     }
   }
   if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;

@@ -177,22 +177,23 @@ Task<Result<RunLeases::Finished>> PgLeases::Finish(std::string tenant, std::stri
         // running) while others_active said false: a lost wakeup, the run never resumed.
         auto thread = co_await LoadThread(c, tenant, thread_id, /*lock=*/true);
         if (!thread && thread.error().code != Errc::kNotFound) co_return thread.error();
+        // The thread's other active runs come back with the update (its snapshot still shows
+        // this run active, hence run_id <>): no statement can change them meanwhile, as every
+        // status change of a thread's runs holds the thread's row lock.
         static const std::string sql = fmt::format(
             "UPDATE runs SET status = $3, updated_at = $4, owner = NULL, lease_expires_at = NULL, "
             "usage = COALESCE($5::jsonb, usage) "
-            "WHERE run_id = $1 AND owner = $2 AND {}",
+            "WHERE run_id = $1 AND owner = $2 AND {0} "
+            "RETURNING EXISTS (SELECT 1 FROM runs o WHERE o.thread_id = runs.thread_id "
+            "AND o.run_id <> $1 AND o.{0})",
             kActive);
         std::optional<std::string> usage;
         if (ending.usage) usage = ToJson(*ending.usage);
         auto r = co_await c.Query(sql, P(run_id, owner, model::ToString(ending.status), clock(), usage));
         if (!r) co_return r.error();
-        if (r->affected() == 0) co_return out;
+        if (r->rows() == 0) co_return out;
         out.owned = true;
-        static const std::string others_sql =
-            fmt::format("SELECT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND {})", kActive);
-        auto others = co_await c.Query(others_sql, P(thread_id));
-        if (!others) co_return others.error();
-        out.others_active = others->Text(0, 0) == "t";
+        out.others_active = r->Text(0, 0) == "t";
         // Same transaction as the fence: a reader never sees the run ended with the thread's
         // values from before it (a /join answered on another instance reads both).
         if (ending.thread && thread) {
@@ -201,6 +202,7 @@ Task<Result<RunLeases::Finished>> PgLeases::Finish(std::string tenant, std::stri
             patch.status = model::ThreadStatus::kBusy;
           }
           ApplyPatch(*thread, patch, clock());
+          c.CommitAfterNext();
           if (Status st = co_await WriteThread(c, *thread); !st) co_return st.error();
         }
         co_return out;

@@ -26,8 +26,12 @@ Lease::~Lease() {
   if (pool_ != nullptr && conn_ != nullptr) pool_->Release(std::move(conn_));
 }
 
-PgPool::PgPool(PoolOptions options) : options_(std::move(options)) {
+PgPool::PgPool(PoolOptions options)
+    : round_trips_(options.connect.round_trips != nullptr ? options.connect.round_trips
+                                                          : &own_round_trips_),
+      options_(std::move(options)) {
   options_.size = std::max<std::size_t>(options_.size, 1);
+  options_.connect.round_trips = round_trips_;
 }
 
 PgPool::~PgPool() {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -50,6 +51,10 @@ class PgPool {
 
   Task<Result<Lease>> Acquire();
 
+  // Request/response exchanges with the server so far, every connection together (the
+  // metric agentd_pg_round_trips_total when the storage was given a registry).
+  std::uint64_t round_trips() const { return round_trips_->value(); }
+
  private:
   friend class Lease;
   struct Waiter;
@@ -59,6 +64,8 @@ class PgPool {
   void ReleaseSlotLocked();
   Task<Result<Lease>> Open();
 
+  observe::Counter own_round_trips_;  // used when options.connect.round_trips is unset
+  observe::Counter* round_trips_;
   PoolOptions options_;
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConn>> idle_;

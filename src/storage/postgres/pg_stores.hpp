@@ -16,10 +16,12 @@
 
 namespace agentd::storage::postgres {
 
-// What every store needs: the pool and the clock.
+// What every store needs: the pool and the clock; the checkpoint fence's lease owner name
+// (PostgresOptions::instance_id).
 struct Context {
   PgPool& pool;
   storage::Clock clock;
+  std::string instance_id = {};
 };
 
 // ------------------------------------------------------------------ parameters
@@ -55,22 +57,34 @@ Task<Result<T>> WithConn(PgPool& pool, F f) {
   co_return co_await f(**lease);
 }
 
-// Same, inside BEGIN ... COMMIT; an error result rolls back. A connection left mid-transaction
-// (the ROLLBACK failed too) is not reusable, so the pool drops it.
+// Same, inside BEGIN ... COMMIT; an error result rolls back. BEGIN costs no round trip of its
+// own: it goes out in the pipeline of f's first statement. f may end with CommitAfterNext()
+// before its last statement to save the COMMIT's round trip too. A connection left
+// mid-transaction (the ROLLBACK failed too) is not reusable, so the pool drops it.
 template <class T, class F>
 Task<Result<T>> InTx(PgPool& pool, F f) {
   auto lease = co_await pool.Acquire();
   if (!lease) co_return lease.error();
   PgConn& c = **lease;
-  if (Status st = co_await c.Exec("BEGIN"); !st) co_return st.error();
+  c.DeferBegin();
   Result<T> r = co_await f(c);
+  c.DropCommitAfterNext();
+  if (c.DropDeferredBegin()) co_return r;  // f sent nothing: no transaction was opened
+  if (!c.InTransaction()) co_return r;     // committed with f's last statement
   if (r) {
+    // On a transaction aborted by a statement f chose to ignore, COMMIT rolls back.
     if (Status st = co_await c.Exec("COMMIT"); !st) co_return st.error();
   } else {
     (void)co_await c.Exec("ROLLBACK");
   }
   co_return r;
 }
+
+// BEGIN, `statements` and COMMIT in one round trip, for a transaction whose statements do not
+// depend on each other's results. Returns each statement's result, in order, or the first
+// failing statement's error; then the server has skipped the rest and the transaction is
+// rolled back (a second round trip, on that path only).
+Task<Result<std::vector<PgResult>>> TxPipeline(PgPool& pool, std::vector<Statement> statements);
 
 // ------------------------------------------------------------------ stores
 

@@ -49,7 +49,9 @@ Task<Result<Page<model::Thread>>> SearchOn(PgConn& c, const ThreadQuery& q, bool
 }  // namespace
 
 Task<Result<model::Thread>> PgThreads::Create(model::Thread t, IfExists if_exists) {
-  return InTx<model::Thread>(
+  // No transaction: the insert is one statement, and on a conflict the existing row is read
+  // in a statement of its own either way (read committed), so BEGIN/COMMIT bought nothing.
+  return WithConn<model::Thread>(
       ctx_.pool,
       [t = std::move(t), if_exists,
        clock = ctx_.clock](PgConn& c) mutable -> Task<Result<model::Thread>> {
@@ -93,9 +95,11 @@ Task<Result<model::Thread>> PgThreads::Update(std::string tenant, std::string th
   return InTx<model::Thread>(
       ctx_.pool, [tenant, thread_id, patch = std::move(patch),
                   clock = ctx_.clock](PgConn& c) -> Task<Result<model::Thread>> {
+        // Two round trips: BEGIN goes with the locking read, COMMIT with the write.
         auto t = co_await LoadThread(c, tenant, thread_id, true);
         if (!t) co_return t.error();
         ApplyPatch(*t, patch, clock());
+        c.CommitAfterNext();
         if (Status st = co_await WriteThread(c, *t); !st) co_return st.error();
         co_return t;
       });

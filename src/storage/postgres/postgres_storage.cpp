@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "observe/metrics.hpp"
 #include "storage/postgres/pg_migrate.hpp"
 #include "storage/postgres/pg_pool.hpp"
 #include "storage/postgres/pg_stores.hpp"
@@ -10,13 +11,19 @@ namespace agentd::storage {
 namespace postgres {
 namespace {
 
+Task<Status> Done(Task<Result<std::vector<PgResult>>> pipeline) {
+  auto r = co_await std::move(pipeline);
+  if (!r) co_return r.error();
+  co_return Status{};
+}
+
 class PostgresStorage final : public Storage {
  public:
-  PostgresStorage(PoolOptions pool, storage::Clock clock)
+  PostgresStorage(PoolOptions pool, storage::Clock clock, std::string instance_id)
       : pool_(std::make_unique<PgPool>(std::move(pool))),
         assistants_(Context{*pool_, clock}),
         threads_(Context{*pool_, clock}),
-        checkpoints_(Context{*pool_, clock}),
+        checkpoints_(Context{*pool_, clock, std::move(instance_id)}),
         runs_(Context{*pool_, clock}),
         leases_(Context{*pool_, clock}),
         items_(Context{*pool_, clock}) {}
@@ -38,26 +45,21 @@ class PostgresStorage final : public Storage {
   }
 
   Task<Status> Truncate(TruncateOptions options) override {
-    return InTx<void>(*pool_, [options](PgConn& c) -> Task<Status> {
-      std::vector<std::string_view> statements;
-      if (options.runs) statements.push_back("DELETE FROM runs");
-      if (options.threads) statements.push_back("DELETE FROM threads");
-      if (options.checkpointer) {
-        statements.push_back("DELETE FROM checkpoint_messages");
-        statements.push_back("DELETE FROM checkpoints");
-      }
-      if (options.assistants) {
-        // System assistants stay; versions of the others go with them (ON DELETE CASCADE).
-        statements.push_back(
-            "DELETE FROM assistants WHERE metadata ->> 'created_by' IS DISTINCT FROM 'system'");
-      }
-      if (options.store) statements.push_back("DELETE FROM store_items");
-      for (auto sql : statements) {
-        auto r = co_await c.Query(sql);
-        if (!r) co_return r.error();
-      }
-      co_return Status{};
-    });
+    // Independent statements: one round trip for the whole transaction.
+    std::vector<Statement> statements;
+    if (options.runs) statements.push_back(Plain("DELETE FROM runs"));
+    if (options.threads) statements.push_back(Plain("DELETE FROM threads"));
+    if (options.checkpointer) {
+      statements.push_back(Plain("DELETE FROM checkpoint_messages"));
+      statements.push_back(Plain("DELETE FROM checkpoints"));
+    }
+    if (options.assistants) {
+      // System assistants stay; versions of the others go with them (ON DELETE CASCADE).
+      statements.push_back(Plain(
+          "DELETE FROM assistants WHERE metadata ->> 'created_by' IS DISTINCT FROM 'system'"));
+    }
+    if (options.store) statements.push_back(Plain("DELETE FROM store_items"));
+    return Done(TxPipeline(*pool_, std::move(statements)));
   }
 
  private:
@@ -88,8 +90,14 @@ Result<std::unique_ptr<Storage>> MakePostgresStorage(const PostgresOptions& opti
   pool.connect.query_timeout = options.query_timeout;
   pool.size = options.pool_size;
   pool.acquire_timeout = options.acquire_timeout;
+  if (options.metrics != nullptr) {
+    pool.connect.round_trips = &options.metrics->GetCounter(
+        "agentd_pg_round_trips_total",
+        "Request/response exchanges with PostgreSQL (a statement, or a whole pipeline)");
+  }
   return std::unique_ptr<Storage>(
-      std::make_unique<postgres::PostgresStorage>(std::move(pool), OrSystemClock(options.clock)));
+      std::make_unique<postgres::PostgresStorage>(std::move(pool), OrSystemClock(options.clock),
+                                                  options.instance_id));
 }
 
 }  // namespace agentd::storage

@@ -12,6 +12,10 @@
 #include "storage/clock.hpp"
 #include "storage/storage.hpp"
 
+namespace agentd::observe {
+class Metrics;
+}
+
 namespace agentd::storage {
 
 struct PostgresOptions {
@@ -31,6 +35,12 @@ struct PostgresOptions {
   std::chrono::milliseconds query_timeout{30000};
   // created_at/updated_at stamps and TTL expiry; empty means NowMs().
   Clock clock;
+  // The owner name this process uses in run leases (cluster mode): a checkpoint of a run
+  // leased to another owner is refused (kConflict), so an instance paused past its lease cannot
+  // write into a run another instance has adopted. Empty: no fence (no leases held).
+  std::string instance_id;
+  // Registers agentd_pg_round_trips_total there when set (must outlive the storage).
+  observe::Metrics* metrics = nullptr;
 };
 
 // Connects once (blocking: call it at startup, not on an event loop), applies pending
