@@ -26,16 +26,22 @@ Task<Result<EnqueueResult>> PgLeases::Enqueue(model::Run run, std::string strate
   return InTx<EnqueueResult>(
       ctx_.pool, [run = std::move(run), strategy = std::move(strategy), owner = std::move(owner),
                   lease, clock = ctx_.clock](PgConn& c) mutable -> Task<Result<EnqueueResult>> {
-        // The thread's row lock serializes every admission decision on this thread, cluster-wide.
-        auto locked = co_await c.Query(
-            "SELECT 1 FROM threads WHERE thread_id = $1 AND tenant = $2 FOR UPDATE",
-            P(run.thread_id, run.tenant));
-        if (!locked) co_return locked.error();
-        if (locked->rows() == 0) co_return MakeError(Errc::kNotFound, "thread " + run.thread_id);
+        // The thread's row lock serializes every admission decision on this thread,
+        // cluster-wide. The active runs are read by a second statement of the same pipeline
+        // (one round trip with the BEGIN): it starts, and takes its snapshot, only once the
+        // lock is held, so it sees every run committed by the previous holder. One statement
+        // joining both would read the runs with a snapshot from before the lock wait.
         static const std::string active_sql = fmt::format(
             "SELECT run_id FROM runs WHERE thread_id = $1 AND {} ORDER BY run_id", kActive);
-        auto active = co_await c.Query(active_sql, P(run.thread_id));
-        if (!active) co_return active.error();
+        std::vector<Statement> lock_then_read;
+        lock_then_read.push_back(
+            Statement{"SELECT 1 FROM threads WHERE thread_id = $1 AND tenant = $2 FOR UPDATE",
+                      P(run.thread_id, run.tenant)});
+        lock_then_read.push_back(Statement{active_sql, P(run.thread_id)});
+        auto read = co_await c.Pipeline(std::move(lock_then_read));
+        if (!read) co_return read.error();
+        if ((*read)[0].rows() == 0) co_return MakeError(Errc::kNotFound, "thread " + run.thread_id);
+        const PgResult* active = &(*read)[1];
         EnqueueResult out;
         if (active->rows() > 0) {
           if (strategy == "reject") {
@@ -61,6 +67,7 @@ Task<Result<EnqueueResult>> PgLeases::Enqueue(model::Run run, std::string strate
             "INSERT INTO runs ({}, owner, lease_expires_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, "
             "$7, $8, $9, $10, $11::jsonb, $12, now() + $13::bigint * interval '1 millisecond')",
             kRunCols);
+        c.CommitAfterNext();
         auto inserted = co_await c.Query(
             insert_sql, P(run.run_id, run.tenant, run.thread_id, run.assistant_id,
                           model::ToString(run.status), ToJson(run.metadata), run.multitask_strategy,
@@ -100,6 +107,7 @@ Task<Result<TurnClaim>> PgLeases::ClaimTurn(std::string run_id, std::string owne
           co_return claim;
         }
         std::string thread_id(me->Text(0, 0));
+        c.CommitAfterNext();
         auto granted = co_await c.Query(
             "UPDATE runs SET status = 'running', updated_at = $3 WHERE run_id = $1 AND NOT EXISTS "
             "(SELECT 1 FROM runs o WHERE o.thread_id = $2 AND o.run_id <> $1 AND "
