@@ -24,6 +24,7 @@
 #include "bus/redis/redis_event_bus.hpp"
 #include "bus/redis/redis_pubsub.hpp"
 #include "limits/redis/redis_limiter.hpp"
+#include "limits/redis/redis_run_permits.hpp"
 #endif
 #include "http/client_pool.hpp"
 #include "limits/in_process_limiter.hpp"
@@ -124,6 +125,8 @@ struct Application::Parts {
   std::unique_ptr<scheduler::RunExecutor> run_executor;
   // Auth and rate limits; built before the scheduler, which charges run tokens to its budgets.
   std::shared_ptr<api::Gate> gate;
+  // Cluster mode on a Redis bus: tier max_concurrent_runs across instances; outlives `runs`.
+  std::unique_ptr<scheduler::RunPermits> permits;
   std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
   // Deletes expired threads; stopped before the loops and storage it uses.
@@ -242,6 +245,18 @@ Result<std::uint16_t> Application::Start() {
       return Error(redis_limiter.error().code, "limits: " + redis_limiter.error().message);
     }
     limiter = std::move(*redis_limiter);
+  }
+  if (run_options.cluster && config_.storage.bus.rfind("redis://", 0) == 0) {
+    // Tier concurrent-run quotas counted in Redis; per instance while it is down.
+    limits::redis::RedisRunPermitsOptions permit_options;
+    permit_options.url = config_.storage.bus;
+    auto permits = limits::redis::MakeRedisRunPermits(permit_options, loop0, p.metrics);
+    if (!permits) {
+      p.StopLoops();
+      return Error(permits.error().code, "run permits: " + permits.error().message);
+    }
+    p.permits = std::move(*permits);
+    run_options.cluster->permits = p.permits.get();
   }
 #endif
   p.gate = api::Gate::Make(config_, p.metrics, std::move(limiter));

@@ -122,6 +122,11 @@ void RunManager::OnControlMessage(std::string_view payload) {
     auto action = ParseAction(rest.substr(gap + 1));
     if (!action) return;
     RequestCancel(std::string(rest.substr(0, gap)), *action);
+  } else if (verb == "permit") {
+    // "permit <tier> <tenant>": the tenant may contain spaces, a tier name does not.
+    auto gap = rest.find(' ');
+    if (gap == std::string_view::npos) return;
+    WakePermitWaiters(rest.substr(0, gap), rest.substr(gap + 1));
   }
 }
 
@@ -179,6 +184,8 @@ void RunManager::DropLost(const std::shared_ptr<RunHandle>& h) {
                      "Runs this instance stopped because another instance took them over")
         .Inc();
   }
+  // Its permit is this attempt's (holder run@instance): the adopter takes its own.
+  ReleasePermit(h);
   h->cancelled_.Set();
   h->start_.Set();
   if (h->ticket_) h->ticket_->woken().Set();
@@ -314,6 +321,7 @@ asio::awaitable<void> RunManager::AdoptExpired() {
     if (keeper_stop_->is_set()) break;  // stopping: the rest expire and go to the others
     if (std::chrono::steady_clock::now() - last_renewal >= period) {
       co_await RenewLeases();
+      co_await RenewPermits();
       std::vector<std::string> waiting;
       for (std::size_t j = i; j < runs.size(); ++j) {
         if (!runs[j].run_id.empty()) waiting.push_back(runs[j].run_id);
@@ -343,6 +351,8 @@ asio::awaitable<void> RunManager::LeaseKeeper() {
   while (!stop->is_set()) {
     if (co_await stop->WaitFor(period)) break;
     co_await RenewLeases();
+    // After the leases: runs found lost there have given their permits back already.
+    co_await RenewPermits();
     co_await AdoptExpired();
   }
 }

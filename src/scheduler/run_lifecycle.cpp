@@ -49,9 +49,10 @@ json::object UsageJson(const runtime::TokenUsage& usage) {
 
 }  // namespace
 
-// Order: the thread's turn first, then a global slot. A run parked behind its own thread holds
-// no slot (that would let one busy thread starve everyone); a run holding its thread's turn
-// but waiting for a slot blocks only its own thread, which is waiting anyway.
+// Order: the thread's turn first, then (cluster mode, a tier with max_concurrent_runs) a
+// cluster-wide permit, then a global slot. A run parked behind its own thread holds no slot
+// (that would let one busy thread starve everyone); a run holding its thread's turn but
+// waiting for a permit or a slot blocks only its own thread, which is waiting anyway.
 asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
   co_await h->start_.Wait();
   if (h->spec_.after_seconds > 0 && !h->cancelled_.is_set()) {
@@ -73,7 +74,17 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
     std::lock_guard lock(mutex_);
     abandon = h->abandon_;
   }
-  if (!abandon && !AbandonedOrCancelled(*h)) slot = co_await AcquireSlot(*h);
+  const auto queued_since = std::chrono::steady_clock::now();
+  if (options_.cluster && !abandon && !AbandonedOrCancelled(*h)) {
+    // The tenant's tier quota across every instance (run_permits.cpp).
+    PermitResult permit = co_await WaitPermit(*h, queued_since);
+    if (permit == PermitResult::kTimedOut) slot = SlotResult::kTimedOut;
+    std::lock_guard lock(mutex_);
+    abandon = h->abandon_;
+  }
+  if (!abandon && slot != SlotResult::kTimedOut && !AbandonedOrCancelled(*h)) {
+    slot = co_await AcquireSlot(*h, queued_since);
+  }
   bool cancelled = false;
   {
     std::lock_guard lock(mutex_);
@@ -135,14 +146,15 @@ asio::awaitable<void> RunManager::Lifecycle(std::shared_ptr<RunHandle> h) {
                   std::move(interrupts_before));
 }
 
-asio::awaitable<RunManager::SlotResult> RunManager::AcquireSlot(RunHandle& h) {
+asio::awaitable<RunManager::SlotResult> RunManager::AcquireSlot(
+    RunHandle& h, std::chrono::steady_clock::time_point queued_since) {
   const Ticket& ticket = h.ticket_;
   const bool granted_now = admission_.Request(ticket);
   UpdateGauges();
   SlotResult result = SlotResult::kGranted;
   if (!granted_now) {
     const auto timeout = options_.limits.queue_timeout;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = queued_since + timeout;
     for (;;) {
       auto left = timeout.count() > 0
                       ? deadline - std::chrono::steady_clock::now()
@@ -381,6 +393,7 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   h->final_status_ = status;
   h->final_body_ = body;
   if (h->ticket_) admission_.Release(h->ticket_);
+  if (options_.cluster) ReleasePermit(h);
   UpdateGauges();
   if (options_.metrics != nullptr) {
     options_.metrics

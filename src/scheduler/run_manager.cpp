@@ -539,6 +539,7 @@ void RunManager::HandOverLeases() {
 
 void RunManager::Abandon(const std::shared_ptr<RunHandle>& h) {
   if (h->ticket_) admission_.Release(h->ticket_);
+  if (options_.cluster) ReleasePermit(h);  // the next owner takes a permit of its own
   UpdateGauges();
   bool others = false;
   Forget(h, &others);

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@
 #include "runtime/http_transport.hpp"
 #include "scheduler/admission.hpp"
 #include "scheduler/one_shot.hpp"
+#include "scheduler/run_permits.hpp"
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_spec.hpp"
 #include "storage/storage.hpp"
@@ -127,6 +129,10 @@ class RunHandle {
   // it the run appends no more events (an instance paused past its lease must not write into
   // the stream the adopter continues). Embedded runs never lapse.
   std::atomic<std::int64_t> lease_deadline_ns_{std::numeric_limits<std::int64_t>::max()};
+  // Cluster mode: the run holds a cluster-wide permit of its (tier, tenant) under this holder
+  // name (ClusterOptions::permits). Guarded by RunManager::mutex_; given back exactly once.
+  bool permit_held_ = false;
+  std::string permit_holder_;
 
   OneShot start_;      // its turn came, or it was cancelled while pending
   OneShot cancelled_;  // a cancel was requested (wakes an after_seconds wait)
@@ -152,10 +158,15 @@ struct ClusterOptions {
   bus::PubSub* pubsub = nullptr;         // required
   std::string instance_id;               // this process's name in leases (unique per start)
   std::chrono::milliseconds lease{10'000};
-  std::string channel = "agentd:runs";   // control messages: "cancel <run> <action>", "free <thread>"
+  // Control messages: "cancel <run> <action>", "free <thread>", "permit <tier> <tenant>".
+  std::string channel = "agentd:runs";
   // The longest a run waits for its thread's turn before looking again without a wakeup.
   std::chrono::milliseconds turn_recheck{2'000};
   std::int64_t adopt_batch = 100;
+  // A tier's max_concurrent_runs across every instance (run_permits.hpp): a run of such a tier
+  // waits for a permit after its thread's turn, before its local execution slot. Null: the
+  // quota holds per instance only (N instances allow N times it). Must outlive the manager.
+  RunPermits* permits = nullptr;
 };
 
 struct RunManagerOptions {
@@ -292,8 +303,10 @@ class RunManager {
   enum class SlotResult { kGranted, kCancelled, kTimedOut, kClosed };
 
   boost::asio::awaitable<void> Lifecycle(std::shared_ptr<RunHandle> h);
-  // Waits for a global execution slot (after the thread's turn came), bounded by queue_timeout.
-  boost::asio::awaitable<SlotResult> AcquireSlot(RunHandle& h);
+  // Waits for a global execution slot (after the thread's turn came), bounded by queue_timeout
+  // counted from `queued_since` (the end of the thread's turn wait).
+  boost::asio::awaitable<SlotResult> AcquireSlot(RunHandle& h,
+                                                 std::chrono::steady_clock::time_point queued_since);
   // Ends a run without writing anything (drain): storage keeps it pending/running.
   void Abandon(const std::shared_ptr<RunHandle>& h);
   bool AbandonedOrCancelled(const RunHandle& h) const;
@@ -353,6 +366,20 @@ class RunManager {
   // Stop(): lets the other instances adopt what this one leaves behind at once.
   void HandOverLeases();
 
+  // Cluster-wide tier quotas (run_permits.cpp).
+  enum class PermitResult { kGranted, kCancelled, kTimedOut };
+  // Waits for a permit of the run's (tier, tenant) when its tier has max_concurrent_runs and
+  // ClusterOptions::permits is set; kGranted at once otherwise, and when the permits backend
+  // is unavailable (per-instance limits only). Bounded by queue_timeout from `queued_since`.
+  boost::asio::awaitable<PermitResult> WaitPermit(RunHandle& h,
+                                                  std::chrono::steady_clock::time_point queued_since);
+  // Gives the run's permit back (once, whoever calls first) and wakes the tenant's waiters
+  // here and on every instance.
+  void ReleasePermit(const std::shared_ptr<RunHandle>& h);
+  void WakePermitWaiters(std::string_view tier, std::string_view tenant);
+  // Extends the permits of this instance's runs by a lease (the lease keeper).
+  boost::asio::awaitable<void> RenewPermits();
+
   storage::Storage& storage_;
   const runtime::GraphRegistry& graphs_;
   bus::EventBus& bus_;
@@ -373,6 +400,9 @@ class RunManager {
   // Cluster mode. Guarded by mutex_: thread_wakeups_, keeper_running_. control_listener_ is set
   // by StartCluster and reset by Stop; keeper_stop_ is thread-safe by itself.
   std::map<std::string, std::shared_ptr<OneShot>> thread_wakeups_;
+  // "<tier> <tenant>" -> threads whose run waits for a permit of it (one entry per waiter).
+  // A "permit" message wakes those threads' wakeups. Guarded by mutex_.
+  std::map<std::string, std::multiset<std::string>> permit_waiters_;
   bool keeper_running_ = false;
   std::unique_ptr<bus::PubSubListener> control_listener_;
   std::shared_ptr<OneShot> keeper_stop_ = std::make_shared<OneShot>();

@@ -223,7 +223,7 @@ bool Cluster::Start(const Services& services, const std::string& db_name, std::s
   const char* names[] = {"A", "B", "C", "D"};
   for (std::size_t i = 0; i < count; ++i) {
     nodes.push_back(std::make_unique<Instance>(names[i], dsn, services.redis_url,
-                                               dir.path().string()));
+                                               dir.path().string(), extra_args));
   }
   for (auto& n : nodes) {
     if (!n->WaitReady(60s)) {

@@ -88,6 +88,8 @@ struct Cluster {
   testing::TempDir dir;
   std::string dsn;
   std::vector<std::unique_ptr<Instance>> nodes;
+  // Appended to every instance's command line by Start() (e.g. "--config", a file in `dir`).
+  std::vector<std::string> extra_args;
   Instance& operator[](std::size_t i) { return *nodes.at(i); }
   // Starts `count` instances and waits until each answers /ok. False (with a message in
   // `why`) when one did not come up.

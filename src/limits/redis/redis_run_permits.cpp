@@ -1,0 +1,259 @@
+#include "limits/redis/redis_run_permits.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "bus/redis/detail/connection.hpp"
+#include "bus/redis/detail/redis_url.hpp"
+#include "limits/redis/permit_script.hpp"
+#include "observe/log.hpp"
+
+namespace agentd::limits::redis {
+namespace {
+
+namespace asio = boost::asio;
+using bus::redis::detail::Connection;
+using bus::redis::detail::Reply;
+using scheduler::RunPermits;
+using SteadyTime = std::chrono::steady_clock;
+
+spdlog::logger& Log() {
+  static auto logger = observe::Logger("limits");
+  return *logger;
+}
+
+bool IsNoScript(const Error& e) {
+  return e.code == Errc::kInternal && e.message.find("NOSCRIPT") != std::string::npos;
+}
+
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(RedisRunPermitsOptions options, bus::redis::detail::RedisEndpoint endpoint,
+       asio::any_io_executor executor, observe::Metrics& metrics)
+      : options_(std::move(options)),
+        conn_(Connection::Make(std::move(executor), std::move(endpoint),
+                               {.connect_timeout = options_.connect_timeout,
+                                .reconnect_backoff_max = options_.reconnect_backoff_max},
+                               "permits")),
+        fallback_total_(metrics.GetCounter(
+            "agentd_run_permits_fallback_total",
+            "Runs started without a cluster-wide permit (per-instance limits only) because "
+            "Redis was unavailable")),
+        degraded_gauge_(metrics.GetGauge(
+            "agentd_run_permits_degraded",
+            "1 while tier max_concurrent_runs is enforced per instance because Redis is "
+            "unavailable")) {
+    degraded_gauge_.Set(0);
+  }
+
+  void Start() { conn_->Start(); }
+  void Stop() {
+    stopped_ = true;
+    conn_->Stop();
+  }
+
+  asio::awaitable<RunPermits::Answer> Acquire(std::string tenant, std::string tier,
+                                              std::string holder, std::size_t limit,
+                                              std::chrono::milliseconds lease) {
+    std::vector<std::string> args{"EVALSHA",
+                                  PermitScriptSha(),
+                                  "1",
+                                  Key(tier, tenant),
+                                  "acquire",
+                                  std::to_string(lease.count()),
+                                  std::to_string(limit),
+                                  std::move(holder)};
+    auto reply = co_await EvalScript(std::move(args));
+    Result<PermitReply> parsed =
+        reply ? ParsePermitReply(*reply) : Result<PermitReply>(reply.error());
+    if (!parsed) {
+      Degrade(parsed.error());
+      fallback_total_.Inc();
+      co_return RunPermits::Answer::kUnavailable;
+    }
+    Recovered();
+    co_return parsed->value == 1 ? RunPermits::Answer::kGranted : RunPermits::Answer::kFull;
+  }
+
+  asio::awaitable<void> Renew(std::vector<RunPermits::Held> held, std::chrono::milliseconds lease) {
+    // One script call per (tier, tenant) key: an instance holds permits of few tenants.
+    std::map<std::string, std::vector<std::string>> by_key;
+    for (auto& h : held) by_key[Key(h.tier, h.tenant)].push_back(std::move(h.holder));
+    for (auto& [key, holders] : by_key) {
+      std::vector<std::string> args{"EVALSHA", PermitScriptSha(), "1", key, "renew",
+                                    std::to_string(lease.count())};
+      for (auto& holder : holders) args.push_back(std::move(holder));
+      auto reply = co_await EvalScript(std::move(args));
+      Result<PermitReply> parsed =
+          reply ? ParsePermitReply(*reply) : Result<PermitReply>(reply.error());
+      if (!parsed) {
+        Degrade(parsed.error());
+        co_return;  // the rest expire with their leases, as these do
+      }
+      Recovered();
+    }
+  }
+
+  asio::awaitable<void> Release(std::string tenant, std::string tier, std::string holder) {
+    std::vector<std::string> args{"ZREM", Key(tier, tenant), std::move(holder)};
+    auto reply = co_await Command(std::move(args));
+    if (!reply) {
+      Degrade(reply.error());  // the permit expires with its lease
+    } else if (reply->type == Reply::Type::kInteger) {
+      Recovered();
+    }
+  }
+
+ private:
+  // Per tier as RequestLimits keeps its limiters: a tenant seen under two tiers has two quotas.
+  std::string Key(std::string_view tier, std::string_view tenant) const {
+    return fmt::format("{}permits:{}:{}", options_.key_prefix, tier, tenant);
+  }
+
+  // EVALSHA; on NOSCRIPT (Redis restarted, SCRIPT FLUSH) loads the script and retries once.
+  // `cb` runs on the connection's strand.
+  void SendScript(std::vector<std::string> args, Connection::Callback cb) {
+    auto retry = std::make_shared<std::vector<std::string>>(args);
+    conn_->Send(std::move(args), options_.command_timeout,
+                [self = shared_from_this(), retry, cb = std::move(cb)](Result<Reply> r) {
+                  if (r || !IsNoScript(r.error())) {
+                    cb(std::move(r));
+                    return;
+                  }
+                  std::vector<std::string> load{"SCRIPT", "LOAD", std::string(PermitScript())};
+                  self->conn_->Send(std::move(load), self->options_.command_timeout,
+                                    [self, retry, cb](Result<Reply> loaded) {
+                                      if (!loaded) {
+                                        cb(loaded.error());
+                                        return;
+                                      }
+                                      self->conn_->Send(std::move(*retry),
+                                                        self->options_.command_timeout, cb);
+                                    });
+                });
+  }
+
+  // SendScript (or a plain command), awaited: completes on the awaiting coroutine's executor.
+  asio::awaitable<Result<Reply>> EvalScript(std::vector<std::string> args) {
+    return Await(std::move(args), true);
+  }
+  asio::awaitable<Result<Reply>> Command(std::vector<std::string> args) {
+    return Await(std::move(args), false);
+  }
+  asio::awaitable<Result<Reply>> Await(std::vector<std::string> args, bool script) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
+        [self = shared_from_this(), args = std::move(args), script](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          // The awaiting context must not run out of work while the reply is outstanding.
+          auto work = asio::prefer(asio::get_associated_executor(*h),
+                                   asio::execution::outstanding_work.tracked);
+          auto done = [h, work](Result<Reply> r) {
+            asio::post(work, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
+          };
+          if (script) {
+            self->SendScript(std::move(args), std::move(done));
+          } else {
+            self->conn_->Send(std::move(args), self->options_.command_timeout, std::move(done));
+          }
+        },
+        asio::use_awaitable);
+  }
+
+  void Degrade(const Error& why) {
+    if (stopped_) return;
+    {
+      std::lock_guard lock(transition_mu_);
+      if (degraded_) return;
+      degraded_ = true;
+      degraded_gauge_.Set(1);
+      degraded_at_ = SteadyTime::now();
+      fallback_at_degrade_ = fallback_total_.value();
+    }
+    observe::WarnLimited(warn_limit_, Log(),
+                         "permits: redis unavailable, tier max_concurrent_runs is enforced per "
+                         "instance (each instance allows the full limit) until it answers "
+                         "error={}",
+                         why.message);
+  }
+
+  void Recovered() {
+    if (!degraded_.load(std::memory_order_relaxed)) return;
+    std::chrono::milliseconds outage;
+    std::uint64_t without_permit = 0;
+    {
+      std::lock_guard lock(transition_mu_);
+      if (!degraded_) return;
+      degraded_ = false;
+      degraded_gauge_.Set(0);
+      outage = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyTime::now() -
+                                                                     degraded_at_);
+      without_permit = fallback_total_.value() - fallback_at_degrade_;
+    }
+    Log().info("permits: redis answers again, tier max_concurrent_runs is cluster-wide again "
+               "outage_ms={} runs_without_permit={}",
+               outage.count(), without_permit);
+  }
+
+  const RedisRunPermitsOptions options_;
+  std::shared_ptr<Connection> conn_;
+  observe::Counter& fallback_total_;
+  observe::Gauge& degraded_gauge_;
+  observe::RateLimit warn_limit_{std::chrono::seconds(30)};
+  // Read lock-free on every answer; flipped (with the gauge) only under transition_mu_, so
+  // the gauge always says what degraded_ says.
+  std::atomic<bool> degraded_{false};
+  std::atomic<bool> stopped_{false};
+  std::mutex transition_mu_;
+  SteadyTime::time_point degraded_at_{};
+  std::uint64_t fallback_at_degrade_ = 0;
+};
+
+class RedisRunPermits final : public RunPermits {
+ public:
+  explicit RedisRunPermits(std::shared_ptr<Core> core) : core_(std::move(core)) { core_->Start(); }
+  ~RedisRunPermits() override { core_->Stop(); }
+
+  // Each call's frame holds the core, so a call still waiting on Redis when this object goes
+  // away (Stop() answers it kUnavailable) never touches a destroyed core.
+  asio::awaitable<Answer> Acquire(std::string tenant, std::string tier, std::string holder,
+                                  std::size_t limit, std::chrono::milliseconds lease) override {
+    auto core = core_;
+    co_return co_await core->Acquire(std::move(tenant), std::move(tier), std::move(holder), limit,
+                                     lease);
+  }
+  asio::awaitable<void> Renew(std::vector<Held> held, std::chrono::milliseconds lease) override {
+    auto core = core_;
+    co_await core->Renew(std::move(held), lease);
+  }
+  asio::awaitable<void> Release(std::string tenant, std::string tier, std::string holder) override {
+    auto core = core_;
+    co_await core->Release(std::move(tenant), std::move(tier), std::move(holder));
+  }
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<scheduler::RunPermits>> MakeRedisRunPermits(RedisRunPermitsOptions options,
+                                                                   asio::any_io_executor executor,
+                                                                   observe::Metrics& metrics) {
+  auto endpoint = bus::redis::detail::ParseRedisUrl(options.url);
+  if (!endpoint) return endpoint.error();
+  auto core = std::make_shared<Core>(std::move(options), std::move(*endpoint),
+                                     std::move(executor), metrics);
+  return std::unique_ptr<scheduler::RunPermits>(std::make_unique<RedisRunPermits>(std::move(core)));
+}
+
+}  // namespace agentd::limits::redis
