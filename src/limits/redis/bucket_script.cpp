@@ -3,7 +3,8 @@
 #include <charconv>
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
+
+#include "limits/redis/sha1_hex.hpp"
 
 namespace agentd::limits::redis {
 namespace {
@@ -63,14 +64,6 @@ end
 return out
 )lua";
 
-std::string Sha1Hex(std::string_view text) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string hex;
-  hex.reserve(2 * SHA_DIGEST_LENGTH);
-  for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
-  return hex;
-}
 
 }  // namespace
 

@@ -1,7 +1,8 @@
 #include "limits/redis/permit_script.hpp"
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
+
+#include "limits/redis/sha1_hex.hpp"
 
 namespace agentd::limits::redis {
 namespace {
@@ -48,14 +49,6 @@ end
 return redis.error_reply('permits: unknown op ' .. tostring(op))
 )lua";
 
-std::string Sha1Hex(std::string_view text) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string hex;
-  hex.reserve(2 * SHA_DIGEST_LENGTH);
-  for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
-  return hex;
-}
 
 }  // namespace
 

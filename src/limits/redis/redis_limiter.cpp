@@ -21,6 +21,7 @@
 #include "bus/redis/detail/redis_url.hpp"
 #include "limits/limit_specs.hpp"
 #include "limits/redis/bucket_script.hpp"
+#include "limits/redis/script_call.hpp"
 #include "observe/log.hpp"
 
 namespace agentd::limits::redis {
@@ -50,10 +51,6 @@ Verdict VerdictOf(const Bucket& b, const BucketOutcome& o, double cost) {
   v.allowed = o.allowed;
   v.decision = DescribeBucket(*b.spec, o.tokens, o.allowed, cost);
   return v;
-}
-
-bool IsNoScript(const Error& e) {
-  return e.code == Errc::kInternal && e.message.find("NOSCRIPT") != std::string::npos;
 }
 
 class Core : public std::enable_shared_from_this<Core> {
@@ -195,42 +192,16 @@ class Core : public std::enable_shared_from_this<Core> {
     return args;
   }
 
-  // EVALSHA; on NOSCRIPT (Redis restarted, SCRIPT FLUSH) loads the script and retries once.
-  // `cb` runs on the connection's strand.
   void SendScript(std::vector<std::string> args, Connection::Callback cb) {
-    auto retry = std::make_shared<std::vector<std::string>>(args);
-    conn_->Send(std::move(args), options_.command_timeout,
-                [self = shared_from_this(), retry, cb = std::move(cb)](Result<Reply> r) {
-                  if (r || !IsNoScript(r.error())) {
-                    cb(std::move(r));
-                    return;
-                  }
-                  std::vector<std::string> load{"SCRIPT", "LOAD", std::string(BucketScript())};
-                  self->conn_->Send(std::move(load), self->options_.command_timeout,
-                                    [self, retry, cb](Result<Reply> loaded) {
-                                      if (!loaded) {
-                                        cb(loaded.error());
-                                        return;
-                                      }
-                                      self->conn_->Send(std::move(*retry),
-                                                        self->options_.command_timeout, cb);
-                                    });
-                });
+    limits::redis::SendScript(conn_, BucketScript(), std::move(args), options_.command_timeout,
+                              std::move(cb));
   }
 
-  // SendScript, awaited: completes on the awaiting coroutine's executor.
+  // SendScript, awaited; this limiter stays alive until the reply.
   asio::awaitable<Result<Reply>> EvalScript(std::vector<std::string> args) {
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
-        [self = shared_from_this(), args = std::move(args)](auto handler) mutable {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          // The awaiting context must not run out of work while the reply is outstanding.
-          auto work = asio::prefer(asio::get_associated_executor(*h),
-                                   asio::execution::outstanding_work.tracked);
-          self->SendScript(std::move(args), [h, work](Result<Reply> r) {
-            asio::post(work, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
-          });
-        },
-        asio::use_awaitable);
+    auto self = shared_from_this();
+    co_return co_await AwaitCommand(conn_, BucketScript(), std::move(args),
+                                    options_.command_timeout);
   }
 
   // The script's outcomes (one per evaluated bucket, at least one); nullopt when Redis did

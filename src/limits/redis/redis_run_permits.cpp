@@ -16,6 +16,7 @@
 #include "bus/redis/detail/connection.hpp"
 #include "bus/redis/detail/redis_url.hpp"
 #include "limits/redis/permit_script.hpp"
+#include "limits/redis/script_call.hpp"
 #include "observe/log.hpp"
 
 namespace agentd::limits::redis {
@@ -30,10 +31,6 @@ using SteadyTime = std::chrono::steady_clock;
 spdlog::logger& Log() {
   static auto logger = observe::Logger("limits");
   return *logger;
-}
-
-bool IsNoScript(const Error& e) {
-  return e.code == Errc::kInternal && e.message.find("NOSCRIPT") != std::string::npos;
 }
 
 class Core : public std::enable_shared_from_this<Core> {
@@ -120,53 +117,16 @@ class Core : public std::enable_shared_from_this<Core> {
     return fmt::format("{}permits:{}:{}", options_.key_prefix, tier, tenant);
   }
 
-  // EVALSHA; on NOSCRIPT (Redis restarted, SCRIPT FLUSH) loads the script and retries once.
-  // `cb` runs on the connection's strand.
-  void SendScript(std::vector<std::string> args, Connection::Callback cb) {
-    auto retry = std::make_shared<std::vector<std::string>>(args);
-    conn_->Send(std::move(args), options_.command_timeout,
-                [self = shared_from_this(), retry, cb = std::move(cb)](Result<Reply> r) {
-                  if (r || !IsNoScript(r.error())) {
-                    cb(std::move(r));
-                    return;
-                  }
-                  std::vector<std::string> load{"SCRIPT", "LOAD", std::string(PermitScript())};
-                  self->conn_->Send(std::move(load), self->options_.command_timeout,
-                                    [self, retry, cb](Result<Reply> loaded) {
-                                      if (!loaded) {
-                                        cb(loaded.error());
-                                        return;
-                                      }
-                                      self->conn_->Send(std::move(*retry),
-                                                        self->options_.command_timeout, cb);
-                                    });
-                });
-  }
-
-  // SendScript (or a plain command), awaited: completes on the awaiting coroutine's executor.
+  // EVALSHA of the permit script (or, with `script` false, a plain command), awaited; these
+  // permits stay alive until the reply.
   asio::awaitable<Result<Reply>> EvalScript(std::vector<std::string> args) {
-    return Await(std::move(args), true);
+    auto self = shared_from_this();
+    co_return co_await AwaitCommand(conn_, PermitScript(), std::move(args),
+                                    options_.command_timeout);
   }
   asio::awaitable<Result<Reply>> Command(std::vector<std::string> args) {
-    return Await(std::move(args), false);
-  }
-  asio::awaitable<Result<Reply>> Await(std::vector<std::string> args, bool script) {
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Reply>)>(
-        [self = shared_from_this(), args = std::move(args), script](auto handler) mutable {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          // The awaiting context must not run out of work while the reply is outstanding.
-          auto work = asio::prefer(asio::get_associated_executor(*h),
-                                   asio::execution::outstanding_work.tracked);
-          auto done = [h, work](Result<Reply> r) {
-            asio::post(work, [h, r = std::move(r)]() mutable { std::move(*h)(std::move(r)); });
-          };
-          if (script) {
-            self->SendScript(std::move(args), std::move(done));
-          } else {
-            self->conn_->Send(std::move(args), self->options_.command_timeout, std::move(done));
-          }
-        },
-        asio::use_awaitable);
+    auto self = shared_from_this();
+    co_return co_await AwaitCommand(conn_, {}, std::move(args), options_.command_timeout);
   }
 
   void Degrade(const Error& why) {
