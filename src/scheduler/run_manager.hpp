@@ -52,8 +52,8 @@
 #include "runtime/http_transport.hpp"
 #include "scheduler/admission.hpp"
 #include "scheduler/one_shot.hpp"
-#include "scheduler/run_permits.hpp"
 #include "scheduler/run_executor.hpp"
+#include "scheduler/run_permits.hpp"
 #include "scheduler/run_spec.hpp"
 #include "storage/storage.hpp"
 
