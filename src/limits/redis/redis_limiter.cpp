@@ -21,6 +21,7 @@
 #include "bus/redis/detail/redis_url.hpp"
 #include "limits/limit_specs.hpp"
 #include "limits/redis/bucket_script.hpp"
+#include "limits/redis/outage.hpp"
 #include "limits/redis/script_call.hpp"
 #include "observe/log.hpp"
 
@@ -30,7 +31,6 @@ namespace {
 namespace asio = boost::asio;
 using bus::redis::detail::Connection;
 using bus::redis::detail::Reply;
-using SteadyTime = std::chrono::steady_clock;
 
 spdlog::logger& Log() {
   static auto logger = observe::Logger("limits");
@@ -70,11 +70,10 @@ class Core : public std::enable_shared_from_this<Core> {
         fallback_total_(metrics.GetCounter(
             "agentd_limits_fallback_total",
             "Rate-limit decisions made in-process because Redis was unavailable")),
-        degraded_gauge_(metrics.GetGauge(
-            "agentd_limits_degraded",
-            "1 while rate limits are decided in-process because Redis is unavailable")) {
-    degraded_gauge_.Set(0);
-  }
+        outage_(fallback_total_,
+                metrics.GetGauge("agentd_limits_degraded",
+                                 "1 while rate limits are decided in-process because Redis is "
+                                 "unavailable")) {}
 
   void Start() { conn_->Start(); }
 
@@ -86,7 +85,7 @@ class Core : public std::enable_shared_from_this<Core> {
 
   asio::awaitable<Verdict> AdmitIp(std::string_view ip) {
     if (!specs_.per_ip) co_return Verdict{};
-    if (!degraded_) {
+    if (!outage_.active()) {
       std::vector<Bucket> buckets{{Key("per_ip", ip), &*specs_.per_ip, LimitKind::kPerIp}};
       auto out = co_await Run(BucketOp::kAcquire, 1, buckets);
       if (out) co_return VerdictOf(buckets[0], (*out)[0], 1);
@@ -107,7 +106,7 @@ class Core : public std::enable_shared_from_this<Core> {
                          LimitKind::kTierRequests});
     }
     if (buckets.empty()) co_return Verdict{};
-    if (!degraded_) {
+    if (!outage_.active()) {
       auto out = co_await Run(BucketOp::kAcquire, 1, buckets);
       if (out) {
         // As RequestLimits: the first refusal, else the tighter of the two for the headers.
@@ -127,7 +126,7 @@ class Core : public std::enable_shared_from_this<Core> {
   asio::awaitable<Verdict> CheckTokens(std::string_view tenant, std::string_view tier) {
     const TierSpecs* t = specs_.TierOf(tier);
     if (t == nullptr || !t->tokens) co_return Verdict{};
-    if (!degraded_) {
+    if (!outage_.active()) {
       std::vector<Bucket> buckets{
           {TierKey("tier_tokens", tier, tenant), &*t->tokens, LimitKind::kTierTokens}};
       auto out = co_await Run(BucketOp::kCheck, 0, buckets);
@@ -140,7 +139,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void ChargeTokens(std::string_view tenant, std::string_view tier, double tokens) {
     const TierSpecs* t = specs_.TierOf(tier);
     if (t == nullptr || !t->tokens) return;
-    if (degraded_ || stopped_) {
+    if (outage_.active() || stopped_) {
       fallback_total_.Inc();
       fallback_.ChargeTokens(tenant, tier, tokens);
       return;
@@ -222,16 +221,8 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void Degrade(const Error& why) {
-    if (stopped_) return;
-    {
-      std::lock_guard lock(transition_mu_);
-      if (degraded_) return;
-      degraded_ = true;
-      degraded_gauge_.Set(1);
-      degraded_at_ = SteadyTime::now();
-      fallback_at_degrade_ = fallback_total_.value();
-    }
-    observe::WarnLimited(warn_limit_, Log(),
+    if (stopped_ || !outage_.Begin()) return;
+    observe::WarnLimited(outage_.warn_limit(), Log(),
                          "limits: redis unavailable, deciding rate limits in this process "
                          "(each instance allows the full limit) until it answers error={}",
                          why.message);
@@ -254,19 +245,11 @@ class Core : public std::enable_shared_from_this<Core> {
       std::vector<std::string> load{"SCRIPT", "LOAD", std::string(BucketScript())};
       auto r = co_await self->conn_->Command(std::move(load), self->options_.command_timeout);
       if (r && r->is_string() && r->str == BucketScriptSha()) {
-        std::chrono::milliseconds outage;
-        std::uint64_t in_process = 0;
-        {
-          std::lock_guard lock(self->transition_mu_);
-          outage = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyTime::now() -
-                                                                         self->degraded_at_);
-          in_process = self->fallback_total_.value() - self->fallback_at_degrade_;
-          self->degraded_ = false;
-          self->degraded_gauge_.Set(0);
+        if (auto ended = self->outage_.End()) {
+          Log().info("limits: redis answers again, deciding rate limits in redis outage_ms={} "
+                     "decided_in_process={}",
+                     ended->duration.count(), ended->fallbacks);
         }
-        Log().info("limits: redis answers again, deciding rate limits in redis outage_ms={} "
-                   "decided_in_process={}",
-                   outage.count(), in_process);
         co_return;
       }
     }
@@ -279,15 +262,8 @@ class Core : public std::enable_shared_from_this<Core> {
   asio::strand<asio::any_io_executor> probe_strand_;
   asio::steady_timer probe_timer_;  // probe_strand_ only
   observe::Counter& fallback_total_;
-  observe::Gauge& degraded_gauge_;
-  observe::RateLimit warn_limit_{std::chrono::seconds(30)};
-  // Read lock-free on every check; flipped (with the gauge and the outage's start) only
-  // under transition_mu_, so the gauge always says what degraded_ says.
-  std::atomic<bool> degraded_{false};
+  Outage outage_;
   std::atomic<bool> stopped_{false};
-  std::mutex transition_mu_;
-  SteadyTime::time_point degraded_at_{};
-  std::uint64_t fallback_at_degrade_ = 0;
 };
 
 class RedisLimiter final : public Limiter {

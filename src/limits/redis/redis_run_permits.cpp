@@ -15,6 +15,7 @@
 
 #include "bus/redis/detail/connection.hpp"
 #include "bus/redis/detail/redis_url.hpp"
+#include "limits/redis/outage.hpp"
 #include "limits/redis/permit_script.hpp"
 #include "limits/redis/script_call.hpp"
 #include "observe/log.hpp"
@@ -26,7 +27,6 @@ namespace asio = boost::asio;
 using bus::redis::detail::Connection;
 using bus::redis::detail::Reply;
 using scheduler::RunPermits;
-using SteadyTime = std::chrono::steady_clock;
 
 spdlog::logger& Log() {
   static auto logger = observe::Logger("limits");
@@ -46,12 +46,10 @@ class Core : public std::enable_shared_from_this<Core> {
             "agentd_run_permits_fallback_total",
             "Runs started without a cluster-wide permit (per-instance limits only) because "
             "Redis was unavailable")),
-        degraded_gauge_(metrics.GetGauge(
-            "agentd_run_permits_degraded",
-            "1 while tier max_concurrent_runs is enforced per instance because Redis is "
-            "unavailable")) {
-    degraded_gauge_.Set(0);
-  }
+        outage_(fallback_total_,
+                metrics.GetGauge("agentd_run_permits_degraded",
+                                 "1 while tier max_concurrent_runs is enforced per instance "
+                                 "because Redis is unavailable")) {}
 
   void Start() { conn_->Start(); }
   void Stop() {
@@ -130,16 +128,8 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void Degrade(const Error& why) {
-    if (stopped_) return;
-    {
-      std::lock_guard lock(transition_mu_);
-      if (degraded_) return;
-      degraded_ = true;
-      degraded_gauge_.Set(1);
-      degraded_at_ = SteadyTime::now();
-      fallback_at_degrade_ = fallback_total_.value();
-    }
-    observe::WarnLimited(warn_limit_, Log(),
+    if (stopped_ || !outage_.Begin()) return;
+    observe::WarnLimited(outage_.warn_limit(), Log(),
                          "permits: redis unavailable, tier max_concurrent_runs is enforced per "
                          "instance (each instance allows the full limit) until it answers "
                          "error={}",
@@ -147,35 +137,18 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void Recovered() {
-    if (!degraded_.load(std::memory_order_relaxed)) return;
-    std::chrono::milliseconds outage;
-    std::uint64_t without_permit = 0;
-    {
-      std::lock_guard lock(transition_mu_);
-      if (!degraded_) return;
-      degraded_ = false;
-      degraded_gauge_.Set(0);
-      outage = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyTime::now() -
-                                                                     degraded_at_);
-      without_permit = fallback_total_.value() - fallback_at_degrade_;
-    }
+    auto ended = outage_.End();
+    if (!ended) return;
     Log().info("permits: redis answers again, tier max_concurrent_runs is cluster-wide again "
                "outage_ms={} runs_without_permit={}",
-               outage.count(), without_permit);
+               ended->duration.count(), ended->fallbacks);
   }
 
   const RedisRunPermitsOptions options_;
   std::shared_ptr<Connection> conn_;
   observe::Counter& fallback_total_;
-  observe::Gauge& degraded_gauge_;
-  observe::RateLimit warn_limit_{std::chrono::seconds(30)};
-  // Read lock-free on every answer; flipped (with the gauge) only under transition_mu_, so
-  // the gauge always says what degraded_ says.
-  std::atomic<bool> degraded_{false};
+  Outage outage_;
   std::atomic<bool> stopped_{false};
-  std::mutex transition_mu_;
-  SteadyTime::time_point degraded_at_{};
-  std::uint64_t fallback_at_degrade_ = 0;
 };
 
 class RedisRunPermits final : public RunPermits {
