@@ -417,19 +417,31 @@ asio::awaitable<bool> RunManager::WaitEnded(std::string tenant, std::string run_
   if (!options_.cluster) co_return true;
   auto run = co_await storage_.runs().Get(tenant, run_id);
   if (!run) co_return true;  // gone: rolled back or deleted
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // RunLeases::Finish ends the run and writes the thread's end state in one transaction, so
+  // once the run is inactive the thread's values are final.
+  storage::RunLeases* leases = options_.cluster->leases;
+  const std::function<storage::Task<Result<bool>>()> run_active = [leases, &tenant, &run_id] {
+    return leases->IsActive(tenant, run_id);
+  };
+  co_return co_await WaitThreadQuiet(run->thread_id, std::chrono::steady_clock::now() + timeout,
+                                     run_active);
+}
+
+asio::awaitable<bool> RunManager::WaitThreadQuiet(
+    const std::string& thread_id, std::chrono::steady_clock::time_point deadline,
+    const std::function<storage::Task<Result<bool>>()>& still_active) {
   for (;;) {
-    auto wakeup = ThreadWakeup(run->thread_id);
-    // RunLeases::Finish ends the run and writes the thread's end state in one transaction, so
-    // once the run is inactive the thread's values are final.
-    auto active = co_await options_.cluster->leases->IsActive(tenant, run_id);
+    // Taken before asking, so a "free" between the answer and the wait is not missed.
+    auto wakeup = ThreadWakeup(thread_id);
+    auto active = co_await still_active();
+    const bool quiet = active && !*active;
     auto left = deadline - std::chrono::steady_clock::now();
-    if ((active && !*active) || left <= std::chrono::steady_clock::duration::zero()) {
-      ReleaseThreadWakeup(run->thread_id, std::move(wakeup));
-      co_return active && !*active;
+    if (quiet || left <= std::chrono::steady_clock::duration::zero()) {
+      ReleaseThreadWakeup(thread_id, std::move(wakeup));
+      co_return quiet;
     }
     auto step = std::min<std::chrono::steady_clock::duration>(left, options_.cluster->turn_recheck);
-    if (!co_await wakeup->WaitFor(step)) ReleaseThreadWakeup(run->thread_id, std::move(wakeup));
+    if (!co_await wakeup->WaitFor(step)) ReleaseThreadWakeup(thread_id, std::move(wakeup));
   }
 }
 
@@ -449,17 +461,12 @@ asio::awaitable<void> RunManager::CancelThreadClustered(
       }
     }
   }
-  for (;;) {
-    auto wakeup = ThreadWakeup(thread_id);
-    auto busy = co_await cluster.leases->ThreadHasActiveRuns(tenant, thread_id);
-    auto left = deadline - std::chrono::steady_clock::now();
-    if ((busy && !*busy) || left <= std::chrono::steady_clock::duration::zero()) {
-      ReleaseThreadWakeup(thread_id, std::move(wakeup));
-      co_return;
-    }
-    auto step = std::min<std::chrono::steady_clock::duration>(left, cluster.turn_recheck);
-    if (!co_await wakeup->WaitFor(step)) ReleaseThreadWakeup(thread_id, std::move(wakeup));
-  }
+  storage::RunLeases* leases = cluster.leases;
+  const std::function<storage::Task<Result<bool>>()> thread_active = [leases, &tenant,
+                                                                      &thread_id] {
+    return leases->ThreadHasActiveRuns(tenant, thread_id);
+  };
+  (void)co_await WaitThreadQuiet(thread_id, deadline, thread_active);
 }
 
 asio::awaitable<bool> RunManager::IsThreadBusy(std::string tenant, std::string thread_id) {

@@ -350,6 +350,11 @@ class RunManager {
   // Gives back a wakeup that did not fire: removed when no other waiter holds it, so threads
   // whose "free" message never comes leave nothing behind.
   void ReleaseThreadWakeup(const std::string& thread_id, std::shared_ptr<OneShot> wakeup);
+  // Asks `still_active` again on every wakeup of `thread_id` ("free") and at least every
+  // turn_recheck until it answers false (true returned) or `deadline` passes (false).
+  boost::asio::awaitable<bool> WaitThreadQuiet(
+      const std::string& thread_id, std::chrono::steady_clock::time_point deadline,
+      const std::function<storage::Task<Result<bool>>()>& still_active);
   // CancelThread on the other instances: marks the thread's runs in the database, tells their
   // owners, and waits until none is active anywhere or `deadline`.
   boost::asio::awaitable<void> CancelThreadClustered(std::string tenant, std::string thread_id,
