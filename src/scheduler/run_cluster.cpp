@@ -268,22 +268,32 @@ asio::awaitable<void> RunManager::RenewLeases() {
   keeper_renewed_ns_.store(SteadyNs(asked_at), std::memory_order_relaxed);
   std::map<std::string, std::string> still_held;
   for (auto& state : *renewed) still_held[state.run_id] = state.cancel_action;
+  // Missing from the renewal: adopted by another instance, or ended meanwhile. A run whose
+  // Finish passed the fence (RunLeases::Finish) but has not left active_ yet is ended in the
+  // database and is not lost: dropping it would log a false "lost" and count it in runs_lost.
+  // An ended run that another instance finished is dropped by our own fence when it gets
+  // there. So only the missing runs still active in the database are lost, asked in one query;
+  // unknown (the database did not answer) keeps them until the next renewal.
+  std::vector<std::shared_ptr<RunHandle>> missing;
+  std::vector<std::string> missing_ids;
   for (auto& h : held) {
     auto it = still_held.find(h->run_id_);
-    if (it != still_held.end()) ExtendLease(*h, asked_at);
     if (it == still_held.end()) {
-      if (h->done()) continue;
-      // Missing: adopted by another instance, or ended meanwhile. A run whose Finish passed the
-      // fence (RunLeases::Finish) but has not left active_ yet is ended in the database and is
-      // not lost: dropping it would log a false "lost" and count it in runs_lost. An ended run
-      // that another instance finished is dropped by our own fence when it gets there.
-      // Unknown (the database did not answer) keeps it until the next renewal.
-      auto active = co_await cluster.leases->IsActive(h->tenant_, h->run_id_);
-      if (!active || !*active) continue;
-      DropLost(h);
+      if (!h->done()) {
+        missing.push_back(h);
+        missing_ids.push_back(h->run_id_);
+      }
       continue;
     }
+    ExtendLease(*h, asked_at);
     if (auto action = ParseAction(it->second)) RequestCancel(h->run_id_, *action);
+  }
+  if (missing.empty()) co_return;
+  auto active = co_await cluster.leases->ActiveAmong(std::move(missing_ids));
+  if (!active) co_return;
+  const std::set<std::string> taken_over(active->begin(), active->end());
+  for (auto& h : missing) {
+    if (taken_over.contains(h->run_id_)) DropLost(h);
   }
 }
 

@@ -333,6 +333,8 @@ class RunLeases {
   virtual Task<Result<std::vector<std::string>>> RequestThreadCancel(std::string tenant,
                                                                      std::string thread_id,
                                                                      std::string action) = 0;
+  // Which of `run_ids` are still pending or running (any instance, any owner).
+  virtual Task<Result<std::vector<std::string>>> ActiveAmong(std::vector<std::string> run_ids) = 0;
   // Whether the run is still pending or running (any instance).
   virtual Task<Result<bool>> IsActive(std::string tenant, std::string run_id) = 0;
   // Whether any run of the thread is pending or running (any instance).

@@ -251,6 +251,20 @@ Task<Result<std::vector<std::string>>> PgLeases::RequestThreadCancel(std::string
       });
 }
 
+Task<Result<std::vector<std::string>>> PgLeases::ActiveAmong(std::vector<std::string> run_ids) {
+  return WithConn<std::vector<std::string>>(
+      ctx_.pool, [run_ids = std::move(run_ids)](PgConn& c) -> Task<Result<std::vector<std::string>>> {
+        std::vector<std::string> out;
+        if (run_ids.empty()) co_return out;
+        static const std::string sql = fmt::format(
+            "SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) AND {}", kActive);
+        auto r = co_await c.Query(sql, P(TextArray(run_ids)));
+        if (!r) co_return r.error();
+        for (int row = 0; row < r->rows(); ++row) out.emplace_back(r->Text(row, 0));
+        co_return out;
+      });
+}
+
 Task<Result<bool>> PgLeases::IsActive(std::string tenant, std::string run_id) {
   return WithConn<bool>(ctx_.pool, [tenant = std::move(tenant),
                                     run_id = std::move(run_id)](PgConn& c) -> Task<Result<bool>> {

@@ -183,6 +183,7 @@ class PgLeases final : public RunLeases {
   Task<Result<std::vector<std::string>>> RequestThreadCancel(std::string tenant,
                                                              std::string thread_id,
                                                              std::string action) override;
+  Task<Result<std::vector<std::string>>> ActiveAmong(std::vector<std::string> run_ids) override;
   Task<Result<bool>> IsActive(std::string tenant, std::string run_id) override;
   Task<Result<bool>> ThreadHasActiveRuns(std::string tenant, std::string thread_id) override;
   Task<Status> ExpireAll(std::string owner) override;

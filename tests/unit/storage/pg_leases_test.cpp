@@ -204,6 +204,23 @@ TEST_F(PgLeasesTest, RenewReturnsHeldRunsAndOmitsOthers) {
   EXPECT_EQ(states[0].cancel_action, "");
 }
 
+TEST_F(PgLeasesTest, ActiveAmongListsOnlyThePendingAndRunningRuns) {
+  CreateThread("t");
+  MustEnqueue(NewRun("r1", "t"), "a");
+  MustEnqueue(NewRun("r2", "t"), "b");
+  ASSERT_EQ(Claim("r1", "a").kind, Kind::kGranted);
+  MustEnqueue(NewRun("r3", "t"), "a");
+  ASSERT_TRUE(Finish("r1", "a").owned);
+  auto r = RunCo(leases_->ActiveAmong({"r1", "r2", "r3", "unknown"}), 10s);
+  ASSERT_TRUE(r) << r.error().message;
+  std::vector<std::string> ids = *r;
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"r2", "r3"}));  // whoever owns them
+  auto none = RunCo(leases_->ActiveAmong({}), 10s);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(PgLeasesTest, RenewExtendsTheLeaseSoNobodyAdoptsIt) {
   CreateThread("t");
   MustEnqueue(NewRun("r1", "t"), "a", 1ms);
