@@ -6,7 +6,6 @@
 
 #include "common/json.hpp"
 #include "common/uuid.hpp"
-#include "mock/mock_model.hpp"
 #include "runtime/chat_model.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_registry.hpp"
@@ -196,23 +195,12 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
   return chunks;
 }
 
+// The graph's tools as the model sees them: name, description and arguments schema.
 std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
   std::vector<providers::ToolSpec> out;
-  for (const auto& name : ctx.graph.spec.tools) {
-    providers::ToolSpec tool;
-    tool.name = name;
-    const config::ToolSpec* spec = nullptr;
-    for (const auto& t : ctx.tools) {
-      if (t.name == name) spec = &t;
-    }
-    if (spec != nullptr) {
-      tool.description = spec->description;
-      tool.parameters = spec->parameters;
-    } else if (name == mock::kDemoToolName) {
-      tool.description = "Get the current weather for a city.";
-      tool.parameters = mock::GetWeatherSchema();
-    }
-    out.push_back(std::move(tool));
+  out.reserve(ctx.graph.tools.size());
+  for (const config::ToolSpec& spec : ctx.graph.tools) {
+    out.push_back(providers::ToolSpec{spec.name, spec.description, spec.parameters});
   }
   return out;
 }
