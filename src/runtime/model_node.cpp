@@ -256,7 +256,9 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   }
   ChunkBuilder builder;
   builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
-  const std::string model_name = model->name();
+  // LangChain's names: ls_model_name and response_metadata.model_name are the provider's model
+  // (the configured models[].model; the reply's own `model` when it names one), not our name.
+  const std::string& model_name = model->model();
 
   ChatRequest request;
   request.messages = ToChatMessages(state.messages, ctx.graph.spec.system_prompt);
@@ -268,7 +270,7 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   metadata["ls_model_type"] = "chat";
   const std::string llm_run_id = NewUuid4();
   // Events name the model by its LangChain class, as the reference does ("ChatOpenAI"; the
-  // mock speaks OpenAI's protocol); the configured name is in metadata.ls_model_name.
+  // mock speaks OpenAI's protocol); the provider's model is in metadata.ls_model_name.
   const std::string_view llm_name =
       builder.provider == "anthropic" ? "ChatAnthropic" : "ChatOpenAI";
   // The chat model's input as events mode shows it: a copy of the whole history, so it is
@@ -331,7 +333,8 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
     ctx.usage.output_tokens += result->usage->completion_tokens;
   }
   if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
-  json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
+  json::object message = FinalMessage(*result, builder.id, builder.provider,
+                                      result->model.empty() ? model_name : result->model);
   if (events) {
     // The end record's output is the aggregated chunk: the message plus its tool call chunks.
     json::object output = message;
