@@ -153,7 +153,7 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
     return v ? *v : kEmpty;
   };
   if (auto st = ParseModels(list("models"), env, config); !st) return st;
-  if (auto st = ParseTools(list("tools"), config); !st) return st;
+  if (auto st = ParseTools(list("tools"), env, config); !st) return st;
   return ParseGraphs(list("graphs"), config);
 }
 

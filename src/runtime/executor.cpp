@@ -415,8 +415,8 @@ asio::awaitable<RunOutcome> RunLoop::Execute() {
 }  // namespace
 
 GraphExecutor::GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
-                             HttpTransport& http, std::vector<config::ToolSpec> tools)
-    : checkpoints_(checkpoints), models_(models), http_(http), tools_(std::move(tools)) {}
+                             HttpTransport& http)
+    : checkpoints_(checkpoints), models_(models), http_(http) {}
 
 asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunRequest request,
                                                RunEventSink& events) {
@@ -430,7 +430,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
     co_return Failed(std::move(outcome), loaded.error().code, loaded.error().message,
                      loaded.error().code == Errc::kNotFound ? "NotFoundError" : "StorageError");
   }
-  RunContext ctx{graph, request, events, models_, http_, tools_, {}, {}, {}};
+  RunContext ctx{graph, request, events, models_, http_, {}, {}, {}};
   ctx.run_metadata = request.metadata;
   ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;
   ctx.run_metadata["assistant_id"] = request.assistant_id;

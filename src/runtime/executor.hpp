@@ -81,10 +81,9 @@ struct RunOutcome {
 
 class GraphExecutor {
  public:
-  // `tools`: the configured tool specs (config.tools) the react graphs' tools node calls; a
-  // graph tool missing from it falls back to the in-process demo tool of that name.
+  // A graph's tools come with it (GraphInfo::tools); `http` carries the http tools' calls.
   GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
-                HttpTransport& http, std::vector<config::ToolSpec> tools = {});
+                HttpTransport& http);
   boost::asio::awaitable<RunOutcome> Run(const GraphInfo& graph, RunRequest request,
                                          RunEventSink& events);
 
@@ -106,7 +105,6 @@ class GraphExecutor {
   storage::CheckpointStore& checkpoints_;
   ModelRegistry& models_;
   HttpTransport& http_;
-  std::vector<config::ToolSpec> tools_;
   StateCache cache_;  // the last run's folded messages per hot thread (state_cache.hpp)
 };
 

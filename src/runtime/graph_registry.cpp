@@ -42,11 +42,14 @@ Result<GraphInfo> Describe(const config::Config& config, const config::GraphSpec
                                    spec.graph_id, spec.model));
     }
     for (const auto& tool : spec.tools) {
-      if (!Declared(config.tools, tool)) {
+      auto found = std::find_if(config.tools.begin(), config.tools.end(),
+                                [&](const config::ToolSpec& t) { return t.name == tool; });
+      if (found == config.tools.end()) {
         return MakeError(Errc::kInvalidArgument,
                          fmt::format("graph \"{}\": tool \"{}\" is not declared in tools",
                                      spec.graph_id, tool));
       }
+      info.tools.push_back(*found);
     }
     info.nodes = {"__start__", "model", "tools", "__end__"};
     info.edges = {

@@ -18,7 +18,7 @@ Result<std::unique_ptr<ChatModel>> MakeChatModel(const config::ModelSpec& spec,
     options.slow_latency = spec.mock_slow_latency;
     return std::unique_ptr<ChatModel>(std::make_unique<MockChatModel>(
         spec.name, options, spec.model.empty() ? "mock" : spec.model, spec.max_concurrency,
-        metrics));
+        metrics, providers::ChatOptionsFrom(spec)));
   }
   auto options = providers::ProviderOptionsFrom(spec);
   options.metrics = metrics;
