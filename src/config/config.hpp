@@ -133,6 +133,8 @@ struct JwtSettings {
   std::string user_claim = "sub";
   std::string tier_claim = "tier";
   std::chrono::seconds leeway{30};
+  // Tokens without `exp` are refused (they would never expire) unless this is false.
+  bool require_exp = true;
 };
 
 struct AuthSettings {
