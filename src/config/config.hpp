@@ -53,6 +53,8 @@ struct StorageSettings {
 };
 
 struct ModelSpec {
+  // Every field: a reload keeps a model whose spec is equal (runtime/model_registry.hpp).
+  bool operator==(const ModelSpec&) const = default;
   std::string name;
   std::string provider;  // mock | openai | anthropic
   std::string model;     // provider's model name
