@@ -53,6 +53,8 @@ struct StorageSettings {
 };
 
 struct ModelSpec {
+  // Every field: a reload keeps a model whose spec is equal (runtime/model_registry.hpp).
+  bool operator==(const ModelSpec&) const = default;
   std::string name;
   std::string provider;  // mock | openai | anthropic
   std::string model;     // provider's model name
@@ -75,6 +77,7 @@ struct ModelSpec {
   // Extra request headers (openai/anthropic), in file order. `env` names the variable the
   // value was read from at load ("" for a literal value): such values are never printed.
   struct Header {
+    bool operator==(const Header&) const = default;
     std::string name;
     std::string value;
     std::string env;
@@ -154,6 +157,8 @@ struct JwtSettings {
   std::string user_claim = "sub";
   std::string tier_claim = "tier";
   std::chrono::seconds leeway{30};
+  // Tokens without `exp` are refused (they would never expire) unless this is false.
+  bool require_exp = true;
 };
 
 struct AuthSettings {

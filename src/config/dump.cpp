@@ -19,6 +19,8 @@ std::string Pad(int indent) { return std::string(static_cast<std::size_t>(indent
 
 bool IsScalar(const json::value& v) { return !v.is_object() && !v.is_array(); }
 
+}  // namespace
+
 json::object ModelJson(const ModelSpec& m) {
   json::object o;
   o["name"] = m.name;
@@ -95,6 +97,8 @@ json::object GraphJson(const GraphSpec& g) {
   }
   return o;
 }
+
+namespace {
 
 // `extra`: lines (already indented, no trailing comma) appended after the settings.
 void AppendSection(std::string& out, const Config& config, std::string_view section, bool last,

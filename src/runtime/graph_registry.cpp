@@ -42,14 +42,11 @@ Result<GraphInfo> Describe(const config::Config& config, const config::GraphSpec
                                    spec.graph_id, spec.model));
     }
     for (const auto& tool : spec.tools) {
-      auto found = std::find_if(config.tools.begin(), config.tools.end(),
-                                [&](const config::ToolSpec& t) { return t.name == tool; });
-      if (found == config.tools.end()) {
+      if (!Declared(config.tools, tool)) {
         return MakeError(Errc::kInvalidArgument,
                          fmt::format("graph \"{}\": tool \"{}\" is not declared in tools",
                                      spec.graph_id, tool));
       }
-      info.tools.push_back(*found);
     }
     info.nodes = {"__start__", "model", "tools", "__end__"};
     info.edges = {

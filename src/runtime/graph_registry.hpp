@@ -33,11 +33,7 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
-  config::GraphSpec spec;
-  // react: the specs of spec.tools, in that order, resolved against config.tools when the
-  // registry is built. What the model is offered and what the tools node runs both come from
-  // here, so a graph can never offer a tool it cannot call.
-  std::vector<config::ToolSpec> tools;
+  config::GraphSpec spec;  // spec.tools: names a run resolves against its catalog (RunCatalog)
 };
 
 class GraphRegistry {

@@ -198,8 +198,8 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
 // The graph's tools as the model sees them: name, description and arguments schema.
 std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
   std::vector<providers::ToolSpec> out;
-  out.reserve(ctx.graph.tools.size());
-  for (const config::ToolSpec& spec : ctx.graph.tools) {
+  out.reserve(ctx.tools.size());
+  for (const config::ToolSpec& spec : ctx.tools) {
     out.push_back(providers::ToolSpec{spec.name, spec.description, spec.parameters});
   }
   return out;

@@ -33,6 +33,9 @@ struct RunContext {
   RunEventSink& sink;
   ModelRegistry& models;
   HttpTransport& http;
+  // The graph's tools (GraphSpec::tools, in order) resolved against the run's catalog: what the
+  // model is offered and what the tools node runs.
+  const std::vector<config::ToolSpec>& tools;
   // config.metadata-like keys copied onto every message/task metadata: the run's metadata,
   // graph_id, assistant_id, thread_id, run_id.
   json::object run_metadata;

@@ -25,7 +25,7 @@ struct ToolOutcome {
   bool ok = true;
 };
 
-// `spec` is one of the graph's tools (GraphInfo::tools); it must outlive the call.
+// `spec` is one of the graph's tools (RunContext::tools); it must outlive the call.
 boost::asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec& spec,
                                                boost::json::value args, HttpTransport& http);
 

@@ -72,7 +72,8 @@ ExecutorTest::ExecutorTest() : storage_(storage::MakeMemoryStorage()) {
   };
   models_ = ModelRegistry::Build(config_.models, http_).value();
   graphs_ = GraphRegistry::FromConfig(config_).value();
-  executor_ = std::make_unique<GraphExecutor>(storage_->checkpoints(), *models_, http_);
+  executor_ = std::make_unique<GraphExecutor>(storage_->checkpoints(), *models_, http_,
+                                              config_.tools);
   thread_id_ = NewUuid4();
 }
 

@@ -62,6 +62,26 @@ TEST(ModelRegistry, RejectsUnknownProviderAndDuplicateNames) {
   EXPECT_FALSE(ModelRegistry::Build(dup, transport).has_value());
 }
 
+TEST(ModelRegistry, AReloadKeepsUnchangedModelsAndReplacesChangedOnes) {
+  NoTransport transport;
+  auto before = ModelRegistry::Build({Spec("same", "mock"), Spec("changed", "mock"), Spec("gone", "mock")},
+                                     transport);
+  ASSERT_TRUE(before.has_value());
+  config::ModelSpec changed = Spec("changed", "mock");
+  changed.mock_chunks = 2;
+  auto after = ModelRegistry::Build({Spec("same", "mock"), changed, Spec("new", "openai")}, transport,
+                                    nullptr, before->get());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ((*after)->Names(), (std::vector<std::string>{"changed", "new", "same"}));
+  // The unchanged model is the same object (its permits and in-flight calls carry on)...
+  EXPECT_EQ((*after)->Find("same"), (*before)->Find("same"));
+  // ...the changed one is new, and the old registry still has its own for the runs holding it.
+  ASSERT_NE((*after)->Find("changed"), nullptr);
+  EXPECT_NE((*after)->Find("changed"), (*before)->Find("changed"));
+  EXPECT_NE((*before)->Find("gone"), nullptr);
+  EXPECT_EQ((*after)->Find("gone"), nullptr);
+}
+
 TEST(HttpProvider, UnreachableUpstreamIsUnavailableAfterBoundedRetries) {
   NoTransport transport;
   auto spec = Spec("o", "openai");
