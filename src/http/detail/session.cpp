@@ -62,13 +62,14 @@ ReadFailure Classify(const beast::error_code& ec) {
 Response ErrorResponseFor(ReadFailure f, std::size_t body_limit) {
   switch (f) {
     case ReadFailure::kHeadersTooLarge:
-      return Response::Text(431, "431 Request Header Fields Too Large");
+      return Response::Json(431, ErrorJson("headers_too_large",
+                                           "431 Request Header Fields Too Large"));
     case ReadFailure::kBodyTooLarge:
       return Response::Json(413, ErrorJson("payload_too_large",
                                            "request body exceeds " + std::to_string(body_limit) +
                                                " bytes"));
     default:
-      return Response::Text(400, "400 Bad Request");
+      return Response::Json(400, ErrorJson("bad_request", "400 Bad Request"));
   }
 }
 
@@ -120,11 +121,11 @@ asio::awaitable<Response> Dispatch(ServerState& state, Request& request, std::st
   if (match.handler == nullptr) {
     route = "unmatched";
     if (match.status == 405) {
-      auto r = Response::Text(405, "405 Method Not Allowed");
+      auto r = Response::Json(405, ErrorJson("method_not_allowed", "405 Method Not Allowed"));
       r.SetHeader("Allow", match.allow);
       co_return r;
     }
-    co_return Response::Text(404, "404 Not Found");
+    co_return Response::Json(404, ErrorJson("not_found", "404 Not Found"));
   }
   route = match.route;
   co_return co_await CallHandler(*match.handler, request);
@@ -175,7 +176,7 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
     auto content_length = parser.content_length();
 
     if (!ParseTarget(req.target, req.path, req.query)) {
-      resp = Response::Text(400, "400 Bad Request");
+      resp = Response::Json(400, ErrorJson("bad_request", "400 Bad Request"));
       close_after = !parser.is_done();
     } else if (content_length && *content_length > opts.body_limit_bytes) {
       resp = ErrorResponseFor(ReadFailure::kBodyTooLarge, opts.body_limit_bytes);
