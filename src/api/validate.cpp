@@ -21,8 +21,8 @@ BodyResult<json::value> ParseJsonBody(std::string_view input, std::size_t max_de
   if (parsed) return std::move(*parsed);
   switch (problem.kind) {
     case JsonProblem::Kind::kNumberOutOfRange: {
-      std::string detail = problem.message;
-      detail.front() = 'N';  // "Number out of range at ..."
+      std::string detail = problem.message;  // "number out of range at <path>: ..."
+      if (!detail.empty()) detail.front() = 'N';
       return ErrorReply(HttpStatus(Errc::kUnprocessable), code::kNumberOutOfRange, detail,
                         json::object{{"path", std::move(problem.path)}});
     }
