@@ -1,6 +1,6 @@
 #pragma once
-// CORS and the canned responses the server builds itself (preflight, and the 400, 404, 405,
-// 413, 426, 431, 500 and 503 error bodies).
+// CORS and the canned responses the server builds itself (preflight, 400, 404, 408, 413, 431,
+// 500, 501, 503).
 // Plain functions on message.hpp types, no Beast, so they are cheap to compile and to test.
 
 #include <optional>

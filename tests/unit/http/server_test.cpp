@@ -251,7 +251,7 @@ TEST_F(ServerTest, MalformedRequestGets400AndClose) {
   }(port_));
   EXPECT_EQ(raw.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << raw;
   EXPECT_NE(raw.find("Connection: close"), std::string::npos) << raw;
-  EXPECT_NE(raw.find(R"({"error":"bad_request","detail":"400 Bad Request"})"), std::string::npos)
+  EXPECT_NE(raw.find(R"({"error":"bad_request","detail":"malformed request)"), std::string::npos)
       << raw;
 }
 
