@@ -49,6 +49,14 @@ http::Response ErrorResponse(const Error& error) {
   if (status >= 500) {
     spdlog::warn("api: {} ({}): {}", status, ErrcName(error.code), error.message);
   }
+  if (error.code == Errc::kUnavailable) {
+    // A dependency refuses (storage full or its file deleted, a pool exhausted): say when to
+    // ask again, as for the over-limit refusals above.
+    auto response = http::Response::Json(
+        status, ToJson(json::object{{"error", ErrcName(error.code)}, {"detail", error.message}}));
+    response.SetHeader("Retry-After", "5");
+    return response;
+  }
   return http::Response::Text(status, error.message);
 }
 
