@@ -252,8 +252,9 @@ TEST(StorageFailure, FullDiskEndsTheRunOnceAndNeverRunsItAgain) {
     ASSERT_EQ(c.Get("/ready").status, 200);
     thread_id = Str(Json(c.Post("/threads", "{}")), "thread_id");
     ASSERT_FALSE(thread_id.empty());
-    // model (2 s) -> get_weather -> model (2 s): the disk fills during the second model call.
-    auto created = c.Post("/threads/" + thread_id + "/runs", RunBody("what's the weather? delay=2000"));
+    // model (3 s) -> get_weather -> model (3 s): the disk fills during the second model call.
+    auto created =
+        c.Post("/threads/" + thread_id + "/runs", RunBody("what's the weather? delay=3000"));
     ASSERT_EQ(created.status, 200) << created.body;
     failed_run = Str(Json(created), "run_id");
     ASSERT_TRUE(WaitUntil([&] { return Messages(c, thread_id).size() >= 3; }, 30s))
@@ -314,7 +315,7 @@ TEST(StorageFailure, FullDiskEndsTheRunOnceAndNeverRunsItAgain) {
       c.Get("/threads/" + thread_id + "/runs/" + Str(Json(last), "run_id") + "/join");
   ASSERT_EQ(last_joined.status, 200) << last_joined.body;
   EXPECT_EQ(Transcript(Messages(c, thread_id)),
-            (std::vector<std::string>{"human: what's the weather? delay=2000", "ai: tool_calls",
+            (std::vector<std::string>{"human: what's the weather? delay=3000", "ai: tool_calls",
                                       "tool: sunny in paris", "human: hello", "ai: echo: hello",
                                       "human: bye", "ai: echo: bye"}));
   json::value runs = Json(c.Get("/threads/" + thread_id + "/runs"));

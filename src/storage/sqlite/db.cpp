@@ -133,7 +133,9 @@ void Db::NoteFailure(int rc) const {
   if (IsWriteFailure(rc)) write_failure_ = sqlite3_errstr(rc);
 }
 
-std::optional<std::string> Db::TakeWriteFailure() { return std::exchange(write_failure_, std::nullopt); }
+std::optional<std::string> Db::TakeWriteFailure() {
+  return std::exchange(write_failure_, std::nullopt);
+}
 
 Error Db::LastError(std::string_view what) const {
   int rc = sqlite3_extended_errcode(handle_);

@@ -186,8 +186,9 @@ void Worker::RunBatch(std::deque<std::unique_ptr<Job>>& batch) {
       }
       note();
       if (!db_->InTransaction()) {
-        aborted = results[i] ? MakeError(Errc::kUnavailable, "sqlite: the transaction was rolled back")
-                             : results[i].error();
+        aborted = results[i]
+                      ? MakeError(Errc::kUnavailable, "sqlite: the transaction was rolled back")
+                      : results[i].error();
         break;
       }
       if (results[i]) {
@@ -215,7 +216,9 @@ void Worker::RunBatch(std::deque<std::unique_ptr<Job>>& batch) {
       if (!lost.empty()) {
         (void)db_->Exec("ROLLBACK");
         for (std::size_t i = 0; i < batch.size(); ++i) {
-          if (wrote[i]) results[i] = MakeError(Errc::kUnavailable, "storage refuses writes: " + lost);
+          if (wrote[i]) {
+            results[i] = MakeError(Errc::kUnavailable, "storage refuses writes: " + lost);
+          }
         }
       } else {
         Status committed = Commit(any_write);
