@@ -483,20 +483,25 @@ def check_output(output, expected, expects, what):
 
 
 def checkout_state():
-    try:
-        out = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--ignored"],
-                             capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    keep = set()
-    for ln in out.stdout.split("\n"):
-        path = ln[3:]
-        if not path or path.startswith("build") or "node_modules" in path:
-            continue
-        keep.add(ln)
-    return keep
+    """What git sees in the checkout: changed and untracked files one by one, ignored ones (./data)
+    by top directory; build trees and node_modules left out. None without git."""
+    state = set()
+    for args in (["--untracked-files=all"], ["--ignored", "--untracked-files=normal"]):
+        try:
+            out = subprocess.run(["git", "-C", REPO, "status", "--porcelain"] + args,
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None
+        for ln in out.stdout.split("\n"):
+            path = ln[3:]
+            if not path or path.startswith("build") or "node_modules" in path:
+                continue
+            if args[0] == "--ignored" and not ln.startswith("!!"):
+                continue
+            state.add(ln)
+    return state
 
 
 class Session:
