@@ -8,7 +8,8 @@
                                              (FILTER: a path, path:line or path#session)
 
 Where blocks are found: README.md, docs/*.md, the README.md files under src/, apps/, bench/ and
-tests/, and the header lines of the files under examples/ (`// Validate:`, `// Run:`, `// Try:`).
+tests/, and the header lines of every file under examples/ (`// Validate:`, `// Run:`, `// Try:`,
+or with `#` in files whose comments start so).
 
 A fenced block tagged sh, bash, shell, console, js or mjs is a command block and needs a marker,
 an HTML comment on the nearest non-blank line above it:
@@ -19,8 +20,8 @@ an HTML comment on the nearest non-blank line above it:
   <!-- doc-test: skip REASON -->
 
 Every other fence needs a tag (text, json, jsonc, cmake, ...); an untagged fence, or a text block
-whose lines look like commands, is an error. In examples/* the same markers are comment lines
-(`// doc-test: ...`) above a header command line.
+whose lines look like commands, is an error. In examples/ the same markers are comment lines
+(`// doc-test: ...` or `# doc-test: ...`) above a header command line.
 
 How a block runs (nothing here sleeps blindly; every wait has a bound):
 - in the repository root, under bash -e -o pipefail (js/mjs: node, with the e2e suite's
@@ -132,7 +133,7 @@ def doc_files():
     if os.path.isfile(os.path.join(REPO, "README.md")):
         files.append("README.md")
     for top, recursive in (("docs", False), ("src", True), ("apps", True), ("bench", True),
-                           ("tests", True), ("examples", False)):
+                           ("tests", True), ("examples", True)):
         root = os.path.join(REPO, top)
         if not os.path.isdir(root):
             continue
@@ -271,18 +272,19 @@ def parse_console(text):
     return out
 
 
-HEADER_LINE = re.compile(r"^\s*//\s*(\w+):\s+(.*)$")
-HEADER_MARKER = re.compile(r"^\s*//\s*doc-test:(.*)$")
-HEADER_EXPECT = re.compile(r"^\s*//\s*->\s?(.*)$")
+HEADER_LINE = re.compile(r"^\s*(?://|#)\s*(\w+):\s+(.*)$")
+HEADER_MARKER = re.compile(r"^\s*(?://|#)\s*doc-test:(.*)$")
+HEADER_EXPECT = re.compile(r"^\s*(?://|#)\s*->\s?(.*)$")
 
 
 def parse_example(rel, text, errors):
-    """Command lines in the leading comment of an example file (`// Run:  agentd ...`)."""
+    """Command lines in the leading comment (`//` or `#` lines) of an example file
+    (`// Run:  agentd ...`, `# Try:  curl ...`)."""
     blocks = []
     pending = None
     lines = text.split("\n")
-    i = 0
-    while i < len(lines) and lines[i].lstrip().startswith("//"):
+    i = 1 if lines and lines[0].startswith("#!") else 0
+    while i < len(lines) and lines[i].lstrip().startswith(("//", "#")):
         line = lines[i]
         mk = HEADER_MARKER.match(line)
         hm = HEADER_LINE.match(line)
@@ -298,7 +300,7 @@ def parse_example(rel, text, errors):
             cmd = hm.group(2).rstrip()
             while cmd.endswith("\\") and i + 1 < len(lines):
                 i += 1
-                cmd = cmd + "\n" + re.sub(r"^\s*//", "", lines[i]).rstrip()
+                cmd = cmd + "\n" + re.sub(r"^\s*(?://|#)", "", lines[i]).rstrip()
             block = Block(file=rel, line=start + 1, tag="sh", text=cmd + "\n", header_label=hm.group(1))
             # Every header line of one file is one session: Run starts what Try talks to.
             block.marker = pending or Marker(kind="run", line=start + 1)
@@ -311,7 +313,7 @@ def parse_example(rel, text, errors):
                 i += 1
                 block.expected.append(HEADER_EXPECT.match(lines[i]).group(1))
             blocks.append(block)
-        elif pending is not None and line.strip() != "//":
+        elif pending is not None and line.strip() not in ("//", "#"):
             errors.append(f"{rel}:{pending.line}: marker not followed by a command line")
             pending = None
         i += 1
@@ -331,7 +333,41 @@ def find_blocks():
     return blocks, errors
 
 
+def test_sources():
+    """The text of every file under tests/ but tests/docs (what a test may name an example by)."""
+    texts = []
+    for dirpath, dirnames, filenames in os.walk(os.path.join(REPO, "tests")):
+        dirnames[:] = [d for d in dirnames if d not in ("node_modules", "docs", "corpus")]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.getsize(path) > 1 << 20:
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    texts.append(f.read())
+            except (UnicodeDecodeError, OSError):
+                continue
+    return "\n".join(texts)
+
+
+def check_examples(blocks, errors):
+    """Every file under examples/ is run: by its own header lines, or by a test under tests/ or
+    a run block that names it or a folder above it (examples/graphs/demo)."""
+    named = test_sources() + "\n".join(b.text for b in blocks
+                                       if b.marker is not None and b.marker.kind == "run")
+    with_header = {b.file for b in blocks if b.file.startswith("examples/")}
+    for rel in doc_files():
+        if not rel.startswith("examples/") or rel in with_header:
+            continue
+        parts = rel.split("/")
+        candidates = ["/".join(parts[:k]) for k in range(2, len(parts) + 1)]
+        if not any(re.search(re.escape(c) + r"(?![\w.-])", named) for c in candidates):
+            errors.append(f"{rel}: an example nothing runs: give it `// Run:` / `// Try:` header lines, "
+                          "or name it (or its folder) in a test under tests/")
+
+
 def check(blocks, errors):
+    check_examples(blocks, errors)
     for b in blocks:
         if not b.tag:
             errors.append(f"{b.where}: untagged fence: tag it (sh/console for commands a reader runs, "
