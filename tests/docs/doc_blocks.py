@@ -23,27 +23,9 @@ Every other fence needs a tag (text, json, jsonc, cmake, ...); an untagged fence
 whose lines look like commands, is an error. In examples/ the same markers are comment lines
 (`// doc-test: ...` or `# doc-test: ...`) above a header command line.
 
-How a block runs (nothing here sleeps blindly; every wait has a bound):
-- in the repository root, under bash -e -o pipefail (js/mjs: node, with the e2e suite's
-  node_modules), in its own process group, which is ended by its PID when the block is done;
-- `agentd` is build/agentd (a symlink first on PATH); AGENTD_* variables of the caller are
-  removed; AGENTD_DATA_DIR is a fresh temp dir, AGENTD_PORT a free port;
-- ports: 8123 (agentd's default) and every port the block names (`--port N`, `127.0.0.1:N`,
-  `localhost:N`) are replaced, in the block text, by free ports (8123 by AGENTD_PORT's); a file
-  the block names that contains one of them (examples/agentd.json) is given to the block as a
-  copy with the same replacement;
-- pg=/redis=: the session runs under tests/harness/with-services and that literal HOST:PORT is
-  replaced by the throwaway server's 127.0.0.1:PORT;
-- serve: the block keeps running (a server); it is ready when agentd answers GET /ok on
-  AGENTD_PORT and every other port it names accepts connections (ready= overrides); it is ended
-  when its session ends, and then its log is checked;
-- a session: blocks of one file with the same session= run in order with the same temp dir,
-  ports and servers;
-- checks: exit status 0; a ```text block right after the block lists lines its output must
-  contain, in order (each line a substring; `...` lines ignored); a console block's `$ ` lines
-  are commands and the lines under each are its expected output; expect="TEXT" must occur; no
-  output line may be a raw libpq notice or a log line with an empty logger name; nothing may
-  appear in the checkout (git status, ignored files included, before and after).
+How a block runs, what is substituted (free ports, the harness's PostgreSQL/Redis) and what is
+checked: docs/testing.md, "Doc blocks". Skipped and covered-by blocks still get their `agentd`
+lines' flags checked against `agentd <command> --help` under --run.
 """
 
 import argparse
