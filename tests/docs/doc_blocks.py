@@ -348,8 +348,28 @@ def check_examples(blocks, errors):
                           "or name it (or its folder) in a test under tests/")
 
 
+def check_links(errors):
+    """A doc that sends the reader to a file that is not there (examples/agentd.json linked a
+    docs/mock-llm.md that did not exist): relative Markdown links and docs/*.md mentions."""
+    for rel in doc_files():
+        with open(os.path.join(REPO, rel), encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        targets = []
+        if rel.endswith(".md"):
+            for m in re.finditer(r"\]\(([^)\s]+)\)", text):
+                link = m.group(1).split("#")[0]
+                if link and not re.match(r"^[a-z]+:", link):
+                    targets.append((link, os.path.normpath(os.path.join(os.path.dirname(rel), link))))
+        for m in re.finditer(r"(?<![\w/.-])(docs/[\w.-]+\.md)", text):
+            targets.append((m.group(1), m.group(1)))
+        for shown, path in targets:
+            if not os.path.exists(os.path.join(REPO, path)):
+                errors.append(f"{rel}: names {shown}, which does not exist")
+
+
 def check(blocks, errors):
     check_examples(blocks, errors)
+    check_links(errors)
     for b in blocks:
         if not b.tag:
             errors.append(f"{b.where}: untagged fence: tag it (sh/console for commands a reader runs, "
