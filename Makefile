@@ -3,8 +3,10 @@
 #
 #   make build        install missing packages, configure and build the release binary
 #   make run ARGS=..  build, then run `build/agentd serve $(ARGS)`
-#   make test         build everything (release), run ctest (unit + contract + integration), e2e,
-#                     then the fuzzers for TEST_FUZZ_TIME seconds each
+#   make test         check that every doc command block is run or marked (tests/docs), build
+#                     everything (release), run ctest (unit + contract + integration + the doc
+#                     blocks), e2e, then the fuzzers for TEST_FUZZ_TIME seconds each
+#   make doc-test     build everything, then run the doc command blocks only (docs/testing.md)
 #   make e2e          the e2e suite only, against build/agentd (memory and SQLite storage, then
 #                     three instances on PostgreSQL + Redis: tests/e2e/cluster/)
 #   make asan         ASan+UBSan build of the unit tests, and run them
@@ -23,7 +25,7 @@ TEST_FUZZ_TIME ?= 10
 # Steps share one build tree and apt: never run them side by side, even under make -j.
 .NOTPARALLEL:
 
-.PHONY: all setup setup-system configure build run test ctest e2e asan fuzz clean
+.PHONY: all setup setup-system configure build run test ctest e2e doc-check doc-test asan fuzz clean
 
 all: build
 
@@ -52,7 +54,16 @@ e2e: setup build
 	E2E_STORAGE=sqlite bash tests/e2e/run.sh
 	bash tests/e2e/cluster/run.sh
 
-test: setup ctest e2e
+# Fast, needs no build: a command block that is neither run nor marked fails here, first.
+doc-check:
+	python3 tests/docs/doc_blocks.py --check
+
+# The blocks use the server, the test and bench binaries of the release tree.
+doc-test: setup configure
+	cmake --build --preset release -j $(JOBS)
+	python3 tests/docs/doc_blocks.py --run
+
+test: setup doc-check ctest e2e
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
 
 # The asan tree keeps its own binary (in build/asan/apps/) so that it never replaces the release

@@ -22,6 +22,8 @@ done
 # libboost-dev: it pulls 1.74, which conflicts with 1.81 and makes apt remove it.
 packages=(
   cmake ninja-build ccache g++ pkg-config curl
+  # tests/docs/doc_blocks.py (make test runs every doc command block with it).
+  python3
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev
   # PostgreSQL 15 (server for tests/harness/with-services, libpq for storage/postgres) and

@@ -244,8 +244,8 @@ Result<std::uint16_t> Application::Start() {
     cluster.pubsub = p.pubsub.get();
     cluster.instance_id = instance_id;
     cluster.lease = std::chrono::milliseconds(config_.storage.cluster_lease_ms);
-    spdlog::info("cluster mode: instance {} (lease {} ms)", cluster.instance_id,
-                 config_.storage.cluster_lease_ms);
+    observe::Logger("cluster")->info("cluster mode: instance {} (lease {} ms)", cluster.instance_id,
+                                     config_.storage.cluster_lease_ms);
     run_options.cluster = std::move(cluster);
   }
   std::unique_ptr<limits::Limiter> limiter = limits::MakeInProcessLimiter(config_.limits);

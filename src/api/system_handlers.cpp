@@ -12,13 +12,15 @@ namespace {
 
 Reply Ok(ApiContext&, Request&) { co_return JsonReply(json::object{{"ok", true}}); }
 
+// agentd does no LangSmith tracing (a run's `langsmith_tracer` is accepted and ignored), so both
+// LangSmith flags are false; the reference servers send `langsmith_tracing_replicas: true`.
 Reply Info(ApiContext& ctx, Request&) {
   co_return JsonReply(json::object{
       {"version", ctx.version},
       {"flags", json::object{{"assistants", true},
                              {"crons", false},
                              {"langsmith", false},
-                             {"langsmith_tracing_replicas", true}}},
+                             {"langsmith_tracing_replicas", false}}},
   });
 }
 

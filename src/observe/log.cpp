@@ -12,6 +12,15 @@ namespace {
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
 constexpr const char* kPattern = "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v";
+constexpr const char* kDefaultName = "agentd";
+
+std::shared_ptr<spdlog::logger> MakeLoggerLocked(const std::string& key) {
+  // stderr: stdout may carry machine-readable output (the effective-config dump).
+  auto logger = spdlog::stderr_color_mt(key);
+  logger->set_pattern(kPattern, spdlog::pattern_time_type::utc);
+  logger->set_level(g_level);
+  return logger;
+}
 
 }  // namespace
 
@@ -21,6 +30,12 @@ void InitLogging(std::string_view level) {
   // from_str answers "off" for names it does not know; only take "off" when asked for it.
   if (parsed == spdlog::level::off && level != "off") parsed = spdlog::level::info;
   g_level = parsed;
+  // Plain spdlog::info(...) calls go to the default logger, whose name is empty (a `[]` tag)
+  // and whose sink is stdout: make it the `agentd` logger on stderr like the others.
+  if (spdlog::default_logger()->name() != kDefaultName) {
+    auto named = spdlog::get(kDefaultName);
+    spdlog::set_default_logger(named ? named : MakeLoggerLocked(kDefaultName));
+  }
   spdlog::set_pattern(kPattern, spdlog::pattern_time_type::utc);
   spdlog::set_level(g_level);
 }
@@ -30,11 +45,7 @@ std::shared_ptr<spdlog::logger> Logger(std::string_view name) {
   if (auto existing = spdlog::get(key)) return existing;
   std::lock_guard lock(g_mu);
   if (auto existing = spdlog::get(key)) return existing;
-  // stderr: stdout may carry machine-readable output (the effective-config dump).
-  auto logger = spdlog::stderr_color_mt(key);
-  logger->set_pattern(kPattern, spdlog::pattern_time_type::utc);
-  logger->set_level(g_level);
-  return logger;
+  return MakeLoggerLocked(key);
 }
 
 bool RateLimit::Allow(std::uint64_t* suppressed) {

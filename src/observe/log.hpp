@@ -18,7 +18,8 @@
 namespace agentd::observe {
 
 // Sets the level of every logger ("trace", "debug", "info", "warn", "error", "off") and the
-// line pattern. Call once at start-up; unknown level names fall back to info.
+// line pattern. Call once at start-up; unknown level names fall back to info. spdlog's default
+// logger (plain `spdlog::info(...)`) becomes Logger("agentd"): no line has an empty name.
 void InitLogging(std::string_view level);
 
 // The logger for a subsystem, created on first use with the current level.

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "observe/log.hpp"
 #include "storage/postgres/pg_io.hpp"
 
 namespace agentd::storage::postgres {
@@ -129,6 +130,18 @@ using io::BoundSocket;
 using io::Descriptor;
 using io::WaitFor;
 
+// ------------------------------------------------------------------ notices
+
+namespace {
+void NoticeToLog(void*, const char* message) {
+  std::string_view text(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  observe::Logger("storage.postgres")->debug("server notice: {}", text);
+}
+}  // namespace
+
+void RouteNoticesToLog(pg_conn* conn) { PQsetNoticeProcessor(conn, &NoticeToLog, nullptr); }
+
 // ------------------------------------------------------------------ PgConn
 
 PgConn::PgConn(pg_conn* conn, std::chrono::milliseconds query_timeout,
@@ -146,6 +159,7 @@ Task<Result<std::unique_ptr<PgConn>>> PgConn::Connect(ConnectOptions options) {
   pg_conn* raw = PQconnectStartParams(keys, values, 1);
   if (raw == nullptr) co_return MakeError(Errc::kUnavailable, "postgres: out of memory");
   auto conn = std::make_unique<PgConn>(raw, options.query_timeout, options.round_trips);
+  RouteNoticesToLog(raw);
   if (PQstatus(raw) == CONNECTION_BAD) co_return PgError(raw, nullptr, "connect");
   if (PQsetnonblocking(raw, 1) != 0) co_return PgError(raw, nullptr, "connect");
 

@@ -139,4 +139,8 @@ class PgConn {
 // Maps a failed PGresult (or, with nullptr, the connection's state) to an Error.
 Error PgError(pg_conn* conn, pg_result* result, std::string_view what);
 
+// Sends the server's notices and warnings on `conn` (`NOTICE: schema "x" already exists,
+// skipping`) to the `storage.postgres` log at debug; libpq's default prints them raw on stderr.
+void RouteNoticesToLog(pg_conn* conn);
+
 }  // namespace agentd::storage::postgres

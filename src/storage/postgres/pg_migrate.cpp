@@ -73,6 +73,7 @@ Status ApplyMigrations(const std::string& dsn, const std::string& schema, int co
   ConnPtr conn(PQconnectdbParams(keys, values, 1));
   if (!conn) return MakeError(Errc::kUnavailable, "postgres: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) return PgError(conn.get(), nullptr, "connect");
+  RouteNoticesToLog(conn.get());
   std::string name = schema.empty() ? "public" : schema;
   char* quoted = PQescapeIdentifier(conn.get(), name.data(), name.size());
   if (quoted == nullptr) return PgError(conn.get(), nullptr, "schema name");

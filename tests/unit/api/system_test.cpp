@@ -21,7 +21,7 @@ TEST_F(ApiTest, InfoReportsVersionAndFlags) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body,
             R"({"version":"0.1.0-test","flags":{"assistants":true,"crons":false,)"
-            R"("langsmith":false,"langsmith_tracing_replicas":true}})");
+            R"("langsmith":false,"langsmith_tracing_replicas":false}})");
 }
 
 TEST_F(ApiTest, HealthIsOkWhileLoopsTick) {

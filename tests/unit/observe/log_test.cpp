@@ -22,5 +22,18 @@ TEST(Logger, SameNameGivesSameLogger) {
   EXPECT_EQ(a->level(), spdlog::level::warn);
 }
 
+TEST(Logger, DefaultLoggerIsNamedAfterInit) {
+  InitLogging("info");
+  // Plain spdlog::info() lines: tagged [agentd], on stderr like every other logger.
+  EXPECT_EQ(spdlog::default_logger()->name(), "agentd");
+  EXPECT_EQ(spdlog::default_logger().get(), Logger("agentd").get());
+  testing::internal::CaptureStderr();
+  spdlog::info("default logger line");
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find(" info [agentd] default logger line"), std::string::npos) << err;
+  InitLogging("info");  // a second call keeps it
+  EXPECT_EQ(spdlog::default_logger()->name(), "agentd");
+}
+
 }  // namespace
 }  // namespace agentd::observe
