@@ -4,13 +4,14 @@
 #include <cstdio>
 #include <optional>
 
-#include <boost/json/parse.hpp>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+
+#include "common/json.hpp"
 
 namespace agentd::api {
 namespace {
@@ -35,18 +36,17 @@ int Base64Value(char c) {
 std::optional<json::object> DecodeJsonPart(std::string_view part) {
   std::string text;
   if (!Base64UrlDecode(part, &text)) return std::nullopt;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.as_object());
+  // ParseJson: a number beyond a double's range (an exp of 1e999) is malformed, not infinity.
+  std::optional<json::value> v = ParseJson(text);
+  if (!v || !v->is_object()) return std::nullopt;
+  return std::move(v->as_object());
 }
 
 std::optional<std::int64_t> NumericDate(const json::object& claims, std::string_view name, bool* bad) {
   const json::value* v = claims.if_contains(name);
   if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+  // A date beyond int64 seconds (exp: 1e300) would never expire: malformed, not clamped.
+  if (auto seconds = JsonToInt64(*v)) return seconds;
   *bad = true;
   return std::nullopt;
 }

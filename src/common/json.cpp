@@ -94,6 +94,22 @@ bool IsPlainKey(std::string_view key) {
 
 }  // namespace
 
+std::optional<std::int64_t> JsonToInt64(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    // 2^63 is exactly representable; every double below it in magnitude converts.
+    constexpr double kLimit = 9223372036854775808.0;
+    if (!std::isfinite(d) || d >= kLimit || d < -kLimit) return std::nullopt;
+    return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
 std::string JsonPathText(const json::array& path) {
   std::string out;
   for (const auto& part : path) {

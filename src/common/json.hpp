@@ -3,6 +3,7 @@
 // text agentd did not write itself (request bodies, stored rows, upstream replies).
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,5 +65,10 @@ std::optional<json::value> ParseJson(std::string_view text, std::string* error =
 
 // "value.n", "items[2].x", "[0]": a JSON path (as in JsonProblem::path) for people.
 std::string JsonPathText(const json::array& path);
+
+// `v` as an int64: an integer that fits, or a finite double inside int64's range (truncated
+// toward zero). nullopt for anything else (1e300, an unsigned above INT64_MAX, a string), so a
+// caller never converts a value that does not fit (undefined behaviour for a double).
+std::optional<std::int64_t> JsonToInt64(const json::value& v);
 
 }  // namespace agentd

@@ -144,6 +144,9 @@ TEST_F(JwtAuth, RefusesEveryBadTokenWithItsReason) {
       SigningInput({{"alg", "none"}}, Claims()) + ".";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {Hs256("top-secret", with("exp", kNow - 11)), "expired"},
+      // Beyond int64 seconds: refused, never converted (undefined) or read as "never expires".
+      {Hs256("top-secret", with("exp", 1e300)), "malformed"},
+      {Hs256("top-secret", with("nbf", -1e300)), "malformed"},
       {Hs256("top-secret", with("nbf", kNow + 11)), "not_yet_valid"},
       {Hs256("wrong-secret", Claims()), "bad_signature"},
       {good.substr(0, good.size() - 2) + (good.substr(good.size() - 2) == "AA" ? "BB" : "AA"), "bad_signature"},

@@ -1,5 +1,7 @@
 #include "common/json.hpp"
 
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 namespace agentd {
@@ -67,6 +69,17 @@ TEST(ParseJson, NestingLimitIsCheckedAndNamed) {
   EXPECT_FALSE(ParseJson(nested(kStoredJsonMaxDepth + 1)));
   EXPECT_FALSE(ParseJsonLimited("{\"a\":", 10, &problem));
   EXPECT_EQ(problem.kind, JsonProblem::Kind::kSyntax);
+}
+
+TEST(JsonToInt64, ConvertsOnlyWhatFits) {
+  EXPECT_EQ(JsonToInt64(json::value(42)), 42);
+  EXPECT_EQ(JsonToInt64(json::value(-7.9)), -7);
+  EXPECT_EQ(JsonToInt64(json::value(std::uint64_t{9223372036854775807ULL})), INT64_MAX);
+  EXPECT_EQ(JsonToInt64(json::value(std::uint64_t{9223372036854775808ULL})), std::nullopt);
+  EXPECT_EQ(JsonToInt64(json::value(9223372036854775808.0)), std::nullopt);
+  EXPECT_EQ(JsonToInt64(json::value(-9223372036854775808.0)), INT64_MIN);
+  EXPECT_EQ(JsonToInt64(json::value(1e300)), std::nullopt);
+  EXPECT_EQ(JsonToInt64(json::value("12")), std::nullopt);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 
 #include <string>
 
-#include <boost/json/parse.hpp>
 #include <fmt/format.h>
+
+#include "common/json.hpp"
 
 namespace agentd::runtime::providers::detail {
 
@@ -27,24 +28,21 @@ std::string_view StringAt(const json::object& o, std::string_view key) {
 std::optional<std::int64_t> IntAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (!v) return std::nullopt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return std::nullopt;
+  return JsonToInt64(*v);
 }
 
 Result<json::object> ParseObject(std::string_view text, std::string_view provider) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
+  std::string problem;
+  std::optional<json::value> v = ParseJson(text, &problem);
+  if (!v) {
     return MakeError(Errc::kInternal,
-                     fmt::format("{}: malformed JSON from provider: {}", provider, ec.message()));
+                     fmt::format("{}: malformed JSON from provider: {}", provider, problem));
   }
-  if (!v.is_object()) {
+  if (!v->is_object()) {
     return MakeError(Errc::kInternal,
                      fmt::format("{}: expected a JSON object from provider", provider));
   }
-  return std::move(v.get_object());
+  return std::move(v->get_object());
 }
 
 Error ProviderError(std::string_view provider, const json::value& error) {
@@ -74,12 +72,11 @@ Error ProviderError(std::string_view provider, const json::value& error) {
 
 Result<json::object> ArgumentsObject(std::string_view arguments_json) {
   if (arguments_json.empty()) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(arguments_json, ec);
-  if (ec || !v.is_object()) {
+  std::optional<json::value> v = ParseJson(arguments_json);
+  if (!v || !v->is_object()) {
     return MakeError(Errc::kInternal, "tool call arguments are not a JSON object");
   }
-  return std::move(v.get_object());
+  return std::move(v->get_object());
 }
 
 }  // namespace agentd::runtime::providers::detail
