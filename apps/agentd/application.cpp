@@ -199,7 +199,7 @@ Result<std::uint16_t> Application::Start() {
   p.loops_running = true;
   boost::asio::any_io_executor loop0 = p.loops.loop(0).get_executor();
   if (config_.storage.bus == "inproc") {
-    p.bus = bus::inproc::MakeInprocEventBus(&p.metrics);
+    p.bus = bus::inproc::MakeInprocEventBus(&p.metrics, {}, config_.server.stream_retained_bytes);
     p.pubsub = bus::inproc::MakeInprocPubSub(loop0);
   } else {
 #ifdef AGENTD_HAVE_REDIS
@@ -236,6 +236,9 @@ Result<std::uint16_t> Application::Start() {
   run_options.metrics = &p.metrics;
   run_options.resume_on_start = config_.server.resume_on_start;
   run_options.drain_on_stop = config_.server.drain_on_stop;
+  run_options.log_options.max_retained_bytes = config_.server.stream_log_max_bytes;
+  run_options.log_options.subscriber_backlog_bytes = config_.server.stream_backlog_bytes;
+  run_options.log_options.retention_after_close = config_.server.stream_retention;
   storage::RunLeases* leases = p.shared_storage->leases();
   if (config_.storage.bus != "inproc" && leases != nullptr) {
     // PostgreSQL + Redis: cluster mode, N identical instances (docs/scaling.md).

@@ -185,6 +185,21 @@ Reply JoinStream(ApiContext& ctx, Request& req, bool stateless) {
     log = co_await ctx.runs->FindLog(Tenant(req), run_id);
     path = "/runs/" + run_id;
   }
+  if (!log && run && run->status != model::RunStatus::kPending &&
+      run->status != model::RunStatus::kRunning) {
+    // An ended run whose log is gone (its retention or server.stream_retained_bytes): what it
+    // produced is the thread's final values, as /join answers, so a late joiner gets those.
+    auto body = co_await ctx.runs->FinishedBody(Tenant(req), *run);
+    if (body) {
+      auto response = Response::Stream(
+          200, "text/event-stream",
+          [frame = SseValuesFrame(*body)](http::BodyWriter& out) -> asio::awaitable<void> {
+            co_await out.Write(frame);
+          });
+      SetSseHeaders(response);
+      co_return response;
+    }
+  }
   if (!log) {
     auto response = Response::Stream(200, "text/event-stream", [](http::BodyWriter& out) -> asio::awaitable<void> {
       co_await out.Write(SseErrorFrame("NotFoundError", kRunNotFound));

@@ -73,6 +73,10 @@ std::string SseErrorFrame(std::string_view error, std::string_view message) {
   return "event: error\ndata: " + ToJson(data) + "\n\n";
 }
 
+std::string SseValuesFrame(const boost::json::value& values) {
+  return "event: values\ndata: " + ToJson(values) + "\n\n";
+}
+
 std::string SseQueueFrame(std::size_t position, std::int64_t estimated_wait_ms) {
   boost::json::object data{{"position", position}, {"estimated_wait_ms", estimated_wait_ms}};
   return "event: queue\ndata: " + ToJson(data) + "\n\n";

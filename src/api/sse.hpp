@@ -9,6 +9,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
 
 #include "bus/event_log.hpp"
 #include "http/message.hpp"
@@ -23,6 +24,10 @@ boost::asio::awaitable<void> ServeSse(std::shared_ptr<bus::Subscription> subscri
 
 // An `error` event with no id (nothing was logged), e.g. for the join of an unknown run.
 std::string SseErrorFrame(std::string_view error, std::string_view message);
+
+// A `values` event with no id: the final values of an ended run whose event log is no longer
+// retained (what a late joiner gets instead of a replay).
+std::string SseValuesFrame(const boost::json::value& values);
 
 // A `queue` event with no id: {"position": n, "estimated_wait_ms": m}. Sent only while a run
 // waits for an execution slot (admission), never for a run that starts at once: the JS SDK

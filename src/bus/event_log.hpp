@@ -50,7 +50,14 @@ class Subscription {
 
 struct EventLogOptions {
   std::size_t max_retained_events = 100'000;  // oldest dropped past this (late joiners miss them)
+  // Encoded bytes a log retains; past this the oldest frames are dropped, as past
+  // max_retained_events (the newest frame is always kept). In-process backend only: Redis
+  // bounds a stream by max_retained_events and its own maxmemory.
+  std::size_t max_retained_bytes = 16 << 20;
   std::size_t subscriber_backlog = 4'096;     // frames a subscriber may lag before it is cut
+  // Bytes appended since a subscriber joined that it may leave unread before it is cut, so a
+  // client that stops reading pins a bounded amount (in-process backend).
+  std::size_t subscriber_backlog_bytes = 8 << 20;
   std::chrono::milliseconds retention_after_close{10 * 60 * 1000};
   // Create on a run whose log already exists (an instance died while running it and this one
   // resumes it) continues that log instead of failing with kConflict: new frames get ids after

@@ -40,6 +40,13 @@ struct ServerSettings {
   bool drain_on_stop = true;
   // How often the TTL sweeper deletes expired threads and assistants.
   std::chrono::milliseconds thread_sweep_interval{60'000};
+  // Runs' event logs (in process): bytes one run's log keeps, how long an ended run's log stays
+  // joinable, the bytes all logs keep together (0 = sized from memory at load; ended logs are
+  // dropped oldest first past it), and the unread bytes one stream may fall behind by.
+  std::size_t stream_log_max_bytes = 16 << 20;
+  std::chrono::milliseconds stream_retention{600'000};
+  std::size_t stream_retained_bytes = 0;
+  std::size_t stream_backlog_bytes = 8 << 20;
 };
 
 struct StorageSettings {

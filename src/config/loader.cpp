@@ -117,6 +117,13 @@ std::size_t AutoMaxActiveRuns(const Environment& env) {
 
 std::size_t AutoMaxQueuedRuns(std::size_t max_active_runs) { return 4 * max_active_runs; }
 
+std::size_t AutoStreamRetainedBytes(const Environment& env) {
+  // Ended runs' logs serve late joiners and reconnects: a recent window is enough, and on a
+  // 512 MB box it must stay a small share of memory.
+  return static_cast<std::size_t>(
+      std::clamp<std::uint64_t>(env.memory_bytes / 1024, 8ULL << 20, 256ULL << 20));
+}
+
 Result<json::value> ParseConfigText(std::string_view text, std::string_view name) {
   json::parse_options options;
   options.allow_comments = true;
@@ -251,6 +258,10 @@ Result<Config> LoadConfig(std::span<const std::string> args, const Environment& 
   if (config.limits.max_queued_runs == 0) {
     config.limits.max_queued_runs = AutoMaxQueuedRuns(config.limits.max_active_runs);
     config.setting_sources["max_queued_runs"] = "auto";
+  }
+  if (config.server.stream_retained_bytes == 0) {
+    config.server.stream_retained_bytes = AutoStreamRetainedBytes(env);
+    config.setting_sources["stream_retained_bytes"] = "auto";
   }
   return config;
 }

@@ -273,6 +273,40 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return MsJson(c.server.thread_sweep_interval); }},
+    {"stream_log_max_bytes", "server", SettingType::kInteger, "16777216",
+     "Bytes of events one run's event log keeps for joiners and Last-Event-ID; past it the oldest "
+     "events are dropped (the newest is always kept).", 4096, std::int64_t{1} << 40,
+     [](Config& c, const SettingValue& v) {
+       c.server.stream_log_max_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.stream_log_max_bytes); }},
+    {"stream_retention_ms", "server", SettingType::kDuration, "600000",
+     "How long an ended run's event log stays joinable (within stream_retained_bytes).", 0,
+     24 * kHour,
+     [](Config& c, const SettingValue& v) {
+       c.server.stream_retention = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.server.stream_retention); }},
+    {"stream_retained_bytes", "server", SettingType::kInteger, "0",
+     "Bytes all runs' event logs keep together; past it ended runs' logs are dropped, the "
+     "longest-ended first (a later join gets the run's final values). 0 = memory/1024, between "
+     "8 MiB and 256 MiB.", 0, std::int64_t{1} << 40,
+     [](Config& c, const SettingValue& v) {
+       c.server.stream_retained_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.stream_retained_bytes); }},
+    {"stream_backlog_bytes", "server", SettingType::kInteger, "8388608",
+     "Bytes of events a stream may leave unread before it is cut with an error event (the client "
+     "can resume with Last-Event-ID): what a client that stops reading can cost.", 4096,
+     std::int64_t{1} << 40,
+     [](Config& c, const SettingValue& v) {
+       c.server.stream_backlog_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.stream_backlog_bytes); }},
     {"max_active_runs", "limits", SettingType::kInteger, "0",
      "Runs executing at once; 0 = min(1024 x cores, memory MiB / 4), at least 16.", 0, kMaxCount,
      [](Config& c, const SettingValue& v) {

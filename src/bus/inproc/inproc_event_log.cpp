@@ -39,21 +39,49 @@ struct SubState {
   std::unique_ptr<Waiter> waiter;  // set while parked in Next()
 };
 
+// A retained frame and the count of bytes appended to the log up to and including it, so the
+// bytes between any two retained ids are one subtraction.
+struct RetainedFrame {
+  Frame frame;
+  std::uint64_t end_offset = 0;
+};
+
 struct LogCore {
-  LogCore(EventLogOptions o, observe::Counter* cut, SteadyClock c)
-      : options(o), subscribers_cut(cut), clock(std::move(c)) {}
+  LogCore(EventLogOptions o, observe::Counter* cut, SteadyClock c,
+          std::shared_ptr<RetainedBytes> account)
+      : options(o), subscribers_cut(cut), clock(std::move(c)), accounting(std::move(account)) {}
+
+  ~LogCore() {
+    if (accounting) accounting->Add(-static_cast<std::int64_t>(retained_bytes), closed);
+  }
 
   const EventLogOptions options;
   observe::Counter* const subscribers_cut;
   const SteadyClock clock;
+  const std::shared_ptr<RetainedBytes> accounting;  // may be null
 
   mutable std::mutex mu;
-  std::deque<Frame> ring;      // ids first_id .. next_id - 1
-  std::uint64_t first_id = 0;  // id of ring.front()
+  std::deque<RetainedFrame> ring;  // ids first_id .. next_id - 1
+  std::uint64_t first_id = 0;      // id of ring.front()
   std::uint64_t next_id = 0;
+  std::uint64_t appended_bytes = 0;  // every frame ever appended
+  std::uint64_t retained_bytes = 0;  // the frames in `ring`
   bool closed = false;
   std::optional<std::chrono::steady_clock::time_point> closed_at;
   std::vector<std::shared_ptr<SubState>> waiting;
+
+  // Bytes appended before frame `id` (first_id <= id <= next_id).
+  std::uint64_t OffsetBeforeLocked(std::uint64_t id) const {
+    if (id >= next_id) return appended_bytes;
+    const RetainedFrame& f = ring[static_cast<std::size_t>(id - first_id)];
+    return f.end_offset - f.frame->size();
+  }
+
+  void CutLocked(SubState& s, std::string message) {
+    s.cut = true;
+    s.cut_message = std::move(message);
+    if (subscribers_cut != nullptr) subscribers_cut->Inc();
+  }
 
   // What a Next() would return now, or nullopt when it has to wait.
   std::optional<Result<std::vector<Frame>>> TryTakeLocked(SubState& s) {
@@ -61,17 +89,21 @@ struct LogCore {
       const std::uint64_t counted_from = std::max(s.cursor, s.join_head);
       const std::uint64_t lag = next_id > counted_from ? next_id - counted_from : 0;
       if (s.cursor < first_id || lag > options.subscriber_backlog) {
-        s.cut = true;
-        s.cut_message = fmt::format("subscriber fell behind by {} events", next_id - s.cursor);
-        if (subscribers_cut != nullptr) subscribers_cut->Inc();
+        CutLocked(s, fmt::format("subscriber fell behind by {} events", next_id - s.cursor));
+      } else if (const std::uint64_t lag_bytes = appended_bytes - OffsetBeforeLocked(counted_from);
+                 lag_bytes > options.subscriber_backlog_bytes) {
+        CutLocked(s, fmt::format("subscriber fell behind by {} events ({} bytes unread)",
+                                 next_id - s.cursor, lag_bytes));
       }
     }
     if (s.cut) return Result<std::vector<Frame>>(Error(Errc::kResourceExhausted, s.cut_message));
     if (s.cursor < next_id) {
       std::vector<Frame> frames;
       frames.reserve(next_id - s.cursor);
-      auto begin = ring.begin() + static_cast<std::ptrdiff_t>(s.cursor - first_id);
-      frames.insert(frames.end(), begin, ring.end());
+      for (auto it = ring.begin() + static_cast<std::ptrdiff_t>(s.cursor - first_id);
+           it != ring.end(); ++it) {
+        frames.push_back(it->frame);
+      }
       s.cursor = next_id;
       return Result<std::vector<Frame>>(std::move(frames));
     }
@@ -183,11 +215,18 @@ class InprocSubscription final : public Subscription {
 
 }  // namespace
 
+void RetainedBytes::Add(std::int64_t delta, bool ended) {
+  total.fetch_add(delta, std::memory_order_relaxed);
+  if (ended) ended_bytes.fetch_add(delta, std::memory_order_relaxed);
+  if (gauge != nullptr) gauge->Add(static_cast<double>(delta));
+}
+
 InprocRunEventLog::InprocRunEventLog(EventLogOptions options, observe::Counter* subscribers_cut,
-                                     SteadyClock clock)
+                                     SteadyClock clock, std::shared_ptr<RetainedBytes> accounting)
     : core_(std::make_shared<LogCore>(
           options, subscribers_cut,
-          clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); }))) {
+          clock ? std::move(clock) : SteadyClock([] { return std::chrono::steady_clock::now(); }),
+          std::move(accounting))) {
   AGENTD_ASSERT(options.max_retained_events > 0);  // a log that retains nothing serves nobody
 }
 
@@ -201,10 +240,20 @@ std::uint64_t InprocRunEventLog::Append(std::string_view event, std::string_view
     AGENTD_ASSERT(!core_->closed);  // the run appends nothing after it ended
     id = core_->next_id++;
     // Encoded once here; every subscriber gets this same immutable string.
-    core_->ring.push_back(std::make_shared<const std::string>(EncodeSseFrame(event, data_json, id)));
-    if (core_->ring.size() > core_->options.max_retained_events) {
+    auto frame = std::make_shared<const std::string>(EncodeSseFrame(event, data_json, id));
+    const std::int64_t before = static_cast<std::int64_t>(core_->retained_bytes);
+    core_->appended_bytes += frame->size();
+    core_->retained_bytes += frame->size();
+    core_->ring.push_back({std::move(frame), core_->appended_bytes});
+    // Readers past a dropped frame are cut on their next Next(); the newest frame always stays.
+    while (core_->ring.size() > 1 && (core_->ring.size() > core_->options.max_retained_events ||
+                                      core_->retained_bytes > core_->options.max_retained_bytes)) {
+      core_->retained_bytes -= core_->ring.front().frame->size();
       core_->ring.pop_front();
       ++core_->first_id;
+    }
+    if (core_->accounting) {
+      core_->accounting->Add(static_cast<std::int64_t>(core_->retained_bytes) - before, false);
     }
     if (!core_->waiting.empty()) woken = core_->TakeAllWaitersLocked();
   }
@@ -219,6 +268,7 @@ void InprocRunEventLog::Close() {
     if (core_->closed) return;
     core_->closed = true;
     core_->closed_at = core_->clock();
+    if (core_->accounting) core_->accounting->MoveToEnded(core_->retained_bytes);
     woken = core_->TakeAllWaitersLocked();
   }
   for (auto& waiter : woken) waiter->Complete({});
@@ -226,6 +276,7 @@ void InprocRunEventLog::Close() {
 
 void InprocRunEventLog::Reopen() {
   std::lock_guard lock(core_->mu);
+  if (core_->closed && core_->accounting) core_->accounting->MoveFromEnded(core_->retained_bytes);
   core_->closed = false;
   core_->closed_at.reset();
 }
@@ -273,6 +324,11 @@ std::optional<std::chrono::steady_clock::time_point> InprocRunEventLog::closed_a
 std::uint64_t InprocRunEventLog::first_retained_id() const {
   std::lock_guard lock(core_->mu);
   return core_->first_id;
+}
+
+std::size_t InprocRunEventLog::retained_bytes() const {
+  std::lock_guard lock(core_->mu);
+  return core_->retained_bytes;
 }
 
 std::size_t InprocRunEventLog::TEST_WaitingCount() const {

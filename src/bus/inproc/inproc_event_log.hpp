@@ -6,10 +6,12 @@
 // Thread safety: one mutex guards the ring, the cursors and the waiter list. Append/Close
 // take the waiters out under it and complete them after releasing it, by posting each to
 // its subscriber's own executor, so subscribers may live on other io_contexts than the run.
-// The run never waits for a subscriber: one lagging past subscriber_backlog frames appended
-// since it joined is cut on its next Next() (kResourceExhausted), as is one whose unread
-// frames were dropped from the ring.
+// The run never waits for a subscriber: one lagging past subscriber_backlog frames (or
+// subscriber_backlog_bytes bytes) appended since it joined is cut on its next Next()
+// (kResourceExhausted), as is one whose unread frames were dropped from the ring. The ring
+// holds at most max_retained_events frames and max_retained_bytes bytes.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,7 @@
 
 namespace agentd::observe {
 class Counter;
+class Gauge;
 }
 
 namespace agentd::bus::inproc {
@@ -33,11 +36,25 @@ namespace detail {
 struct LogCore;
 }
 
+// Bytes held by a set of logs (a bus's), in total and in logs that ended (Close()d), which
+// are the ones a bus may evict. Logs add and remove their own bytes; `gauge` (may be null)
+// mirrors `total`.
+struct RetainedBytes {
+  std::atomic<std::int64_t> total{0};
+  std::atomic<std::int64_t> ended_bytes{0};
+  observe::Gauge* gauge = nullptr;
+
+  void Add(std::int64_t delta, bool ended);
+  void MoveToEnded(std::uint64_t bytes) { ended_bytes.fetch_add(static_cast<std::int64_t>(bytes)); }
+  void MoveFromEnded(std::uint64_t bytes) { ended_bytes.fetch_sub(static_cast<std::int64_t>(bytes)); }
+};
+
 class InprocRunEventLog final : public RunEventLog {
  public:
   // `subscribers_cut` (may be null) counts cut subscribers; it must outlive the log.
+  // `accounting` (may be null) is charged with the bytes this log retains.
   InprocRunEventLog(EventLogOptions options, observe::Counter* subscribers_cut = nullptr,
-                    SteadyClock clock = {});
+                    SteadyClock clock = {}, std::shared_ptr<RetainedBytes> accounting = nullptr);
   ~InprocRunEventLog() override;
 
   std::uint64_t Append(std::string_view event, std::string_view data_json) override;
@@ -55,6 +72,8 @@ class InprocRunEventLog final : public RunEventLog {
   std::optional<std::chrono::steady_clock::time_point> closed_at() const;
   // Id of the oldest retained frame (== next_id() when none is retained).
   std::uint64_t first_retained_id() const;
+  // Encoded bytes of the frames retained now.
+  std::size_t retained_bytes() const;
   // Subscribers currently parked in Next(), for tests.
   std::size_t TEST_WaitingCount() const;
 

@@ -94,5 +94,62 @@ TEST(InprocEventBus, CountsCutSubscribersInMetrics) {
       << metrics.RenderPrometheus();
 }
 
+// `n` frames of 1000 encoded bytes.
+void AppendKilobytes(RunEventLog& log, int n) {
+  const std::size_t overhead = EncodeSseFrame("e", "\"\"", log.next_id()).size();
+  for (int i = 0; i < n; ++i) log.Append("e", "\"" + std::string(1000 - overhead, 'x') + "\"");
+}
+
+TEST(InprocEventBus, PastItsBudgetCreateDropsEndedLogsLongestEndedFirstNeverOpenOnes) {
+  FakeClock clock;
+  observe::Metrics metrics;
+  auto bus = MakeInprocEventBus(&metrics, clock.Get(), /*retained_bytes_budget=*/5000);
+  auto* inproc = static_cast<InprocEventBus*>(bus.get());
+  auto open = RunCo(bus->Create("open", EventLogOptions{})).value();
+  AppendKilobytes(*open, 2);
+  auto first = RunCo(bus->Create("first", EventLogOptions{})).value();
+  AppendKilobytes(*first, 2);
+  first->Close();
+  clock.now += 1ms;
+  auto second = RunCo(bus->Create("second", EventLogOptions{})).value();
+  AppendKilobytes(*second, 2);
+  second->Close();
+  EXPECT_EQ(inproc->retained_bytes(), 6000);
+  first.reset();
+  second.reset();
+
+  ASSERT_TRUE(RunCo(bus->Create("third", EventLogOptions{})).has_value());
+  EXPECT_EQ(RunCo(bus->Find("first")), nullptr);  // ended first: dropped
+  EXPECT_NE(RunCo(bus->Find("second")), nullptr);
+  EXPECT_NE(RunCo(bus->Find("open")), nullptr);
+  EXPECT_EQ(inproc->retained_bytes(), 4000);
+  const std::string text = metrics.RenderPrometheus();
+  EXPECT_NE(text.find("agentd_bus_logs_evicted_total 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("agentd_bus_retained_bytes 4000"), std::string::npos) << text;
+
+  // Open logs alone above the budget: ended ones all go, open ones stay.
+  AppendKilobytes(*open, 4);
+  ASSERT_TRUE(RunCo(bus->Create("fourth", EventLogOptions{})).has_value());
+  EXPECT_EQ(RunCo(bus->Find("second")), nullptr);
+  EXPECT_NE(RunCo(bus->Find("open")), nullptr);
+  EXPECT_EQ(inproc->retained_bytes(), 6000);
+}
+
+TEST(InprocEventBus, ALogDroppedWhileSubscribedStaysReadableAndIsUnchargedWhenItEnds) {
+  auto bus = MakeInprocEventBus(nullptr, {}, /*retained_bytes_budget=*/1000);
+  auto* inproc = static_cast<InprocEventBus*>(bus.get());
+  auto log = RunCo(bus->Create("r1", EventLogOptions{})).value();
+  AppendKilobytes(*log, 2);
+  log->Close();
+  auto sub = log->Subscribe({StartAt::Kind::kBeginning});
+  log.reset();
+  ASSERT_TRUE(RunCo(bus->Create("r2", EventLogOptions{})).has_value());
+  EXPECT_EQ(RunCo(bus->Find("r1")), nullptr);
+  EXPECT_EQ(inproc->retained_bytes(), 2000);  // the subscriber still holds it
+  EXPECT_EQ(RunCo(testing::Drain(*sub)).size(), 2u);
+  sub.reset();
+  EXPECT_EQ(inproc->retained_bytes(), 0);
+}
+
 }  // namespace
 }  // namespace agentd::bus::inproc

@@ -162,5 +162,45 @@ TEST(InprocRunEventLog, RingOverflowDropsOldestAndAfterIdIntoDroppedRangeStartsA
   EXPECT_EQ(lost.error().message, "subscriber fell behind by 5 events");
 }
 
+// A frame whose encoding is `size` bytes, so byte bounds can be checked to the byte.
+std::string Payload(std::size_t size) {
+  const std::size_t overhead = EncodeSseFrame("e", "\"\"", 0).size();
+  return "\"" + std::string(size - overhead, 'x') + "\"";
+}
+
+TEST(InprocRunEventLog, RingIsBoundedInBytesAndKeepsTheNewestFrameWhateverItsSize) {
+  EventLogOptions options;
+  options.max_retained_bytes = 3000;
+  InprocRunEventLog log(options);
+  for (int i = 0; i < 5; ++i) log.Append("e", Payload(1000));
+  EXPECT_EQ(log.retained_bytes(), 3000u);
+  EXPECT_EQ(log.first_retained_id(), 2u);
+  log.Append("e", Payload(10'000));  // larger than the whole bound: kept alone
+  EXPECT_EQ(log.retained_bytes(), 10'000u);
+  EXPECT_EQ(log.first_retained_id(), 5u);
+  log.Close();
+  auto all = RunCo(Drain(*log.Subscribe({StartAt::Kind::kBeginning})));
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0]->size(), 10'000u);
+}
+
+TEST(InprocRunEventLog, SubscriberThatLeavesTooManyBytesUnreadIsCutAndAReaderIsNot) {
+  EventLogOptions options;
+  options.subscriber_backlog_bytes = 2500;
+  InprocRunEventLog log(options);
+  log.Append("e", Payload(5000));  // before joining: replay, not lag
+  auto reader = log.Subscribe({StartAt::Kind::kBeginning});
+  auto idle = log.Subscribe({StartAt::Kind::kBeginning});
+  for (int i = 0; i < 3; ++i) {
+    log.Append("e", Payload(1000));
+    auto got = RunCo(reader->Next());
+    ASSERT_TRUE(got.has_value()) << got.error().message;
+  }
+  auto cut = RunCo(idle->Next());
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_EQ(cut.error().code, Errc::kResourceExhausted);
+  EXPECT_EQ(cut.error().message, "subscriber fell behind by 4 events (3000 bytes unread)");
+}
+
 }  // namespace
 }  // namespace agentd::bus::inproc
