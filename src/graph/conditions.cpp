@@ -32,6 +32,7 @@ const json::value* StateView::Channel(std::string_view name) const {
 }
 
 const json::object* StateView::LastMessage() const {
+  if (appended != nullptr) return appended;
   if (messages == nullptr || messages->empty() || !messages->back().is_object()) return nullptr;
   return &messages->back().get_object();
 }
@@ -154,7 +155,7 @@ Result<bool> Evaluate(const Condition& c, const StateView& state) {
     }
     case Condition::Kind::kExists: {
       const bool exists = c.channel == "messages"
-                              ? state.messages != nullptr && !state.messages->empty()
+                              ? state.appended != nullptr || (state.messages != nullptr && !state.messages->empty())
                               : state.Channel(c.channel) != nullptr;
       return exists == c.flag;
     }

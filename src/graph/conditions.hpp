@@ -44,11 +44,13 @@ struct Condition {
 struct StateView {
   const boost::json::object* channels = nullptr;
   const boost::json::array* messages = nullptr;
+  // A message that follows `messages` (a node's own reply, before it is applied), or null.
+  const boost::json::object* appended = nullptr;
 
   // The value of channel `name`, or null when unset (or null). `messages` is read through
   // `messages` and LastMessage(), never here.
   const boost::json::value* Channel(std::string_view name) const;
-  // The last message, or null.
+  // The last message (`appended` when set), or null.
   const boost::json::object* LastMessage() const;
 };
 

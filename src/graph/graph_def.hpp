@@ -72,6 +72,13 @@ struct HeaderValue {
   std::string env;
 };
 
+// One case of a conditional update value ({"$cases": [{when, value}, ..., {value}]}): the first
+// whose condition holds gives the value; one without `when` is the default.
+struct UpdateCase {
+  std::optional<Condition> when;
+  json::value value;
+};
+
 struct NodeDef {
   std::string name;
   NodeKind kind = NodeKind::kLlm;
@@ -100,6 +107,7 @@ struct NodeDef {
   // set (and llm: applied after the reply; see graphs.md "update")
   json::object update;
   std::vector<Ref> update_channels;
+  std::map<std::string, std::vector<UpdateCase>> cases;  // channel -> its $cases
   // subgraph
   Ref graph;
   std::map<std::string, std::string> input_map;   // subgraph channel <- parent channel

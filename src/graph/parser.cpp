@@ -308,8 +308,39 @@ class Reader {
   void Update(const SourceNode& n, const std::string& path, NodeDef& node) {
     if (!ExpectMap(n, path)) return;
     node.update = ToJson(n).get_object();
-    for (const auto& e : n.entries) node.update_channels.push_back(Ref{e.key, e.key_mark, Sub(path, e.key)});
+    for (const auto& e : n.entries) {
+      node.update_channels.push_back(Ref{e.key, e.key_mark, Sub(path, e.key)});
+      const SourceNode* cases = e.value.is_map() ? e.value.Find("$cases") : nullptr;
+      if (cases != nullptr) Cases(*cases, Sub(Sub(path, e.key), "$cases"), node.cases[e.key]);
+    }
     CollectTemplates(n, path);
+  }
+
+  // {"$cases": [{when: <condition>, value: v}, ..., {value: default}]}
+  void Cases(const SourceNode& n, const std::string& path, std::vector<UpdateCase>& out) {
+    if (!n.is_sequence() || n.items.empty()) {
+      Error(n.mark, path, "expected a non-empty list of {when, value}");
+      return;
+    }
+    for (std::size_t i = 0; i < n.items.size(); ++i) {
+      const SourceNode& item = n.items[i];
+      const std::string p = Index(path, i);
+      if (!ExpectMap(item, p)) continue;
+      AllowKeys(item, p, {"when", "value"}, "a case");
+      UpdateCase c;
+      if (const SourceNode* when = item.Find("when")) {
+        c.when = ParseCondition(*when, Sub(p, "when"), diags_);
+        if (!c.when) continue;
+      } else if (i + 1 < n.items.size()) {
+        Error(item.mark, p, "the default case (no `when`) must come last");
+      }
+      if (const SourceNode* v = item.Find("value")) {
+        c.value = ToJson(*v);
+      } else {
+        Error(item.mark, Sub(p, "value"), "required");
+      }
+      out.push_back(std::move(c));
+    }
   }
 
   void ChannelMap(const SourceNode& n, const std::string& path, std::map<std::string, std::string>& out) {

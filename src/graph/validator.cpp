@@ -103,6 +103,19 @@ class Checker {
       }
       if (node.kind == NodeKind::kTools) Tools(node);
       for (const auto& c : node.update_channels) Channel(c, "update of");
+      for (const auto& [channel, cases] : node.cases) {
+        for (const auto& c : cases) {
+          if (!c.when) continue;
+          std::vector<const Condition*> reads;
+          CollectChannels(*c.when, reads);
+          for (const Condition* r : reads) {
+            if (!IsChannel(r->channel)) {
+              Error(r->mark, r->path + ".channel",
+                    fmt::format("\"{}\" is not a declared channel (declared: {})", r->channel, List(ChannelNames())));
+            }
+          }
+        }
+      }
       if (node.resume_to) Channel(*node.resume_to, "resume_to");
       for (const auto& end : node.ends) NodeRef(end, /*source=*/false);
       if (node.kind == NodeKind::kSubgraph) {
