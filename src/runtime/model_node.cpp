@@ -196,9 +196,10 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
   return chunks;
 }
 
-std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
+std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx,
+                                              const std::vector<std::string>& names) {
   std::vector<providers::ToolSpec> out;
-  for (const auto& name : ctx.graph.spec.tools) {
+  for (const auto& name : names) {
     providers::ToolSpec tool;
     tool.name = name;
     const config::ToolSpec* spec = nullptr;
@@ -258,21 +259,35 @@ std::vector<ChatMessage> ToChatMessages(const json::array& messages,
   return out;
 }
 
+std::string_view ProviderOf(const ChatModel* model) {
+  return dynamic_cast<const providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
+}
+
+ModelCall ModelCallOf(const GraphInfo& graph) {
+  return ModelCall{graph.spec.model, graph.spec.system_prompt, graph.spec.tools, {}};
+}
+
 asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
                                                 const GraphState& state) {
-  ChatModel* model = ctx.models.Find(ctx.graph.spec.model);
+  co_return co_await ModelNode(ctx, task, state, ModelCallOf(ctx.graph));
+}
+
+asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
+                                                const GraphState& state, ModelCall call) {
+  ChatModel* model = ctx.models.Find(call.model);
   if (model == nullptr) {
     co_return MakeError(Errc::kInvalidArgument,
                         fmt::format("graph {} uses model \"{}\", which is not configured",
-                                    ctx.graph.graph_id, ctx.graph.spec.model));
+                                    ctx.graph.graph_id, call.model));
   }
   ChunkBuilder builder;
-  builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
+  builder.provider = std::string(ProviderOf(model));
   const std::string model_name = model->name();
 
   ChatRequest request;
-  request.messages = ToChatMessages(state.messages, ctx.graph.spec.system_prompt);
-  request.tools = OfferedTools(ctx);
+  request.messages = ToChatMessages(state.messages, call.system_prompt);
+  request.tools = OfferedTools(ctx, call.tools);
+  request.options = std::move(call.options);
 
   json::object metadata = TaskMessageMetadata(ctx, task);
   metadata["ls_provider"] = builder.provider;
