@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "common/json.hpp"
@@ -218,6 +219,34 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
                           fmt::format("{} nodes are not supported by this build yet", graph::NodeKindName(node->kind)),
                           Errc::kUnsupported);
   }
+}
+
+std::optional<std::string> CheckKnobTypes(const GraphInfo& graph, const json::object& config,
+                                          const json::object& context) {
+  if (!graph.def) return std::nullopt;
+  const json::object* configurable = nullptr;
+  if (const auto* c = config.if_contains("configurable"); c != nullptr && c->is_object()) {
+    configurable = &c->get_object();
+  }
+  for (const auto& knob : graph.def->knobs) {
+    const auto* type = knob.schema.is_object() ? knob.schema.get_object().if_contains("type") : nullptr;
+    if (type == nullptr) continue;
+    for (const auto& [where, source] : {std::pair<std::string_view, const json::object*>{"config.configurable", configurable},
+                                        {"context", &context}}) {
+      const json::value* given = source != nullptr ? source->if_contains(knob.name) : nullptr;
+      if (given == nullptr || given->is_null()) continue;
+      bool ok = false;
+      if (type->is_string()) ok = graph::HasType(*given, type->get_string());
+      if (type->is_array()) {
+        for (const auto& t : type->get_array()) ok = ok || (t.is_string() && graph::HasType(*given, t.get_string()));
+      }
+      if (!ok) {
+        return fmt::format("{}.{}: graph {} declares this knob as {}, got {}", where, knob.name, graph.graph_id,
+                           json::serialize(*type), json::serialize(*given));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 Result<std::vector<std::string>> RouteGraphFile(const GraphInfo& graph, std::string_view node,

@@ -15,6 +15,7 @@
 // Kinds not yet run here (subgraph, agent) fail the run with kUnsupported naming the node; the
 // loader accepts them so files can be written and checked.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +44,12 @@ Result<std::vector<std::string>> RouteGraphFile(const GraphInfo& graph, std::str
 // `context` value, else its default (undeclared keys are not knobs).
 boost::json::object ResolveKnobs(const graph::GraphDef& def, const boost::json::object& config,
                                  const boost::json::object& context = {});
+
+// A declared knob given a value of the wrong type, in config.configurable or context (a 422
+// for the API): "config.configurable.tone: expected string, got 3". Undeclared keys pass
+// untouched (clients put user ids and headers there). nullopt when every knob is fine, and for
+// graphs that are not graph files.
+std::optional<std::string> CheckKnobTypes(const GraphInfo& graph, const boost::json::object& config,
+                                          const boost::json::object& context);
 
 }  // namespace agentd::runtime

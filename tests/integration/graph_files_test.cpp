@@ -282,6 +282,19 @@ TEST_F(DemoGraphs, RouterWritesTheStructuredRouteAndBranchesOnIt) {
                              R"(","input":{"messages":[{"role":"human","content":"system? please"}]}})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("system: You help with anything else. Be terse."), std::string::npos) << r.body;
+
+  // A declared knob of the wrong type is a 422 naming it; undeclared keys pass untouched.
+  auto bad = client_->Post("/assistants", R"({"graph_id":"router","config":{"configurable":{"tone":3,"user_id":"u"}}})");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_NE(bad.body.find("config.configurable.tone: graph router declares this knob as \"string\", got 3"),
+            std::string::npos)
+      << bad.body;
+  auto bad_run = client_->Post("/runs/wait", R"({"assistant_id":"router","context":{"tone":false},)"
+                                             R"("input":{"messages":[{"role":"human","content":"x"}]}})");
+  EXPECT_EQ(bad_run.status, 422) << bad_run.body;
+  EXPECT_NE(bad_run.body.find("context.tone"), std::string::npos) << bad_run.body;
+  auto fine = client_->Post("/assistants", R"({"graph_id":"router","config":{"configurable":{"user_id":"u"}}})");
+  EXPECT_EQ(fine.status, 200) << fine.body;
 }
 
 TEST_F(DemoGraphs, InterruptPausesTheRunAndCommandResumeContinuesIt) {
