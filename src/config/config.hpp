@@ -22,6 +22,8 @@ struct ServerSettings {
   std::uint16_t port = 8123;
   std::size_t threads = 0;  // 0 = one per core (resolved at load)
   std::size_t body_limit_bytes = 10 * 1024 * 1024;
+  // Deepest nesting of objects/arrays in a request body (api/validate.hpp ParseBody).
+  std::size_t json_max_depth = 64;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
@@ -44,6 +46,8 @@ struct StorageSettings {
   std::string url = "sqlite";   // "memory", "sqlite" (data_dir/agentd.db) or "sqlite:/path.db"
   std::string data_dir = "./data";
   std::size_t sqlite_busy_timeout_ms = 5'000;
+  // Bytes held in <database>.reserve and released when the disk fills up (0 = none).
+  std::size_t sqlite_reserve_bytes = 4 << 20;
   // "inproc" (this process) or "redis://host:port[/db]": run event streams and control
   // messages in Redis; with a PostgreSQL `url` this is cluster mode (N instances).
   std::string bus = "inproc";
@@ -53,6 +57,8 @@ struct StorageSettings {
 };
 
 struct ModelSpec {
+  // Every field: a reload keeps a model whose spec is equal (runtime/model_registry.hpp).
+  bool operator==(const ModelSpec&) const = default;
   std::string name;
   std::string provider;  // mock | openai | anthropic
   std::string model;     // provider's model name
@@ -60,7 +66,29 @@ struct ModelSpec {
   std::string api_key_env;  // name of the env var holding the key
   std::string api_key;      // resolved at load from api_key_env; masked when printed
   std::size_t max_concurrency = 64;
-  std::chrono::milliseconds timeout{120'000};
+  // Timeouts of the HTTP providers (docs/configuration.md, models[]): one call (every attempt
+  // and retry wait, from when it holds its max_concurrency permit), and per attempt the
+  // connect, the response head, and the longest gap between body bytes.
+  std::chrono::milliseconds timeout{600'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds first_byte_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Sampling and request settings, sent in each provider's wire shape; unset = not sent.
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> max_tokens;
+  std::vector<std::string> stop;
+  // Extra request headers (openai/anthropic), in file order. `env` names the variable the
+  // value was read from at load ("" for a literal value): such values are never printed.
+  struct Header {
+    bool operator==(const Header&) const = default;
+    std::string name;
+    std::string value;
+    std::string env;
+  };
+  std::vector<Header> headers;
+  // Merged into the provider's request body last (options agentd does not model).
+  json::object params;
   // mock only (mock-llm.md): base latency, slow latency, chunks per reply
   std::chrono::milliseconds mock_latency{0};
   std::chrono::milliseconds mock_slow_latency{2'000};
@@ -140,6 +168,8 @@ struct JwtSettings {
   std::string user_claim = "sub";
   std::string tier_claim = "tier";
   std::chrono::seconds leeway{30};
+  // Tokens without `exp` are refused (they would never expire) unless this is false.
+  bool require_exp = true;
 };
 
 struct AuthSettings {

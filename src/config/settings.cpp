@@ -7,6 +7,8 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
+#include "common/json.hpp"
+
 namespace agentd::config {
 namespace {
 
@@ -113,6 +115,16 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.storage.sqlite_busy_timeout_ms); }},
+    {"sqlite_reserve_bytes", "server", SettingType::kInteger, "4194304",
+     "Bytes SQLite storage keeps allocated in a file beside the database (agentd.db.reserve) "
+     "and gives back when the disk fills up, so that executing runs can still record that "
+     "they ended (error) and release their threads; /ready fails until it can be allocated "
+     "again. 0 = none (docs/operations.md, \"Full disk\").", 0, std::int64_t{1} << 34,
+     [](Config& c, const SettingValue& v) {
+       c.storage.sqlite_reserve_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.sqlite_reserve_bytes); }},
     {"bus", "server", SettingType::kString, "inproc",
      "Where run event streams and control messages live: \"inproc\" (this process) or "
      "\"redis://host:port[/db]\" (Redis Streams + pub/sub, so any instance serves any run). "
@@ -160,6 +172,16 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.server.body_limit_bytes); }},
+    {"json_max_depth", "server", SettingType::kInteger, "64",
+     "Deepest nesting of objects and arrays accepted in a JSON request body or WebSocket "
+     "message (deeper: 400 \"Malformed JSON in request body: nesting deeper than N levels\"). "
+     "64 leaves room for messages with structured content and tool arguments; up to 512.",
+     8, static_cast<std::int64_t>(kMaxRequestJsonDepth),
+     [](Config& c, const SettingValue& v) {
+       c.server.json_max_depth = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.json_max_depth); }},
     {"header_timeout_ms", "server", SettingType::kDuration, "10000",
      "The whole request head must arrive within this time.", 1, kHour,
      [](Config& c, const SettingValue& v) {

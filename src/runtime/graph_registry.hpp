@@ -35,6 +35,8 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
+  // spec.tools: names a run resolves against its catalog (RunCatalog); for a graph file, every
+  // tool any of its llm nodes offers.
   config::GraphSpec spec;
   std::shared_ptr<const graph::GraphDef> def;  // kind "graph" only
 };

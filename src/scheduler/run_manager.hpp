@@ -44,6 +44,7 @@
 #include "bus/event_log.hpp"
 #include "bus/pubsub.hpp"
 #include "common/error.hpp"
+#include "common/snapshot.hpp"
 #include "model/types.hpp"
 #include "runtime/graph_registry.hpp"
 #include "config/config.hpp"
@@ -284,6 +285,12 @@ class RunManager {
 
   void SetSelfBaseUrl(std::string url);
 
+  // A configuration reload: the tier quotas (max_concurrent_runs, max_queued_runs, priority)
+  // and the default tier that runs created from now on are admitted with; an admitted run
+  // keeps the quota it got. The other fields of RunManagerOptions::limits (max_active_runs,
+  // max_queued_runs, queue_timeout, run_timeout) stay as they were at start.
+  void SetTiers(std::vector<config::TierLimits> tiers, std::string default_tier);
+
   // Cluster mode: starts listening to control messages and the lease keeper (renewal,
   // adoption of expired runs). Call once, after the loops run; Recover() calls it.
   void StartCluster();
@@ -317,6 +324,9 @@ class RunManager {
   // `leased_at`: when the adoption that gave this instance the run was sent (cluster mode).
   boost::asio::awaitable<bool> ResumeRun(
       model::Run run, std::optional<std::chrono::steady_clock::time_point> leased_at = {});
+  // Embedded Recover(): a run of `run`'s thread created after it that has executed (its status
+  // says so, or it wrote the thread's latest checkpoint), or "" when there is none.
+  boost::asio::awaitable<Result<std::string>> LaterTurn(const model::Run& run);
   boost::asio::awaitable<runtime::RunOutcome> Execute(RunHandle& h);
   boost::asio::awaitable<void> Finish(std::shared_ptr<RunHandle> h, runtime::RunOutcome outcome,
                                       bool executed, boost::json::value values_before,
@@ -393,6 +403,11 @@ class RunManager {
   ExecutorPicker pick_;
   RunManagerOptions options_;
   Admission admission_;
+  struct Tiers {
+    std::vector<config::TierLimits> tiers;
+    std::string default_tier;
+  };
+  Snapshot<const Tiers> tiers_;  // starts as options_.limits'; SetTiers replaces it
 
   mutable std::mutex mutex_;
   std::map<std::string, Slot> slots_;                         // thread_id -> active runs

@@ -286,8 +286,8 @@ TEST_F(DemoGraphs, RouterWritesTheStructuredRouteAndBranchesOnIt) {
   // A declared knob of the wrong type is a 422 naming it; undeclared keys pass untouched.
   auto bad = client_->Post("/assistants", R"({"graph_id":"router","config":{"configurable":{"tone":3,"user_id":"u"}}})");
   EXPECT_EQ(bad.status, 422) << bad.body;
-  EXPECT_NE(bad.body.find("config.configurable.tone: graph router declares this knob as \"string\", got 3"),
-            std::string::npos)
+  EXPECT_EQ(json::parse(bad.body).at("detail"),
+            "config.configurable.tone: graph router declares this knob as \"string\", got 3")
       << bad.body;
   auto bad_run = client_->Post("/runs/wait", R"({"assistant_id":"router","context":{"tone":false},)"
                                              R"("input":{"messages":[{"role":"human","content":"x"}]}})");

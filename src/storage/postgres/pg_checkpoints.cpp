@@ -63,12 +63,20 @@ Task<Status> PgCheckpoints::Put(model::Checkpoint checkpoint) {
     // no row when the run is leased to another owner (an instance paused past its lease must
     // not write into a run another instance adopted); a checkpoint without a run (update_state)
     // or of a run nobody leases (owner NULL: not cluster mode, or already finished) passes.
+    // The run row is read FOR SHARE: a plain read would let this insert commit after an
+    // adopter's UPDATE of `owner` committed and after the adopter read the thread's latest
+    // checkpoint, so the adopter would resume from an older step and the step would run twice
+    // (seen as duplicated messages in ClusterMultitaskTest under load). Locked, the two are
+    // ordered: the adopter's SKIP LOCKED passes this run by until the insert commits (and then
+    // sees it), or the insert waits for the adoption and re-reads `owner`, and writes nothing.
     // json (not jsonb) elements keep each message's text exactly as written.
     static const std::string sql = fmt::format(
         "WITH k AS (INSERT INTO checkpoints ({}) "
         "  SELECT $1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10::bigint, $11::bigint "
-        "  WHERE $13::text = '' OR NOT EXISTS (SELECT 1 FROM runs "
-        "    WHERE run_id = $5 AND owner IS NOT NULL AND owner <> $13) "
+        "  WHERE $13::text = '' "
+        "    OR NOT EXISTS (SELECT 1 FROM runs WHERE run_id = $5) "
+        "    OR EXISTS (SELECT 1 FROM runs WHERE run_id = $5 "
+        "      AND (owner IS NULL OR owner = $13) FOR SHARE) "
         "  RETURNING thread_id, checkpoint_id), "
         "m AS (INSERT INTO checkpoint_messages (thread_id, checkpoint_id, idx, message) "
         "  SELECT k.thread_id, k.checkpoint_id, e.ord - 1, e.value::text "

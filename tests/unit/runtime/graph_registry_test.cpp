@@ -53,6 +53,26 @@ TEST(GraphRegistry, DescribesReactGraph) {
   EXPECT_EQ(g->spec.model, "mock");
 }
 
+// Runs resolve the names against their RunCatalog (executor tests, configured_tools_test); the
+// registry checks every name exists and keeps the graph's order.
+TEST(GraphRegistry, ChecksAReactGraphsToolsAndKeepsTheirOrder) {
+  config::Config c = DemoConfig();
+  config::ToolSpec shipping;
+  shipping.name = "shipping_status";
+  shipping.kind = "http";
+  shipping.url = "http://127.0.0.1:1/ship";
+  c.tools.push_back(shipping);
+  c.graphs[0].tools = {"shipping_status", "get_weather"};
+  auto registry = GraphRegistry::FromConfig(c);
+  ASSERT_TRUE(registry) << registry.error().message;
+  EXPECT_EQ(registry->Find("agent")->spec.tools,
+            (std::vector<std::string>{"shipping_status", "get_weather"}));
+  c.graphs[0].tools = {"shipping_status", "nope"};
+  auto refused = GraphRegistry::FromConfig(c);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "graph \"agent\": tool \"nope\" is not declared in tools");
+}
+
 TEST(GraphRegistry, DescribesEchoGraph) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry);

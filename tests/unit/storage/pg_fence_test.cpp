@@ -10,6 +10,11 @@
 
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include "observe/metrics.hpp"
@@ -21,6 +26,7 @@ namespace agentd::storage::postgres {
 namespace {
 
 using namespace std::chrono_literals;
+namespace asio = boost::asio;
 using agentd::testing::RunCo;
 
 class PgFenceTest : public ::testing::Test {
@@ -157,6 +163,71 @@ TEST_F(PgFenceTest, AdoptionMovesTheFence) {
   ASSERT_NE(other, nullptr);
   ASSERT_TRUE(RunCo(other->checkpoints().Put(NewCheckpoint("c2", "r")), 10s));
   EXPECT_EQ(MessageRows("c2"), 2);
+}
+
+// The adoption race: an instance's checkpoint write in flight while another instance's
+// adoption (UPDATE of `owner`) is uncommitted. The write must wait for the adoption and then
+// be refused; a write that passed on a snapshot taken before the adoption committed would
+// land after the adopter read the thread's latest checkpoint, and the step would run twice.
+TEST_F(PgFenceTest, ACheckpointRacingAnAdoptionWaitsForItAndIsRefused) {
+  AddRun("r-me", "me");
+  PoolOptions two;
+  two.connect.dsn = dsn_;
+  two.connect.schema = schema_;
+  two.size = 2;
+  PgPool adopter(two);
+  struct Outcome {
+    bool put_waited_for_the_adoption = false;
+    std::optional<Status> put;
+    std::string failure;
+  };
+  auto race = [](PgPool& adopter, Storage& me) -> asio::awaitable<Outcome> {
+    Outcome out;
+    auto executor = co_await asio::this_coro::executor;
+    auto tx = co_await adopter.Acquire();
+    auto observer = co_await adopter.Acquire();
+    if (!tx || !observer) co_return Outcome{false, std::nullopt, "acquire failed"};
+    if (!co_await (*tx)->Exec("BEGIN") ||
+        !co_await (*tx)->Exec("UPDATE runs SET owner = 'adopter' WHERE run_id = 'r-me'")) {
+      co_return Outcome{false, std::nullopt, "the adoption did not start"};
+    }
+    auto put = std::make_shared<std::optional<Status>>();
+    asio::co_spawn(
+        executor,
+        [](Storage& me, std::shared_ptr<std::optional<Status>> put) -> asio::awaitable<void> {
+          *put = co_await me.checkpoints().Put(NewCheckpoint("c-race", "r-me"));
+        }(me, put),
+        asio::detached);
+    // Bounded wait until the write either finished or waits on the adopter's row lock.
+    asio::steady_timer tick(executor);
+    for (int i = 0; i < 1000 && !put->has_value(); ++i) {
+      auto waiting = co_await (*observer)->Query(
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+          "AND query LIKE '%INSERT INTO checkpoints%'");
+      if (waiting && waiting->Int(0, 0) > 0) {
+        out.put_waited_for_the_adoption = true;
+        break;
+      }
+      tick.expires_after(5ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    if (!co_await (*tx)->Exec("COMMIT")) co_return Outcome{false, std::nullopt, "commit failed"};
+    for (int i = 0; i < 2000 && !put->has_value(); ++i) {
+      tick.expires_after(5ms);
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    out.put = *put;
+    co_return out;
+  };
+  Outcome out = RunCo(race(adopter, *me_), 30s);
+  ASSERT_TRUE(out.failure.empty()) << out.failure;
+  EXPECT_TRUE(out.put_waited_for_the_adoption)
+      << "the checkpoint write did not wait for the uncommitted adoption";
+  ASSERT_TRUE(out.put.has_value()) << "the checkpoint write never finished";
+  ASSERT_FALSE(*out.put) << "a write racing an adoption was accepted";
+  EXPECT_EQ(out.put->error().code, Errc::kConflict);
+  EXPECT_EQ(Checkpoints("c-race"), 0);
+  EXPECT_EQ(MessageRows("c-race"), 0);
 }
 
 TEST_F(PgFenceTest, WithoutAnInstanceIdThereIsNoFence) {
