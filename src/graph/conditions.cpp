@@ -21,7 +21,34 @@ bool ContainsNoCase(std::string_view text, std::string_view needle) {
 }
 
 constexpr std::string_view kKeys =
-    "channel + equals | in | exists | matches, tool_calls, last_message_contains, all, any, not";
+    "channel or resume + equals | in | exists | matches, tool_calls, last_message_contains, all, any, not";
+
+// The value `path` names inside `v` (object keys, array indexes), or null.
+const json::value* WalkPath(const json::value* v, const std::vector<std::string>& path) {
+  for (const auto& key : path) {
+    if (v == nullptr) return nullptr;
+    if (v->is_object()) {
+      v = v->get_object().if_contains(key);
+    } else if (v->is_array()) {
+      std::size_t index = 0;
+      bool digits = !key.empty();
+      for (char c : key) {
+        if (c < '0' || c > '9') digits = false;
+        else index = index * 10 + static_cast<std::size_t>(c - '0');
+      }
+      v = digits && index < v->get_array().size() ? &v->get_array()[index] : nullptr;
+    } else {
+      return nullptr;
+    }
+  }
+  return v != nullptr && !v->is_null() ? v : nullptr;
+}
+
+// What a channel/resume test reads: the channel, or the resume value at the condition's path.
+const json::value* Subject(const Condition& c, const StateView& state) {
+  if (c.on_resume) return WalkPath(state.resume, c.resume_path);
+  return state.Channel(c.channel);
+}
 
 }  // namespace
 
@@ -65,12 +92,17 @@ std::optional<Condition> ParseCondition(const SourceNode& node, const std::strin
   auto key_path = [&](std::string_view key) { return fmt::format("{}.{}", path, key); };
 
   const SourceNode* channel = node.Find("channel");
+  const SourceNode* resume = node.Find("resume");
+  if (channel != nullptr && resume != nullptr) {
+    diags.Add(resume->mark, key_path("resume"), "a condition reads either `channel` or `resume`, not both");
+  }
+  if (channel == nullptr) channel = resume;
   int tests = 0;
   for (const auto& e : node.entries) {
     const std::string_view k = e.key;
-    if (k == "channel") continue;
+    if (k == "channel" || k == "resume") continue;
     if (k == "equals" || k == "in" || k == "exists" || k == "matches") {
-      if (channel == nullptr) diags.Add(e.key_mark, key_path(k), fmt::format("`{}` needs `channel`", k));
+      if (channel == nullptr) diags.Add(e.key_mark, key_path(k), fmt::format("`{}` needs `channel` or `resume`", k));
     } else if (k != "tool_calls" && k != "last_message_contains" && k != "all" && k != "any" && k != "not") {
       diags.Add(e.key_mark, key_path(k), fmt::format("unknown key in a condition (expected {})", kKeys));
       continue;
@@ -125,7 +157,22 @@ std::optional<Condition> ParseCondition(const SourceNode& node, const std::strin
       if (child) c.children.push_back(std::move(*child));
     }
   }
-  if (channel != nullptr) {
+  if (channel != nullptr && channel == resume) {
+    // A dotted path into the resume value; "" is the whole value.
+    if (!channel->is_string()) {
+      diags.Add(channel->mark, key_path("resume"), "expected a path into the resume value (\"\" for all of it)");
+    } else {
+      c.on_resume = true;
+      const std::string_view text = channel->scalar.get_string();
+      std::size_t start = 0;
+      while (!text.empty() && start <= text.size()) {
+        const std::size_t dot = std::min(text.find('.', start), text.size());
+        c.resume_path.emplace_back(text.substr(start, dot - start));
+        start = dot + 1;
+      }
+    }
+    if (tests == 0) diags.Add(node.mark, path, "`resume` needs one of equals, in, exists, matches");
+  } else if (channel != nullptr) {
     if (!channel->is_string()) {
       diags.Add(channel->mark, key_path("channel"), "expected a channel name");
     } else {
@@ -142,11 +189,11 @@ std::optional<Condition> ParseCondition(const SourceNode& node, const std::strin
 Result<bool> Evaluate(const Condition& c, const StateView& state) {
   switch (c.kind) {
     case Condition::Kind::kEquals: {
-      const json::value* v = state.Channel(c.channel);
+      const json::value* v = Subject(c, state);
       return v != nullptr ? *v == c.value : c.value.is_null();
     }
     case Condition::Kind::kIn: {
-      const json::value* v = state.Channel(c.channel);
+      const json::value* v = Subject(c, state);
       if (!c.value.is_array()) return false;
       for (const auto& option : c.value.get_array()) {
         if (v != nullptr ? *v == option : option.is_null()) return true;
@@ -154,13 +201,14 @@ Result<bool> Evaluate(const Condition& c, const StateView& state) {
       return false;
     }
     case Condition::Kind::kExists: {
-      const bool exists = c.channel == "messages"
+      const bool exists = c.on_resume ? Subject(c, state) != nullptr
+                          : c.channel == "messages"
                               ? state.appended != nullptr || (state.messages != nullptr && !state.messages->empty())
                               : state.Channel(c.channel) != nullptr;
       return exists == c.flag;
     }
     case Condition::Kind::kMatches: {
-      const json::value* v = state.Channel(c.channel);
+      const json::value* v = Subject(c, state);
       if (v == nullptr || !v->is_string() || !c.regex) return false;
       std::string_view text = v->get_string();
       if (text.size() > kMaxRegexInput) text = text.substr(0, kMaxRegexInput);
@@ -203,6 +251,14 @@ Result<bool> Evaluate(const Condition& c, const StateView& state) {
       if (!r) return r;
       return !*r;
     }
+  }
+  return false;
+}
+
+bool ReadsResume(const Condition& c) {
+  if (c.on_resume) return true;
+  for (const auto& child : c.children) {
+    if (ReadsResume(child)) return true;
   }
   return false;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The condition language of branch edges (docs/graphs.md "Conditions"): no code, only
 // {channel, equals}, {channel, in}, {channel, exists}, {channel, matches}, {tool_calls},
-// {last_message_contains}, and {all}, {any}, {not}. Parsed once at load (a bad regex is a load
+// {last_message_contains}, and {all}, {any}, {not}; in an interrupt node's `update`,
+// {resume: <path>, equals | in | exists | matches} tests the resume value (path "" = all of it). Parsed once at load (a bad regex is a load
 // error); evaluated per step against the state after the node ran. Pure functions.
 // Tests: tests/unit/graph/conditions_test.cpp.
 
@@ -31,6 +32,9 @@ struct Condition {
   enum class Kind { kEquals, kIn, kExists, kMatches, kToolCalls, kLastMessageContains, kAll, kAny, kNot };
   Kind kind = Kind::kEquals;
   std::string channel;
+  // {resume: <path>, ...}: the test reads the resume value (at `resume_path`), not a channel.
+  bool on_resume = false;
+  std::vector<std::string> resume_path;
   boost::json::value value;          // equals: the value; in: the array
   bool flag = true;                  // exists, tool_calls
   std::string text;                  // matches: the pattern; last_message_contains: the text
@@ -46,6 +50,8 @@ struct StateView {
   const boost::json::array* messages = nullptr;
   // A message that follows `messages` (a node's own reply, before it is applied), or null.
   const boost::json::object* appended = nullptr;
+  // The run's command.resume value while an interrupt node applies its `update`, or null.
+  const boost::json::value* resume = nullptr;
 
   // The value of channel `name`, or null when unset (or null). `messages` is read through
   // `messages` and LastMessage(), never here.
@@ -62,6 +68,9 @@ Result<bool> Evaluate(const Condition& condition, const StateView& state);
 
 // The text of a message's content: a string, or the text parts joined.
 std::string MessageText(const boost::json::value& content);
+
+// Whether a condition (or one inside it) reads the resume value.
+bool ReadsResume(const Condition& condition);
 
 // The channels a condition reads (for the validator).
 void CollectChannels(const Condition& condition, std::vector<const Condition*>& out);

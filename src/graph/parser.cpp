@@ -136,11 +136,30 @@ class Reader {
         return;
       }
       for (const auto& p : *placeholders) {
+        if (p.root == "item" && each_depth_ == 0) {
+          Error(n.mark, path, "{{item}} is only defined inside the `do` of a `$each`");
+        } else if (p.root == "resume" && !resume_scope_) {
+          Error(n.mark, path, "{{resume}} is only defined in an interrupt node's `update`");
+        }
         def_.templates.push_back(TemplateUse{p.root, p.path.empty() ? std::string() : p.path.front(), n.mark, path});
       }
     } else if (n.is_sequence()) {
       for (std::size_t i = 0; i < n.items.size(); ++i) CollectTemplates(n.items[i], Index(path, i));
     } else if (n.is_map()) {
+      if (const SourceNode* each = n.Find(kEachKey)) {
+        // {$each: "{{a list}}", do: <value per element>}
+        AllowKeys(n, path, {kEachKey, kEachDoKey}, "a $each");
+        if (!each->is_string()) Error(each->mark, Sub(path, kEachKey), "expected a placeholder naming a list");
+        CollectTemplates(*each, Sub(path, kEachKey));
+        if (const SourceNode* body = n.Find(kEachDoKey)) {
+          ++each_depth_;
+          CollectTemplates(*body, Sub(path, kEachDoKey));
+          --each_depth_;
+        } else {
+          Error(n.mark, Sub(path, kEachDoKey), "required");
+        }
+        return;
+      }
       for (const auto& e : n.entries) CollectTemplates(e.value, Sub(path, e.key));
     }
   }
@@ -331,6 +350,9 @@ class Reader {
       if (const SourceNode* when = item.Find("when")) {
         c.when = ParseCondition(*when, Sub(p, "when"), diags_);
         if (!c.when) continue;
+        if (!resume_scope_ && ReadsResume(*c.when)) {
+          Error(when->mark, Sub(p, "when"), "a `resume` condition is only defined in an interrupt node's `update`");
+        }
       } else if (i + 1 < n.items.size()) {
         Error(item.mark, p, "the default case (no `when`) must come last");
       }
@@ -450,13 +472,19 @@ class Reader {
       if (const SourceNode* ends = n.Find("ends")) node.ends = Names(*ends, key("ends"));
     } else if (*kind == "interrupt") {
       node.kind = NodeKind::kInterrupt;
-      AllowKeys(n, path, {"kind", "description", "value", "resume_to"}, "an interrupt node");
+      AllowKeys(n, path, {"kind", "description", "value", "resume_to", "update"}, "an interrupt node");
       if (const SourceNode* v = n.Find("value")) {
         node.value = ToJson(*v);
         CollectTemplates(*v, key("value"));
       }
       if (auto r = String(n.Find("resume_to"), key("resume_to"))) {
         node.resume_to = Ref{*r, n.Find("resume_to")->mark, key("resume_to")};
+      }
+      if (const SourceNode* u = n.Find("update")) {
+        // Applied when the run resumes, with the resume value in {{resume}} and `resume` conditions.
+        resume_scope_ = true;
+        Update(*u, key("update"), node);
+        resume_scope_ = false;
       }
     } else if (*kind == "set") {
       node.kind = NodeKind::kSet;
@@ -515,6 +543,10 @@ class Reader {
           if (const SourceNode* when = item.Find("when")) {
             branch.when = ParseCondition(*when, Sub(p, "when"), diags_);
             if (!branch.when) continue;
+            if (ReadsResume(*branch.when)) {
+              Error(when->mark, Sub(p, "when"),
+                    "a `resume` condition is only defined in an interrupt node's `update` (edges read channels)");
+            }
           } else {
             if (has_default) Error(item.mark, p, "a second default branch (only one may have no `when`)");
             has_default = true;
@@ -582,6 +614,8 @@ class Reader {
  private:
   Diagnostics& diags_;
   GraphDef& def_;
+  int each_depth_ = 0;         // inside the `do` of a `$each`: {{item}} is defined
+  bool resume_scope_ = false;  // in an interrupt node's `update`: {{resume}}, `resume` conditions
 };
 
 }  // namespace

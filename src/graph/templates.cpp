@@ -45,8 +45,17 @@ json::value Lookup(const Placeholder& p, const TemplateContext& ctx) {
   if (p.root == "run_id") return json::string(ctx.run_id);
   if (p.root == "last") {
     const json::object* last = ctx.state.LastMessage();
+    if (p.path.front() == "tool_calls") {
+      // The last message's tool calls ([{name, args, id, type}]), [] when it has none.
+      const json::value* calls = last != nullptr ? last->if_contains("tool_calls") : nullptr;
+      return calls != nullptr && calls->is_array() ? *calls : json::value(json::array());
+    }
     const json::value* content = last != nullptr ? last->if_contains("content") : nullptr;
     return json::string(content != nullptr ? MessageText(*content) : std::string());
+  }
+  if (p.root == "resume" || p.root == "item") {
+    const json::value* v = Walk(p.root == "resume" ? ctx.state.resume : ctx.item, p.path, 0);
+    return v != nullptr ? *v : json::value(nullptr);
   }
   const json::value* base = nullptr;
   json::value messages_holder;
@@ -108,13 +117,16 @@ Result<std::vector<Placeholder>> ParsePlaceholders(std::string_view text) {
     }
     p.root = parts.front();
     p.path.assign(parts.begin() + 1, parts.end());
-    if (p.root == "thread_id" || p.root == "run_id") {
+    if (p.root == "resume" || p.root == "item") {
+      // The whole value or a path into it.
+    } else if (p.root == "thread_id" || p.root == "run_id") {
       if (!p.path.empty()) {
         return MakeError(Errc::kInvalidArgument, fmt::format("placeholder {{{{{}}}}}: {} has no fields", inner, p.root));
       }
     } else if (p.root == "last") {
-      if (p.path.size() != 1 || p.path.front() != "text") {
-        return MakeError(Errc::kInvalidArgument, fmt::format("placeholder {{{{{}}}}}: expected {{{{last.text}}}}", inner));
+      if (p.path.size() != 1 || (p.path.front() != "text" && p.path.front() != "tool_calls")) {
+        return MakeError(Errc::kInvalidArgument,
+                         fmt::format("placeholder {{{{{}}}}}: expected {{{{last.text}}}} or {{{{last.tool_calls}}}}", inner));
       }
     } else if (p.root == "state" || p.root == "config" || p.root == "context") {
       if (p.path.empty()) {
@@ -125,7 +137,7 @@ Result<std::vector<Placeholder>> ParsePlaceholders(std::string_view text) {
     } else {
       return MakeError(Errc::kInvalidArgument,
                        fmt::format("placeholder {{{{{}}}}}: unknown root \"{}\" (expected state, config, "
-                                   "context, last, thread_id or run_id)",
+                                   "context, last, thread_id, run_id, resume or item)",
                                    inner, p.root));
     }
     out.push_back(std::move(p));
@@ -168,6 +180,20 @@ json::value Render(const json::value& value, const TemplateContext& ctx) {
       return out;
     }
     case json::kind::object: {
+      const json::object& obj = value.get_object();
+      if (const json::value* each = obj.if_contains(kEachKey)) {
+        json::array out;
+        const json::value source = Render(*each, ctx);
+        const json::value* body = obj.if_contains(kEachDoKey);
+        if (source.is_array() && body != nullptr) {
+          TemplateContext inner = ctx;
+          for (const auto& element : source.get_array()) {
+            inner.item = &element;
+            out.push_back(Render(*body, inner));
+          }
+        }
+        return out;
+      }
       json::object out;
       for (const auto& [key, item] : value.get_object()) out[key] = Render(item, ctx);
       return out;

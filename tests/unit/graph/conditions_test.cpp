@@ -86,10 +86,31 @@ TEST(GraphConditions, ParseErrorsNameThePath) {
   EXPECT_FALSE(ParseCondition(*node, "when", diags));
   EXPECT_EQ(diags.Format(),
             "c.yaml:1:8: when.all[0]: `channel` needs one of equals, in, exists, matches\n"
-            "c.yaml:1:23: when.all[1].in: `in` needs `channel`\n"
+            "c.yaml:1:23: when.all[1].in: `in` needs `channel` or `resume`\n"
             "c.yaml:1:46: when.all[2].tool_calls: expected true or false, got a string\n"
-            "c.yaml:1:54: when.all[3]: a condition must be a map (channel + equals | in | exists | matches, "
+            "c.yaml:1:54: when.all[3]: a condition must be a map (channel or resume + equals | in | exists | matches, "
             "tool_calls, last_message_contains, all, any, not), got a number");
+}
+
+TEST(GraphConditions, ResumeTestsReadTheResumeValue) {
+  Fixture f;
+  const json::value resume = json::parse(R"({"approved":true,"who":{"name":"ana"}})");
+  StateView view = f.view();
+  view.resume = &resume;
+  auto holds = [&](std::string_view yaml) {
+    auto r = Evaluate(Parse(yaml), view);
+    EXPECT_TRUE(r) << r.error().message;
+    return r && *r;
+  };
+  EXPECT_TRUE(holds("{resume: approved, equals: true}"));
+  EXPECT_TRUE(holds("{resume: who.name, in: [ana, bo]}"));
+  EXPECT_TRUE(holds("{resume: '', equals: {approved: true, who: {name: ana}}}"));
+  EXPECT_FALSE(holds("{resume: missing, exists: true}"));
+  EXPECT_TRUE(holds("{not: {resume: approved, equals: false}}"));
+  // Without a resume value (a branch, an llm node's update) nothing is there to read.
+  EXPECT_FALSE(Holds("{resume: approved, equals: true}", f));
+  EXPECT_TRUE(ReadsResume(Parse("{any: [{tool_calls: true}, {resume: x, exists: true}]}")));
+  EXPECT_FALSE(ReadsResume(Parse("{channel: x, exists: true}")));
 }
 
 }  // namespace

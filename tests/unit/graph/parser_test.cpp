@@ -201,5 +201,33 @@ TEST(GraphParser, AliasBombsAreRefused) {
   EXPECT_NE(Errors(text).find("document too large"), std::string::npos);
 }
 
+TEST(GraphParser, ResumeAndItemAreOnlyDefinedInTheirScope) {
+  const std::string errors = Errors(R"(graph_id: scoped
+nodes:
+  ask:
+    kind: interrupt
+    value: {calls: {$each: "{{last.tool_calls}}", do: "{{item.name}}"}, bad: "{{item.name}}"}
+    update:
+      messages:
+        $cases:
+          - {when: {resume: approved, equals: false}, value: [{role: ai, content: "no: {{resume.why}}"}]}
+  say: {kind: set, update: {messages: [{role: ai, content: "{{resume}}"}], x: {$each: "{{last.tool_calls}}"}}}
+edges:
+  - {from: __start__, to: ask}
+  - from: ask
+    branches:
+      - {when: {resume: approved, equals: true}, to: say}
+      - {to: __end__}
+  - {from: say, to: __end__}
+)");
+  EXPECT_EQ(errors,
+            "g.yaml:5:78: nodes.ask.value.bad: {{item}} is only defined inside the `do` of a `$each`\n"
+            "g.yaml:10:60: nodes.say.update.messages[0].content: {{resume}} is only defined in an interrupt "
+            "node's `update`\n"
+            "g.yaml:10:79: nodes.say.update.x.do: required\n"
+            "g.yaml:15:16: edges[1].branches[0].when: a `resume` condition is only defined in an interrupt node's "
+            "`update` (edges read channels)");
+}
+
 }  // namespace
 }  // namespace agentd::graph

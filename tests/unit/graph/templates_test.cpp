@@ -71,5 +71,22 @@ TEST_F(GraphTemplates, SyntaxErrors) {
   EXPECT_EQ(RenderText("{{state.route", ctx_), "{{state.route");
 }
 
+TEST_F(GraphTemplates, EachMapsAListAndLastToolCallsResumeAndItemReadValues) {
+  messages_.push_back(json::parse(
+      R"({"type":"ai","content":"","tool_calls":[{"name":"a","args":{"x":1},"id":"c1"},{"name":"b","args":{},"id":"c2"}]})"));
+  EXPECT_EQ(Rendered(R"({"calls":{"$each":"{{last.tool_calls}}","do":{"n":"{{item.name}}","args":"{{item.args}}"}}})"),
+            R"({"calls":[{"n":"a","args":{"x":1}},{"n":"b","args":{}}]})");
+  EXPECT_EQ(Rendered(R"({"$each":"{{last.tool_calls}}","do":"{{item.id}}: {{item.name}}"})"), R"(["c1: a","c2: b"])");
+  // An unset or non-list source gives [].
+  EXPECT_EQ(Rendered(R"({"$each":"{{state.route}}","do":1})"), "[]");
+  EXPECT_EQ(Rendered(R"({"$each":"{{state.nothing}}","do":1})"), "[]");
+  const json::value resume = json::parse(R"({"approved":false,"note":"no"})");
+  ctx_.state.resume = &resume;
+  EXPECT_EQ(Rendered(R"(["{{resume}}","{{resume.note}}","said {{resume.approved}}"])"),
+            R"([{"approved":false,"note":"no"},"no","said false"])");
+  messages_.pop_back();
+  EXPECT_EQ(Rendered(R"("{{last.tool_calls}}")"), "[]");
+}
+
 }  // namespace
 }  // namespace agentd::graph
