@@ -125,6 +125,16 @@ std::string InterruptId() {
   return id;
 }
 
+// The ids of the messages in `state`.
+std::set<std::string> MessageIds(const GraphState& state) {
+  std::set<std::string> out;
+  for (const auto& m : state.messages) {
+    const auto* id = m.is_object() ? m.get_object().if_contains("id") : nullptr;
+    if (id != nullptr && id->is_string()) out.emplace(id->get_string());
+  }
+  return out;
+}
+
 bool Cancelled(asio::cancellation_state state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
@@ -368,6 +378,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
   // Graph files: nodes that paused (interrupt), and function nodes' goto (graph_file_nodes.hpp).
   std::map<std::string, std::pair<std::string, json::array>> paused;
   std::map<std::string, std::vector<std::string>> gotos;
+  bool wrote = false;  // whether any task wrote a channel (else no `values` event, as LangGraph)
   for (const auto& task : tasks) {
     auto update = co_await RunNode(ctx_, task, before);
     if (update) {
@@ -392,10 +403,26 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
       co_return Error(update.error().code, update.error().message,
                       task.node == "model" ? "ModelError" : "NodeError");
     }
+    // A subgraph returns the messages it was given with its new ones: note which are known
+    // before they are applied (`before` may be state_ itself).
+    std::set<std::string> known;
+    if (IsSubgraphNode(ctx_.graph, task.node)) known = MessageIds(state_);
     auto applied = ApplyUpdate(state_, *update);
     synced_ = false;
     if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
-    if (!StreamsTokens(ctx_.graph, task.node)) {
+    if (!applied->update.empty()) wrote = true;
+    if (IsSubgraphNode(ctx_.graph, task.node)) {
+      // A subgraph's update is its whole output state: with stream_subgraphs its messages
+      // went out namespaced as they happened; without, only the new ones go out whole.
+      if (!ctx_.request.stream_subgraphs) {
+        for (const auto& m : applied->message_writes) {
+          const auto* id = m.is_object() ? m.get_object().if_contains("id") : nullptr;
+          if (id == nullptr || !id->is_string() || known.count(std::string(id->get_string())) == 0) {
+            EmitWholeMessage(ctx_, task, m);
+          }
+        }
+      }
+    } else if (!StreamsTokens(ctx_.graph, task.node)) {
       for (const auto& m : applied->message_writes) EmitWholeMessage(ctx_, task, m);
     }
     if (ctx_.Wants(StreamMode::kEvents) && HasConditionalEdges(ctx_.graph, task.node)) {
@@ -431,7 +458,7 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
     }
   }
   next_ = std::move(following);
-  EmitValues();
+  if (wrote) EmitValues();
   CheckpointWriter::Step step{"loop", step_, std::move(writes), next_, std::move(message_writes)};
   if (auto w = co_await Write(std::move(step)); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");

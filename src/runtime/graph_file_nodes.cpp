@@ -11,6 +11,7 @@
 #include "runtime/model_node.hpp"
 #include "runtime/model_registry.hpp"
 #include "runtime/nodes.hpp"
+#include "runtime/subgraph_node.hpp"
 
 namespace agentd::runtime {
 
@@ -175,6 +176,15 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
         json::value value = std::move(*ctx.resume);
         ctx.resume.reset();
         json::object update;
+        if (!node->update.empty()) {
+          // The node's `update`, rendered with {{resume}} and `resume` conditions on the value.
+          Rendering r = RenderingFor(ctx, state, def);
+          r.ctx.config = &r.knobs;
+          r.ctx.state.resume = &value;
+          auto rendered = RenderUpdate(*node, r.ctx);
+          if (!rendered) co_return NodeError(ctx, *node, rendered.error().message);
+          update = std::move(*rendered);
+        }
         if (node->resume_to) update[node->resume_to->name] = std::move(value);
         co_return update;
       }
@@ -182,6 +192,9 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
       r.ctx.config = &r.knobs;
       co_return json::object{{kInterruptKey, graph::Render(node->value, r.ctx)}};
     }
+    case graph::NodeKind::kSubgraph:
+    case graph::NodeKind::kAgent:
+      co_return co_await SubgraphNode(ctx, task, state, *node);
     case graph::NodeKind::kFunction: {
       FunctionCall call;
       call.graph_id = def.graph_id;

@@ -12,8 +12,8 @@
 // command.resume it writes the resume value to `resume_to` and goes on along its edges.
 // `function` calls its URL (function_node.hpp); its `goto` comes back under kGotoKey, which the
 // executor uses instead of the node's edges; its `interrupt` pauses as an interrupt node does.
-// Kinds not yet run here (subgraph, agent) fail the run with kUnsupported naming the node; the
-// loader accepts them so files can be written and checked.
+// On resume an interrupt node also writes its `update`, rendered with the resume value
+// ({{resume}}, `resume` conditions). `subgraph` and `agent` run through subgraph_node.hpp.
 
 #include <optional>
 #include <string>

@@ -1,6 +1,7 @@
 #include "runtime/graph_registry.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include <boost/json/array.hpp>
@@ -180,6 +181,53 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
       }
     }
     registry.graphs_.push_back(std::move(info));
+  }
+  // Subgraph and agent nodes: each gets the graph it runs, resolved children first (the
+  // validator refused cycles); the parent's tools include its subgraphs' (a run resolves them
+  // once, for the whole tree).
+  std::map<std::string, int> done;  // graph_id -> index, once resolved
+  std::function<Status(GraphInfo&)> resolve = [&](GraphInfo& info) -> Status {
+    if (!info.def) return {};
+    for (const auto& node : info.def->nodes) {
+      std::shared_ptr<GraphInfo> child;
+      if (node.kind == graph::NodeKind::kSubgraph) {
+        auto it = std::find_if(registry.graphs_.begin(), registry.graphs_.end(),
+                               [&](const GraphInfo& g) { return g.graph_id == node.graph.name; });
+        if (it == registry.graphs_.end()) {
+          return MakeError(Errc::kInvalidArgument, fmt::format("graph \"{}\" node {}: unknown graph \"{}\"",
+                                                               info.graph_id, node.name, node.graph.name));
+        }
+        if (done.count(it->graph_id) == 0) {
+          if (auto st = resolve(*it); !st) return st;
+        }
+        child = std::make_shared<GraphInfo>(*it);
+      } else if (node.kind == graph::NodeKind::kAgent) {
+        config::GraphSpec spec;
+        spec.graph_id = info.graph_id + ":" + node.name;
+        spec.kind = "react";
+        spec.model = node.model.is_string() ? std::string(node.model.get_string()) : info.spec.model;
+        if (node.system.is_string()) spec.system_prompt = std::string(node.system.get_string());
+        for (const auto& t : node.tools) spec.tools.push_back(t.ref.name);
+        auto described = Describe(config, spec);
+        if (!described) return described.error();
+        child = std::make_shared<GraphInfo>(std::move(*described));
+      } else {
+        continue;
+      }
+      for (const auto& t : child->spec.tools) {
+        if (std::find(info.spec.tools.begin(), info.spec.tools.end(), t) == info.spec.tools.end()) {
+          info.spec.tools.push_back(t);
+        }
+      }
+      info.subgraphs[node.name] = std::move(child);
+    }
+    done[info.graph_id] = 1;
+    return {};
+  };
+  for (auto& info : registry.graphs_) {
+    if (done.count(info.graph_id) == 0) {
+      if (auto st = resolve(info); !st) return st.error();
+    }
   }
   return registry;
 }

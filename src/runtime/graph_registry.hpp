@@ -4,6 +4,7 @@
 // `updates` keys and `langgraph_node`), and its JSON Schemas (GET .../schemas). The executor
 // (runtime/executor.hpp) runs them.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,9 @@ struct GraphInfo {
   // tool any of its llm nodes offers.
   config::GraphSpec spec;
   std::shared_ptr<const graph::GraphDef> def;  // kind "graph" only
+  // A graph file's subgraph and agent nodes -> the graph each runs (a copy of the registry's
+  // entry, or a react graph built from an agent node's model, system and tools).
+  std::map<std::string, std::shared_ptr<const GraphInfo>> subgraphs;
 };
 
 class GraphRegistry {

@@ -197,6 +197,12 @@ bool StreamsTokens(const GraphInfo& graph, std::string_view node) {
   return node == "model";
 }
 
+bool IsSubgraphNode(const GraphInfo& graph, std::string_view node) {
+  if (!graph.def) return false;
+  const graph::NodeDef* def = graph.def->FindNode(node);
+  return def != nullptr && (def->kind == graph::NodeKind::kSubgraph || def->kind == graph::NodeKind::kAgent);
+}
+
 bool HasConditionalEdges(const GraphInfo& graph, std::string_view node) {
   if (graph.def) {
     for (const auto& e : graph.edges) {

@@ -38,6 +38,9 @@ boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx
 // its message is then not sent again whole.
 bool StreamsTokens(const GraphInfo& graph, std::string_view node);
 
+// Whether `node` is a graph file's subgraph or agent node (runtime/subgraph_node.hpp).
+bool IsSubgraphNode(const GraphInfo& graph, std::string_view node);
+
 // Whether `node`'s successors are chosen by a routing function (react's model: tools or end).
 // The reference reports that function in events mode as a RunnableLambda inside the node.
 bool HasConditionalEdges(const GraphInfo& graph, std::string_view node);

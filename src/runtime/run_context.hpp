@@ -46,6 +46,9 @@ struct RunContext {
   // command.resume of this run: handed to the first interrupt (or function) node that runs,
   // which then continues instead of pausing again; empty once taken.
   std::optional<json::value> resume;
+  // Inside a subgraph: its namespace path and '|' ("researcher:<task id>|"), which prefixes the
+  // checkpoint_ns of every message it streams. Empty in the root graph.
+  std::string ns_prefix;
 
   bool Wants(StreamMode mode) const { return sink.Wants(mode); }
   void Emit(std::string_view event, json::value data) { sink.Emit(event, std::move(data)); }

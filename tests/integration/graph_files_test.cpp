@@ -1,9 +1,9 @@
 // Graph files through the real binary (build/agentd, AGENTD_BINARY): `agentd mock-llm` answers
 // the mock's structured-output and `system?` rules over HTTP; `agentd config --validate` and
 // `agentd serve` list every error of malformed graph files (and serve never starts); the demo
-// graph files (examples/graphs/demo) run on the mock, `workflow` event by event like the
-// reference server's capture (shared/peer/captures/workflow-*.sse), `router` with structured
-// output.
+// graph files (examples/graphs/demo) run on the mock, `workflow`, `approval` (interrupt,
+// approve, deny) and `supervisor` (a subgraph, with and without stream_subgraphs) event by event
+// like the reference server's captures (graph_golden/), `router` with structured output.
 // Children are started on free loopback ports and always killed by pid; waits are bounded.
 
 #include <chrono>
@@ -180,35 +180,61 @@ std::string Text(const json::value& content) {
   return content.is_string() ? std::string(content.get_string()) : json::serialize(content);
 }
 
+// An event name with the task ids of its namespace masked: "updates|researcher:<id>".
+std::string MaskedName(const std::string& name) {
+  std::string out = name.substr(0, name.find('|'));
+  for (std::size_t bar = name.find('|'); bar != std::string::npos;) {
+    const std::size_t next = name.find('|', bar + 1);
+    const std::string part = name.substr(bar + 1, next == std::string::npos ? std::string::npos : next - bar - 1);
+    out += "|" + part.substr(0, part.find(':')) + ":<id>";
+    bar = next;
+  }
+  return out;
+}
+
+// Interrupts without their random ids: [value, ...].
+std::string Interrupts(const json::value& list) {
+  json::array values;
+  for (const auto& i : list.as_array()) values.push_back(i.at("value"));
+  return json::serialize(values);
+}
+
+std::string Channels(const json::object& channels) {
+  std::string line;
+  for (const auto& [key, value] : channels) {
+    line += " " + std::string(key);
+    if (key == "messages") {
+      for (const auto& m : value.as_array()) line += " [" + Text(m.at("content")) + "]";
+    } else if (key == "__interrupt__") {
+      line += "=" + Interrupts(value);
+    } else {
+      line += "=" + json::serialize(value);
+    }
+  }
+  return line;
+}
+
 // What must match the reference, event by event, with ids, timestamps and platform metadata
-// left out: the event name; for `updates` the node and the keys and message texts it wrote; for
-// `values` the channels and message texts; for `messages` the node, message type and content.
+// left out: the event name (namespace task ids masked); for `updates` the node and the keys and
+// message texts it wrote (interrupt values); for `values` the channels and message texts; for
+// `messages` the node, message type and content.
 std::vector<std::string> Comparable(const std::vector<SseEvent>& events) {
   std::vector<std::string> out;
   for (const auto& e : events) {
-    std::string line = e.name;
-    if (e.name == "updates") {
+    std::string line = MaskedName(e.name);
+    const std::string mode = e.name.substr(0, e.name.find('|'));
+    if (mode == "updates") {
       for (const auto& [node, update] : e.data.as_object()) {
         line += " " + std::string(node) + ":";
-        for (const auto& [key, value] : update.as_object()) {
-          line += " " + std::string(key);
-          if (key == "messages") {
-            for (const auto& m : value.as_array()) line += " [" + Text(m.at("content")) + "]";
-          } else {
-            line += "=" + json::serialize(value);
-          }
-        }
-      }
-    } else if (e.name == "values") {
-      for (const auto& [key, value] : e.data.as_object()) {
-        line += " " + std::string(key);
-        if (key == "messages") {
-          for (const auto& m : value.as_array()) line += " [" + Text(m.at("content")) + "]";
+        if (node == "__interrupt__") {
+          line += " " + Interrupts(update);
         } else {
-          line += "=" + json::serialize(value);
+          line += Channels(update.as_object());
         }
       }
-    } else if (e.name == "messages") {
+    } else if (mode == "values") {
+      line += Channels(e.data.as_object());
+    } else if (mode == "messages") {
       const auto& message = e.data.as_array()[0].as_object();
       const auto& meta = e.data.as_array()[1].as_object();
       line += " " + Text(meta.at("langgraph_node")) + " " + Text(message.at("type")) + " [" +
@@ -331,6 +357,113 @@ TEST_F(DemoGraphs, InterruptPausesTheRunAndCommandResumeContinuesIt) {
   EXPECT_EQ(result.at("messages").as_array().back().at("content"), "sent: echo: refund me");
   info = json::parse(client_->Get("/threads/" + thread).body);
   EXPECT_EQ(info.at("status"), "idle");
+}
+
+// approval (examples/graphs/demo/approval.yaml): the first run ends at the interrupt exactly as
+// the reference's does (approval-interrupt.sse), the thread shows it (state `next`/`tasks`,
+// thread `interrupted` with `interrupts` keyed by the task id, the run `success`), and
+// command.resume {approved: true} runs the tool while {approved: false} answers "denied",
+// each stream event by event like approval-resume-{approved,denied}.sse.
+TEST_F(DemoGraphs, ApprovalStreamsMatchTheReferenceThroughInterruptAndResume) {
+  const std::string captures = AGENTD_PEER_CAPTURES_DIR;
+  auto first_run = [&](const std::string& thread) {
+    auto r = client_->Post("/threads/" + thread + "/runs/stream",
+                           R"({"assistant_id":"approval","input":{"messages":[{"role":"human","content":"weather in paris?"}]},)"
+                           R"("stream_mode":["values","updates","messages-tuple"]})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseSse(r.body);
+  };
+  auto resume = [&](const std::string& thread, bool approved) {
+    auto r = client_->Post("/threads/" + thread + "/runs/stream",
+                           std::string(R"({"assistant_id":"approval","command":{"resume":{"approved":)") +
+                               (approved ? "true" : "false") + R"(}},"stream_mode":["values","updates","messages-tuple"]})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseSse(r.body);
+  };
+
+  const std::string a = NewThread();
+  const auto interrupted = first_run(a);
+  EXPECT_EQ(Comparable(interrupted), Comparable(ParseSse(ReadFile(captures + "/approval-interrupt.sse"))));
+  ASSERT_GE(interrupted.size(), 1u);
+  const json::value interrupt = interrupted.back().data.at("__interrupt__").at(0);
+  EXPECT_EQ(interrupt.at("id").as_string().size(), 32u);
+
+  auto state = json::parse(client_->Get("/threads/" + a + "/state").body);
+  EXPECT_EQ(json::serialize(state.at("next")), R"(["approve"])");
+  const auto& task = state.at("tasks").at(0);
+  EXPECT_EQ(task.at("name"), "approve");
+  EXPECT_EQ(task.at("interrupts").at(0), interrupt);
+  auto thread = json::parse(client_->Get("/threads/" + a).body);
+  EXPECT_EQ(thread.at("status"), "interrupted");
+  EXPECT_EQ(thread.at("interrupts").at(task.at("id").as_string()).at(0), interrupt);
+  auto runs = json::parse(client_->Get("/threads/" + a + "/runs").body);
+  EXPECT_EQ(runs.at(0).at("status"), "success");
+
+  EXPECT_EQ(Comparable(resume(a, true)), Comparable(ParseSse(ReadFile(captures + "/approval-resume-approved.sse"))));
+  state = json::parse(client_->Get("/threads/" + a + "/state").body);
+  EXPECT_EQ(json::serialize(state.at("next")), "[]");
+  EXPECT_EQ(json::serialize(state.at("tasks")), "[]");
+  thread = json::parse(client_->Get("/threads/" + a).body);
+  EXPECT_EQ(thread.at("status"), "idle");
+  EXPECT_EQ(json::serialize(thread.at("interrupts")), "{}");
+
+  const std::string b = NewThread();
+  EXPECT_EQ(Comparable(first_run(b)), Comparable(ParseSse(ReadFile(captures + "/approval-interrupt-2.sse"))));
+  const auto denied = resume(b, false);
+  EXPECT_EQ(Comparable(denied), Comparable(ParseSse(ReadFile(captures + "/approval-resume-denied.sse"))));
+  // The "denied" tool message answers the AI message's call, by its id and tool name.
+  state = json::parse(client_->Get("/threads/" + b + "/state").body);
+  const auto& messages = state.at("values").at("messages").as_array();
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[2].at("type"), "tool");
+  EXPECT_EQ(messages[2].at("name"), "get_weather");
+  EXPECT_EQ(messages[2].at("tool_call_id"), messages[1].at("tool_calls").at(0).at("id"));
+  EXPECT_EQ(messages[3].at("content"), "echo: denied");
+}
+
+// supervisor (examples/graphs/demo/supervisor.yaml): the built-in `agent` runs as the
+// `researcher` subgraph. Without stream_subgraphs its new messages arrive whole under
+// `researcher` (supervisor-no-subgraphs.sse); with it, its events are namespaced
+// `<mode>|researcher:<task id>` with the full checkpoint_ns path in the message metadata
+// (supervisor-subgraphs-no-values.sse). With `values` too the reference fails (a TypeError, see
+// the captures' README); agentd sends namespaced `values` events as LangGraph documents.
+TEST_F(DemoGraphs, SupervisorRunsTheAgentAsANamespacedSubgraphLikeTheReference) {
+  const std::string captures = AGENTD_PEER_CAPTURES_DIR;
+  auto stream = [&](const std::string& modes, bool subgraphs) {
+    auto r = client_->Post("/threads/" + NewThread() + "/runs/stream",
+                           R"({"assistant_id":"supervisor","input":{"messages":[{"role":"human","content":"weather in paris?"}]},)"
+                           R"("stream_mode":)" + modes + R"(,"stream_subgraphs":)" + (subgraphs ? "true" : "false") + "}");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseSse(r.body);
+  };
+  EXPECT_EQ(Comparable(stream(R"(["updates","messages-tuple","values"])", false)),
+            Comparable(ParseSse(ReadFile(captures + "/supervisor-no-subgraphs.sse"))));
+
+  const auto namespaced = stream(R"(["updates","messages-tuple"])", true);
+  EXPECT_EQ(Comparable(namespaced), Comparable(ParseSse(ReadFile(captures + "/supervisor-subgraphs-no-values.sse"))));
+  // The event's namespace is the parent's researcher task; the metadata has the full path.
+  bool checked = false;
+  for (const auto& e : namespaced) {
+    if (e.name.rfind("messages|researcher:", 0) != 0) continue;
+    const std::string ns = e.name.substr(std::string("messages|").size());
+    const std::string path(e.data.at(1).at("checkpoint_ns").as_string());
+    EXPECT_EQ(path.rfind(ns + "|", 0), 0u) << path;
+    EXPECT_EQ(e.data.at(1).at("langgraph_checkpoint_ns"), e.data.at(1).at("checkpoint_ns"));
+    checked = true;
+  }
+  EXPECT_TRUE(checked);
+
+  const auto with_values = stream(R"(["updates","messages-tuple","values"])", true);
+  ASSERT_FALSE(with_values.empty());
+  int sub_values = 0;
+  for (const auto& e : with_values) {
+    EXPECT_NE(e.name, "error") << json::serialize(e.data);
+    if (e.name.rfind("values|researcher:", 0) == 0) ++sub_values;
+  }
+  EXPECT_GE(sub_values, 2);
+  EXPECT_EQ(Comparable({with_values.back()}).front(),
+            "values messages [weather in paris?] [] [sunny in paris] [echo: sunny in paris] "
+            "[report: echo: sunny in paris]");
 }
 
 // A function node behind a real HTTP server: examples/graphs/functions/triage.py (Python's
