@@ -26,6 +26,7 @@ packages=(
   python3
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev
+  libyaml-cpp-dev  # graph files (src/graph)
   # PostgreSQL 15 (server for tests/harness/with-services, libpq for storage/postgres) and
   # Redis (server for the harness, hiredis 0.14 for the Redis bus).
   postgresql libpq-dev redis-server libhiredis-dev

@@ -29,7 +29,8 @@ std::string ServeHelp() {
 
 std::string ConfigHelp() {
   return "Usage: agentd config [settings]            print the effective configuration\n"
-         "       agentd config --validate FILE [settings]  check FILE; exit 0, or 1 with one line\n"
+         "       agentd config --validate [FILE] [settings]  check FILE (or the settings) and the graph\n"
+         "                                            files; exit 0, or 1 listing every problem\n"
          "       agentd config --markdown             the settings table for docs/configuration.md\n\n"
          "API keys are printed as ****.\n\n" +
          config::SettingsHelp();

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "config/environment.hpp"
 #include "config/loader.hpp"
+#include "graph/loader.hpp"
 #include "observe/log.hpp"
 
 namespace agentd::app {
@@ -45,6 +46,13 @@ int RunServe(std::span<const std::string> args) {
   auto loaded = config::LoadConfig(args, config::Environment::FromProcess());
   if (!loaded) {
     fmt::print(stderr, "config error: {}\n", loaded.error().message);
+    return 1;
+  }
+  // A malformed graph file never starts a half-configured server: list every error, exit 1.
+  const auto graphs = graph::LoadGraphFiles(*loaded);
+  if (!graphs.diags.empty()) {
+    for (const auto& d : graphs.diags.items()) fmt::print(stderr, "graph error: {}\n", d.Format());
+    fmt::print(stderr, "config error: {} problem(s) in graph files; not starting\n", graphs.diags.items().size());
     return 1;
   }
   // A reload reads the same file with the same flags and environment: flags and AGENTD_*

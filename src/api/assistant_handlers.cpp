@@ -9,6 +9,7 @@
 #include "api/validate.hpp"
 #include "common/time.hpp"
 #include "common/uuid.hpp"
+#include "runtime/graph_file_nodes.hpp"
 
 namespace agentd::api::detail {
 namespace {
@@ -42,6 +43,10 @@ Reply Create(ApiContext& ctx, Request& req) {
   if (!v.ok()) co_return v.Response();
   if (ctx.graphs.Find(*graph_id) == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(*graph_id)));
+  }
+  if (auto problem = runtime::CheckKnobTypes(*ctx.graphs.Find(*graph_id), config.value_or(json::object{}),
+                                             context.value_or(json::object{}))) {
+    co_return ErrorResponse(MakeError(Errc::kUnprocessable, *problem));
   }
 
   model::Assistant a;
@@ -85,6 +90,12 @@ Reply Patch(ApiContext& ctx, Request& req) {
   if (!v.ok()) co_return v.Response();
   if (patch.graph_id && ctx.graphs.Find(*patch.graph_id) == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(*patch.graph_id)));
+  }
+  if (patch.graph_id) {
+    if (auto problem = runtime::CheckKnobTypes(*ctx.graphs.Find(*patch.graph_id), patch.config.value_or(json::object{}),
+                                               patch.context.value_or(json::object{}))) {
+      co_return ErrorResponse(MakeError(Errc::kUnprocessable, *problem));
+    }
   }
   std::string id = ResolveAssistantId(ctx, req.PathParam("assistant_id"));
   auto updated = co_await ctx.storage.assistants().Update(Tenant(req), id, std::move(patch));

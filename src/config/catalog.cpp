@@ -387,6 +387,14 @@ Status ParseGraphs(const json::value& graphs, Config& out) {
     return std::any_of(out.tools.begin(), out.tools.end(), [&](const ToolSpec& t) { return t.name == name; });
   };
   return ForEachObject(graphs, "graphs", [&](const Fields& f) -> Status {
+    if (f.Has("file")) {  // a graph file: loaded and validated with the graphs dir's files
+      AGENTD_TRY(f.Allow({"file"}));
+      GraphFileRef ref;
+      AGENTD_TRY(f.String("file", ref.path, true));
+      ref.key = f.Key("file");
+      out.graph_files.push_back(std::move(ref));
+      return {};
+    }
     AGENTD_TRY(f.Allow({"graph_id", "kind", "model", "tools", "system_prompt", "recursion_limit",
                         "description", "config", "context", "channels"}));
     GraphSpec g;

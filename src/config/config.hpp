@@ -127,6 +127,13 @@ struct GraphSpec {
   std::map<std::string, std::string> channels;
 };
 
+// A `graphs[]` entry of the config file that names a graph file ({"file": "path"}) instead of
+// declaring the graph inline. The path is resolved against the config file's directory.
+struct GraphFileRef {
+  std::string path;
+  std::string key;  // "graphs[2].file", for errors
+};
+
 // Per-tenant limits, chosen by the tier the tenant's credentials carry. 0 = unlimited.
 struct TierLimits {
   std::string name;
@@ -187,6 +194,10 @@ struct Config {
   std::vector<ModelSpec> models;
   std::vector<ToolSpec> tools;
   std::vector<GraphSpec> graphs;
+  // Graph files (docs/graphs.md), loaded by graph/loader.hpp: every *.yaml/*.yml/*.json of
+  // `graphs_dir`, and the files `graphs[]` entries name.
+  std::string graphs_dir;
+  std::vector<GraphFileRef> graph_files;
   Limits limits;
   AuthSettings auth;
   std::string source;  // "demo" or the config file path

@@ -194,6 +194,7 @@ std::string DumpEffective(const Config& config) {
   for (const auto& m : config.models) models.emplace_back(ModelJson(m));
   for (const auto& t : config.tools) tools.emplace_back(ToolJson(t));
   for (const auto& g : config.graphs) graphs.emplace_back(GraphJson(g));
+  for (const auto& f : config.graph_files) graphs.emplace_back(json::object{{"file", f.path}});
   out += "  \"models\": " + PrettyJson(models, 1) + ",\n";
   out += "  \"tools\": " + PrettyJson(tools, 1) + ",\n";
   out += "  \"graphs\": " + PrettyJson(graphs, 1) + "\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -154,11 +155,20 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
     return static_cast<bool>(st);
   };
   for (const auto& kv : top) {
-    static constexpr std::string_view kKeys[] = {"server", "limits", "auth", "models", "tools", "graphs"};
+    static constexpr std::string_view kKeys[] = {"server", "limits", "auth", "models", "tools", "graphs",
+                                                 "graphs_dir"};
     if (std::find(std::begin(kKeys), std::end(kKeys), kv.key()) == std::end(kKeys)) {
       problems.push_back(fmt::format(
-          "{}: unknown key (expected server, limits, auth, models, tools, graphs)",
+          "{}: unknown key (expected server, limits, auth, models, tools, graphs, graphs_dir)",
           std::string_view(kv.key())));
+    }
+  }
+  // graphs.md names the graphs directory at the top level; it is the setting server.graphs_dir.
+  if (const auto* dir = top.if_contains("graphs_dir")) {
+    if (auto problem = ApplyJson(config, *FindSetting("graphs_dir"), *dir); !problem.empty()) {
+      problems.push_back(fmt::format("graphs_dir: {}", problem));
+    } else {
+      config.setting_sources["graphs_dir"] = "file";
     }
   }
   for (std::string_view section : {"server", "limits"}) {
@@ -223,6 +233,13 @@ Result<Config> LoadConfig(std::span<const std::string> args, const Environment& 
     auto file = ParseConfigText(*text, path);
     if (!file) return file.error();
     if (auto st = ApplyConfigFile(*file, env, config); !st) return st.error();
+    // Paths the file gives are relative to the file's directory.
+    const std::filesystem::path base = std::filesystem::path(path).parent_path();
+    auto resolve = [&](std::string& p) {
+      if (!p.empty() && std::filesystem::path(p).is_relative()) p = (base / p).lexically_normal().string();
+    };
+    for (auto& ref : config.graph_files) resolve(ref.path);
+    if (config.setting_sources["graphs_dir"] == "file") resolve(config.graphs_dir);
   }
 
   for (const auto& s : Settings()) {

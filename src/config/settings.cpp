@@ -81,6 +81,15 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return json::value(c.storage.data_dir); }},
+    {"graphs_dir", "server", SettingType::kString, "",
+     "Directory of graph files (docs/graphs.md): every *.yaml, *.yml and *.json in it is loaded "
+     "and validated at start. Relative to the config file's directory when set there (the file "
+     "may also say top-level \"graphs_dir\"). Empty: none.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.graphs_dir = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.graphs_dir); }},
     {"storage", "server", SettingType::kString, "sqlite",
      "Storage backend: \"sqlite\" (data_dir/agentd.db), \"sqlite:/path/file.db\", \"memory\" "
      "(lost on exit) or a PostgreSQL URL \"postgres://user@host:5432/db\" (password from "

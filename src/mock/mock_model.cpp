@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "mock/js_json.hpp"
+#include "mock/structured_reply.hpp"
 
 namespace agentd::mock {
 namespace {
@@ -56,6 +57,32 @@ std::string LastUserText(const json::value& messages) {
 }
 
 // /\bdelay=(\d+)\b/i: the first match's digits, if any.
+// The text of every system message, joined with " | " (the `system?` probe's reply).
+std::string SystemText(const json::array& messages) {
+  std::string out;
+  bool first = true;
+  for (const auto& m : messages) {
+    if (!IsString(Member(&m, "role"), "system")) continue;
+    if (!first) out += " | ";
+    first = false;
+    const json::value* content = Member(&m, "content");
+    out += content ? ContentToText(*content) : std::string();
+  }
+  return out;
+}
+
+// ASCII case-insensitive substring test.
+bool ContainsNoCase(std::string_view text, std::string_view needle) {
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+  if (needle.size() > text.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    bool equal = true;
+    for (std::size_t j = 0; j < needle.size() && equal; ++j) equal = lower(text[i + j]) == lower(needle[j]);
+    if (equal) return true;
+  }
+  return false;
+}
+
 std::optional<std::int64_t> FindDelay(std::string_view text) {
   auto is_word = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -179,6 +206,20 @@ MockReply ComputeReply(const json::object& request, const MockOptions& options) 
   if (IsString(Member(last, "role"), "tool")) {
     const json::value* content = Member(last, "content");
     reply.text = "echo: " + (content ? ContentToText(*content) : std::string());
+  } else if (auto structured = FindStructuredRequest(request)) {
+    // Structured output (mock-llm.md): OpenAI gets the JSON as the content, an Anthropic-style
+    // forced tool gets it as that call's input.
+    const std::string value = JsStringify(BuildFromSchema(structured->schema, user_text));
+    if (structured->forced_tool.empty()) {
+      reply.text = value;
+    } else {
+      reply.kind = ReplyKind::kToolCall;
+      reply.tool_name = structured->forced_tool;
+      reply.tool_arguments = value;
+      reply.call_id = "call_" + reply.hash;
+    }
+  } else if (ContainsNoCase(user_text, "system?")) {
+    reply.text = "system: " + SystemText(list);
   } else if (offers_tools && ContainsWholeWord(user_text, "weather")) {
     const json::value* first = &tools->get_array().front();
     const json::value* name = Member(Member(first, "function"), "name");

@@ -38,8 +38,8 @@ struct Usage {
 struct MockReply {
   ReplyKind kind = ReplyKind::kText;
   std::string text;            // kText: the whole reply
-  std::string tool_name;       // kToolCall: the first offered tool
-  std::string tool_arguments;  // kToolCall: {"city":"paris"}
+  std::string tool_name;       // kToolCall: the first offered tool (or the forced one)
+  std::string tool_arguments;  // kToolCall: {"city":"paris"} (or the structured value)
   std::string hash;            // first 24 hex of sha256(JSON.stringify(messages))
   std::string completion_id;   // chatcmpl-<hash>
   std::string call_id;         // call_<hash>
@@ -56,7 +56,11 @@ struct MockReply {
   std::chrono::microseconds PieceDelay() const;
 };
 
-// Applies the reply rules of mock-llm.md to `request` (its "messages" and "tools").
+// Applies the reply rules of mock-llm.md to `request` (its "messages", "tools",
+// "response_format" and "tool_choice"), in order: a trailing tool result is echoed; structured
+// output (structured_reply.hpp) answers JSON built from the schema; `system?` in the last user
+// message answers "system: " + the system messages joined with " | "; "weather" with tools
+// offered calls the first tool; else the last user message is echoed.
 MockReply ComputeReply(const boost::json::object& request, const MockOptions& options);
 
 // The reference's contentToText: strings as is, text parts joined, {"text": ..} objects.

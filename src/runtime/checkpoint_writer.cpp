@@ -69,7 +69,9 @@ boost::asio::awaitable<Result<std::string>> CheckpointWriter::Write(
   std::map<std::string, std::string> task_ids;
   json::array stream_tasks;
   for (const auto& node : step.next) {
-    const std::string id = NewUuid4();
+    auto paused = step.interrupts.find(node);
+    const std::string id = paused != step.interrupts.end() ? paused->second.first : NewUuid4();
+    const json::array interrupts = paused != step.interrupts.end() ? paused->second.second : json::array{};
     task_ids[node] = id;
     json::array path{"__pregel_pull", json::value(node)};
     cp.next.push_back(json::value(node));
@@ -77,12 +79,12 @@ boost::asio::awaitable<Result<std::string>> CheckpointWriter::Write(
                                     {"name", node},
                                     {"path", path},
                                     {"error", nullptr},
-                                    {"interrupts", json::array{}},
+                                    {"interrupts", interrupts},
                                     {"checkpoint", nullptr},
                                     {"state", nullptr},
                                     {"result", nullptr}});
     stream_tasks.push_back(
-        json::object{{"id", id}, {"name", node}, {"path", path}, {"interrupts", json::array{}}});
+        json::object{{"id", id}, {"name", node}, {"path", path}, {"interrupts", interrupts}});
   }
   cp.channels = state.channels;
   cp.appended_messages = std::move(step.message_writes);

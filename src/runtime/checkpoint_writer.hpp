@@ -37,6 +37,9 @@ class CheckpointWriter {
     json::value writes;  // {"<node>": update} or null
     std::vector<std::string> next;
     json::array message_writes;
+    // Nodes of `next` paused by an interrupt: their task id (kept, so the thread's
+    // `interrupts` and the state's `tasks` agree) and [{id, value}].
+    std::map<std::string, std::pair<std::string, json::array>> interrupts;
   };
   // Writes one checkpoint with `state` as its values; emits `checkpoints` and `debug`
   // events when `ctx` is given and wants them. Returns the new checkpoint id.

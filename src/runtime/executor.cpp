@@ -1,6 +1,7 @@
 #include "runtime/executor.hpp"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include <boost/asio/this_coro.hpp>
@@ -10,6 +11,7 @@
 
 #include "common/uuid.hpp"
 #include "runtime/checkpoint_writer.hpp"
+#include "runtime/graph_file_nodes.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/nodes.hpp"
 #include "runtime/run_context.hpp"
@@ -99,20 +101,38 @@ json::array ToArray(const std::vector<std::string>& nodes) {
   return out;
 }
 
-// The channels the graph declares with the append reducer (config graphs[].channels).
-std::set<std::string> AppendChannels(const GraphInfo& graph) {
+// The channels the graph declares with `reducer` (config graphs[].channels, graph files).
+std::set<std::string> ChannelsWith(const GraphInfo& graph, std::string_view reducer) {
   std::set<std::string> out;
-  for (const auto& [name, reducer] : graph.spec.channels) {
-    if (reducer == "append") out.insert(name);
+  for (const auto& [name, r] : graph.spec.channels) {
+    if (r == reducer) out.insert(name);
   }
   return out;
 }
+std::set<std::string> AppendChannels(const GraphInfo& graph) { return ChannelsWith(graph, "append"); }
 
 RunOutcome Failed(RunOutcome outcome, Errc code, std::string message, std::string type) {
   outcome.kind = code == Errc::kCancelled ? RunOutcome::Kind::kCancelled : RunOutcome::Kind::kError;
   outcome.error = MakeError(code, std::move(message));
   outcome.error_type = std::move(type);
   return outcome;
+}
+
+// A LangGraph interrupt id: 32 hex digits.
+std::string InterruptId() {
+  std::string id = NewUuid4();
+  id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+  return id;
+}
+
+// The ids of the messages in `state`.
+std::set<std::string> MessageIds(const GraphState& state) {
+  std::set<std::string> out;
+  for (const auto& m : state.messages) {
+    const auto* id = m.is_object() ? m.get_object().if_contains("id") : nullptr;
+    if (id != nullptr && id->is_string()) out.emplace(id->get_string());
+  }
+  return out;
 }
 
 bool Cancelled(asio::cancellation_state state) {
@@ -187,7 +207,13 @@ class RunLoop {
                                                         std::optional<std::vector<std::string>> go,
                                                         bool command);
   asio::awaitable<std::optional<RunOutcome>> Superstep();
-  RunOutcome Pause();
+  // Ends the run paused at the nodes that called interrupt: one checkpoint with the other
+  // tasks' writes and `next` = the paused nodes (their tasks carry the interrupts), then the
+  // `__interrupt__` updates/values events.
+  asio::awaitable<std::optional<RunOutcome>> Interrupted(
+      json::object writes, json::array message_writes,
+      std::map<std::string, std::pair<std::string, json::array>> paused);
+  RunOutcome Pause(const json::array& interrupts = {});
   RunOutcome Done();
   RunOutcome Error(Errc code, std::string message, std::string type) {
     RunOutcome o = Done();
@@ -237,18 +263,39 @@ RunOutcome RunLoop::Done() {
   return o;
 }
 
-RunOutcome RunLoop::Pause() {
-  const json::object marker{{"__interrupt__", json::array{}}};
+RunOutcome RunLoop::Pause(const json::array& interrupts) {
+  const json::object marker{{"__interrupt__", interrupts}};
   if (ctx_.Wants(StreamMode::kUpdates)) ctx_.Emit("updates", marker);
   if (ctx_.Wants(StreamMode::kValues)) ctx_.Emit("values", marker);
   return Done();
+}
+
+asio::awaitable<std::optional<RunOutcome>> RunLoop::Interrupted(
+    json::object writes, json::array message_writes,
+    std::map<std::string, std::pair<std::string, json::array>> paused) {
+  next_.clear();
+  json::array all;
+  json::object by_task;
+  for (const auto& [node, entry] : paused) {
+    next_.push_back(node);
+    for (const auto& i : entry.second) all.push_back(i);
+    by_task[entry.first] = entry.second;
+  }
+  CheckpointWriter::Step step{"loop", step_, writes.empty() ? json::value(nullptr) : json::value(std::move(writes)),
+                              next_, std::move(message_writes), std::move(paused)};
+  if (auto w = co_await Write(std::move(step)); !w) {
+    co_return Error(w.error().code, w.error().message, "CheckpointError");
+  }
+  RunOutcome outcome = Pause(all);
+  outcome.interrupts = std::move(by_task);
+  co_return outcome;
 }
 
 asio::awaitable<std::optional<RunOutcome>> RunLoop::ApplyInput(
     const json::value& input, std::optional<std::vector<std::string>> go, bool command) {
   // Validated before anything is written; applied to state_ itself (no copy of a possibly long
   // history) once checkpoint #1 has recorded the state before the input.
-  auto applied = PrepareUpdate(input);
+  auto applied = PrepareUpdate(input, state_.message_channels);
   if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
 
   // Where execution continues: the goto targets, where the thread paused (a command or a
@@ -328,8 +375,23 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
   const GraphState& before = snapshot ? *snapshot : state_;
   json::object writes;
   json::array message_writes;
+  // Graph files: nodes that paused (interrupt), and function nodes' goto (graph_file_nodes.hpp).
+  std::map<std::string, std::pair<std::string, json::array>> paused;
+  std::map<std::string, std::vector<std::string>> gotos;
+  bool wrote = false;  // whether any task wrote a channel (else no `values` event, as LangGraph)
   for (const auto& task : tasks) {
     auto update = co_await RunNode(ctx_, task, before);
+    if (update) {
+      if (auto* value = update->if_contains(kInterruptKey)) {
+        json::array list{json::object{{"id", InterruptId()}, {"value", std::move(*value)}}};
+        paused[task.node] = {task.id, std::move(list)};
+        continue;  // nothing of an interrupted task is applied
+      }
+      if (auto* go = update->if_contains(kGotoKey)) {
+        gotos[task.node] = GotoNodes(*go);
+        update->erase(kGotoKey);
+      }
+    }
     if (!update || Cancelled(co_await asio::this_coro::cancellation_state)) {
       if (Cancelled(co_await asio::this_coro::cancellation_state) ||
           (!update && update.error().code == Errc::kCancelled)) {
@@ -341,10 +403,26 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
       co_return Error(update.error().code, update.error().message,
                       task.node == "model" ? "ModelError" : "NodeError");
     }
+    // A subgraph returns the messages it was given with its new ones: note which are known
+    // before they are applied (`before` may be state_ itself).
+    std::set<std::string> known;
+    if (IsSubgraphNode(ctx_.graph, task.node)) known = MessageIds(state_);
     auto applied = ApplyUpdate(state_, *update);
     synced_ = false;
     if (!applied) co_return Error(applied.error().code, applied.error().message, "InvalidUpdateError");
-    if (task.node != "model") {
+    if (!applied->update.empty()) wrote = true;
+    if (IsSubgraphNode(ctx_.graph, task.node)) {
+      // A subgraph's update is its whole output state: with stream_subgraphs its messages
+      // went out namespaced as they happened; without, only the new ones go out whole.
+      if (!ctx_.request.stream_subgraphs) {
+        for (const auto& m : applied->message_writes) {
+          const auto* id = m.is_object() ? m.get_object().if_contains("id") : nullptr;
+          if (id == nullptr || !id->is_string() || known.count(std::string(id->get_string())) == 0) {
+            EmitWholeMessage(ctx_, task, m);
+          }
+        }
+      }
+    } else if (!StreamsTokens(ctx_.graph, task.node)) {
       for (const auto& m : applied->message_writes) EmitWholeMessage(ctx_, task, m);
     }
     if (ctx_.Wants(StreamMode::kEvents) && HasConditionalEdges(ctx_.graph, task.node)) {
@@ -365,16 +443,22 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
     for (auto& m : applied->message_writes) message_writes.push_back(std::move(m));
   }
   last_ran_ = next_;
+  if (!paused.empty()) co_return co_await Interrupted(std::move(writes), std::move(message_writes), std::move(paused));
   std::vector<std::string> following;
   for (const auto& task : tasks) {
-    for (auto& n : NextNodes(ctx_.graph, task.node, state_)) {
+    auto go = gotos.find(task.node);
+    auto routed = go != gotos.end() ? Result<std::vector<std::string>>(go->second)
+                                    : RouteAfter(ctx_.graph, task.node, state_);
+    if (!routed) co_return Error(routed.error().code, routed.error().message, "NodeError");
+    for (auto& n : *routed) {
+      if (n == "__end__") continue;
       if (std::find(following.begin(), following.end(), n) == following.end()) {
         following.push_back(std::move(n));
       }
     }
   }
   next_ = std::move(following);
-  EmitValues();
+  if (wrote) EmitValues();
   CheckpointWriter::Step step{"loop", step_, std::move(writes), next_, std::move(message_writes)};
   if (auto w = co_await Write(std::move(step)); !w) {
     co_return Error(w.error().code, w.error().message, "CheckpointError");
@@ -473,8 +557,12 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   ctx.run_metadata["assistant_id"] = request.assistant_id;
   ctx.run_metadata["thread_id"] = request.thread_id;
   ctx.run_metadata["run_id"] = request.run_id;
+  if (request.command) {
+    if (const auto* resume = request.command->if_contains("resume")) ctx.resume = *resume;
+  }
   try {
     loaded->state.append_channels = AppendChannels(graph);
+    loaded->state.message_channels = ChannelsWith(graph, "add_messages");
     RunLoop run(ctx, checkpoints_, std::move(loaded->state), std::move(loaded->checkpoint));
     RunOutcome result = co_await run.Execute();
     result.usage = ctx.usage;
@@ -548,6 +636,7 @@ asio::awaitable<Result<GraphExecutor::UpdateResult>> GraphExecutor::UpdateState(
   }
   GraphState state = std::move(loaded->state);
   state.append_channels = AppendChannels(graph);
+  state.message_channels = ChannelsWith(graph, "add_messages");
   auto applied = ApplyUpdate(state, values);
   if (!applied) co_return applied.error();
 

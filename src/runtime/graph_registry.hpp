@@ -4,6 +4,8 @@
 // `updates` keys and `langgraph_node`), and its JSON Schemas (GET .../schemas). The executor
 // (runtime/executor.hpp) runs them.
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "graph/graph_def.hpp"
 
 namespace agentd::runtime {
 
@@ -25,7 +28,7 @@ struct GraphEdge {
 
 struct GraphInfo {
   std::string graph_id;
-  std::string kind;                // react | echo
+  std::string kind;                // react | echo | graph (a graph file: `def`)
   std::vector<std::string> nodes;  // includes __start__ and __end__
   std::vector<GraphEdge> edges;
   boost::json::value input_schema;
@@ -33,14 +36,24 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
-  config::GraphSpec spec;  // spec.tools: names a run resolves against its catalog (RunCatalog)
+  // spec.tools: names a run resolves against its catalog (RunCatalog); for a graph file, every
+  // tool any of its llm nodes offers.
+  config::GraphSpec spec;
+  std::shared_ptr<const graph::GraphDef> def;  // kind "graph" only
+  // A graph file's subgraph and agent nodes -> the graph each runs (a copy of the registry's
+  // entry, or a react graph built from an agent node's model, system and tools).
+  std::map<std::string, std::shared_ptr<const GraphInfo>> subgraphs;
 };
 
 class GraphRegistry {
  public:
   // Fails with kInvalidArgument naming the graph when its kind is unknown or it references a
-  // model/tool the config does not declare.
+  // model/tool the config does not declare. Also loads the configuration's graph files
+  // (graph/loader.hpp); their errors, all of them, one per line, make the message.
   static Result<GraphRegistry> FromConfig(const config::Config& config);
+  // The same with graph files already loaded and validated.
+  static Result<GraphRegistry> FromConfig(const config::Config& config,
+                                          std::vector<graph::GraphDef> graph_files);
   const GraphInfo* Find(std::string_view graph_id) const;
   const std::vector<GraphInfo>& all() const { return graphs_; }
 

@@ -195,12 +195,20 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
   return chunks;
 }
 
-// The graph's tools as the model sees them: name, description and arguments schema.
-std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
+// The tools `names` as the model sees them (name, description and arguments schema), from the
+// run's resolved tools: a graph's names are all in ctx.tools (the registry checked them at
+// start), so a model is never offered a tool the run cannot call.
+std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx,
+                                              const std::vector<std::string>& names) {
   std::vector<providers::ToolSpec> out;
-  out.reserve(ctx.tools.size());
-  for (const config::ToolSpec* spec : ctx.tools) {
-    out.push_back(providers::ToolSpec{spec->name, spec->description, spec->parameters});
+  out.reserve(names.size());
+  for (const auto& name : names) {
+    for (const config::ToolSpec* spec : ctx.tools) {
+      if (spec->name == name) {
+        out.push_back(providers::ToolSpec{spec->name, spec->description, spec->parameters});
+        break;
+      }
+    }
   }
   return out;
 }
@@ -246,23 +254,37 @@ std::vector<ChatMessage> ToChatMessages(const json::array& messages,
   return out;
 }
 
+std::string_view ProviderOf(const ChatModel* model) {
+  return dynamic_cast<const providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
+}
+
+ModelCall ModelCallOf(const GraphInfo& graph) {
+  return ModelCall{graph.spec.model, graph.spec.system_prompt, graph.spec.tools, {}};
+}
+
 asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
                                                 const GraphState& state) {
-  ChatModel* model = ctx.models.Find(ctx.graph.spec.model);
+  co_return co_await ModelNode(ctx, task, state, ModelCallOf(ctx.graph));
+}
+
+asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
+                                                const GraphState& state, ModelCall call) {
+  ChatModel* model = ctx.models.Find(call.model);
   if (model == nullptr) {
     co_return MakeError(Errc::kInvalidArgument,
                         fmt::format("graph {} uses model \"{}\", which is not configured",
-                                    ctx.graph.graph_id, ctx.graph.spec.model));
+                                    ctx.graph.graph_id, call.model));
   }
   ChunkBuilder builder;
-  builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
+  builder.provider = std::string(ProviderOf(model));
   // LangChain's names: ls_model_name and response_metadata.model_name are the provider's model
   // (the configured models[].model; the reply's own `model` when it names one), not our name.
   const std::string& model_name = model->model();
 
   ChatRequest request;
-  request.messages = ToChatMessages(state.messages, ctx.graph.spec.system_prompt);
-  request.tools = OfferedTools(ctx);
+  request.messages = ToChatMessages(state.messages, call.system_prompt);
+  request.tools = OfferedTools(ctx, call.tools);
+  request.options = std::move(call.options);
 
   json::object metadata = TaskMessageMetadata(ctx, task);
   metadata["ls_provider"] = builder.provider;

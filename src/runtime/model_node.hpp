@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "runtime/chat_model.hpp"
 #include "runtime/providers/chat_types.hpp"
 #include "runtime/run_context.hpp"
 #include "runtime/state.hpp"
@@ -20,6 +21,22 @@ namespace agentd::runtime {
 boost::asio::awaitable<Result<boost::json::object>> ModelNode(RunContext& ctx,
                                                               const TaskInfo& task,
                                                               const GraphState& state);
+
+// What one model call uses: the react graph's spec, or a graph file's llm node
+// (runtime/graph_file_nodes.hpp) with its rendered prompt, its tools and options.
+struct ModelCall {
+  std::string model;                // a configured model name
+  std::string system_prompt;        // "" = none
+  std::vector<std::string> tools;   // offered tool names
+  providers::ChatOptions options;
+};
+ModelCall ModelCallOf(const GraphInfo& graph);
+boost::asio::awaitable<Result<boost::json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
+                                                              const GraphState& state,
+                                                              ModelCall call);
+
+// "openai" or "anthropic": the provider shape a model speaks (the mock speaks OpenAI's).
+std::string_view ProviderOf(const ChatModel* model);
 
 // State messages -> provider messages (exposed for tests).
 std::vector<providers::ChatMessage> ToChatMessages(const boost::json::array& messages,

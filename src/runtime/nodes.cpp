@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/uuid.hpp"
+#include "runtime/graph_file_nodes.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_node.hpp"
 #include "runtime/tools.hpp"
@@ -151,16 +152,32 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
 
 }  // namespace
 
+asio::awaitable<Result<json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
+                                                   const GraphState& state) {
+  co_return co_await ToolsNode(ctx, task, state);
+}
+
 asio::awaitable<Result<json::object>> RunNode(RunContext& ctx, TaskInfo task,
                                               const GraphState& state) {
+  if (ctx.graph.def) co_return co_await RunGraphFileNode(ctx, task, state);
   if (task.node == "echo") co_return EchoNode(state);
   if (task.node == "model") co_return co_await ModelNode(ctx, task, state);
   if (task.node == "tools") co_return co_await ToolsNode(ctx, task, state);
   co_return MakeError(Errc::kInvalidArgument, fmt::format("unknown node \"{}\"", task.node));
 }
 
+Result<std::vector<std::string>> RouteAfter(const GraphInfo& graph, std::string_view node,
+                                            const GraphState& state) {
+  if (graph.def) return RouteGraphFile(graph, node, state);
+  return NextNodes(graph, node, state);
+}
+
 std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node,
                                    const GraphState& state) {
+  if (graph.def) {
+    auto next = RouteGraphFile(graph, node, state);
+    return next ? std::move(*next) : std::vector<std::string>{};
+  }
   if (graph.kind == "react" && node == "model") {
     if (PendingToolCalls(state) != nullptr) return {"tools"};
     return {};
@@ -172,7 +189,27 @@ std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node
   return next;
 }
 
+bool StreamsTokens(const GraphInfo& graph, std::string_view node) {
+  if (graph.def) {
+    const graph::NodeDef* def = graph.def->FindNode(node);
+    return def != nullptr && def->kind == graph::NodeKind::kLlm;
+  }
+  return node == "model";
+}
+
+bool IsSubgraphNode(const GraphInfo& graph, std::string_view node) {
+  if (!graph.def) return false;
+  const graph::NodeDef* def = graph.def->FindNode(node);
+  return def != nullptr && (def->kind == graph::NodeKind::kSubgraph || def->kind == graph::NodeKind::kAgent);
+}
+
 bool HasConditionalEdges(const GraphInfo& graph, std::string_view node) {
+  if (graph.def) {
+    for (const auto& e : graph.edges) {
+      if (e.source == node && e.conditional) return true;
+    }
+    return false;
+  }
   return graph.kind == "react" && node == "model";
 }
 

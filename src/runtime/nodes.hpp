@@ -25,6 +25,22 @@ boost::asio::awaitable<Result<boost::json::object>> RunNode(RunContext& ctx, Tas
 std::vector<std::string> NextNodes(const GraphInfo& graph, std::string_view node,
                                    const GraphState& state);
 
+// NextNodes with errors: a graph file's branch with no match (and no default) is one, naming
+// graph and node.
+Result<std::vector<std::string>> RouteAfter(const GraphInfo& graph, std::string_view node,
+                                            const GraphState& state);
+
+// The tools node: runs the last AI message's tool calls (also a graph file's `tools` node).
+boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
+                                                                 const GraphState& state);
+
+// Whether `node` streams its reply token by token (react's model, a graph file's llm node):
+// its message is then not sent again whole.
+bool StreamsTokens(const GraphInfo& graph, std::string_view node);
+
+// Whether `node` is a graph file's subgraph or agent node (runtime/subgraph_node.hpp).
+bool IsSubgraphNode(const GraphInfo& graph, std::string_view node);
+
 // Whether `node`'s successors are chosen by a routing function (react's model: tools or end).
 // The reference reports that function in events mode as a RunnableLambda inside the node.
 bool HasConditionalEdges(const GraphInfo& graph, std::string_view node);

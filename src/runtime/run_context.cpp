@@ -14,7 +14,7 @@ json::object TaskMessageMetadata(const RunContext& ctx, const TaskInfo& task) {
   meta["langgraph_node"] = task.node;
   meta["langgraph_triggers"] = json::array{json::value("branch:to:" + task.node)};
   meta["langgraph_path"] = json::array{"__pregel_pull", json::value(task.node)};
-  const std::string ns = task.node + ":" + task.id;
+  const std::string ns = ctx.ns_prefix + task.node + ":" + task.id;
   meta["langgraph_checkpoint_ns"] = ns;
   meta["checkpoint_ns"] = ns;
   return meta;

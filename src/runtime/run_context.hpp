@@ -4,6 +4,7 @@
 // emits (agent-protocol.md 4.3, 7.4, 7.5). Lives on the Run() coroutine frame; nodes hold
 // references to it only while they run. Single event loop: no locking.
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct RunContext {
   json::object run_metadata;
   std::set<std::string> completed_ids;  // legacy messages/complete: each id once per run
   TokenUsage usage;                     // summed over the run's model calls
+  // command.resume of this run: handed to the first interrupt (or function) node that runs,
+  // which then continues instead of pausing again; empty once taken.
+  std::optional<json::value> resume;
+  // Inside a subgraph: its namespace path and '|' ("researcher:<task id>|"), which prefixes the
+  // checkpoint_ns of every message it streams. Empty in the root graph.
+  std::string ns_prefix;
 
   bool Wants(StreamMode mode) const { return sink.Wants(mode); }
   void Emit(std::string_view event, json::value data) { sink.Emit(event, std::move(data)); }

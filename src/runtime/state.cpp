@@ -17,12 +17,13 @@ json::object GraphState::Values(json::storage_ptr sp) const {
 }
 
 Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update) {
-  auto applied = PrepareUpdate(update);
+  auto applied = PrepareUpdate(update, state.message_channels);
   if (applied) ApplyPrepared(state, *applied);
   return applied;
 }
 
-Result<AppliedUpdate> PrepareUpdate(const json::value& update) {
+Result<AppliedUpdate> PrepareUpdate(const json::value& update,
+                                    const std::set<std::string>& message_channels) {
   AppliedUpdate applied;
   if (update.is_null()) return applied;
   if (!update.is_object()) {
@@ -35,6 +36,10 @@ Result<AppliedUpdate> PrepareUpdate(const json::value& update) {
       if (!normalised) return normalised.error();
       applied.update[key] = *normalised;
       applied.message_writes = std::move(*normalised);
+    } else if (message_channels.count(std::string(key)) != 0) {
+      auto normalised = NormalizeMessages(value);
+      if (!normalised) return normalised.error();
+      applied.update[key] = std::move(*normalised);
     } else {
       applied.update[key] = value;
     }
@@ -46,6 +51,12 @@ void ApplyPrepared(GraphState& state, const AppliedUpdate& applied) {
   for (const auto& write : applied.message_writes) ApplyMessageWrite(state.messages, write);
   for (const auto& [key, value] : applied.update) {
     if (key == "messages") continue;
+    if (state.message_channels.count(std::string(key)) != 0) {
+      json::value& list = state.channels[key];
+      if (!list.is_array()) list = json::array{};
+      ApplyMessageWrite(list.get_array(), value);
+      continue;
+    }
     if (state.append_channels.count(std::string(key)) == 0) {
       state.channels[key] = value;
       continue;

@@ -22,6 +22,9 @@ struct GraphState {
   json::object channels;  // every channel but messages, in full
   json::array messages;   // the folded message list
   std::set<std::string> append_channels;  // channels with the append reducer (from the graph)
+  // Channels besides `messages` with the add_messages reducer (graph files): their writes are
+  // normalised messages, applied by id like `messages`'.
+  std::set<std::string> message_channels;
 
   // {messages: [...], ...channels}: what `values` events and outcomes show.
   json::object Values() const;
@@ -45,7 +48,9 @@ Result<AppliedUpdate> ApplyUpdate(GraphState& state, const json::value& update);
 // ApplyUpdate in two halves, for callers that must validate before touching the state but
 // cannot afford a copy of it: PrepareUpdate validates and normalises (no state involved),
 // ApplyPrepared applies what it returned (cannot fail).
-Result<AppliedUpdate> PrepareUpdate(const json::value& update);
+// `message_channels`: other channels whose values are normalised as messages (add_messages).
+Result<AppliedUpdate> PrepareUpdate(const json::value& update,
+                                    const std::set<std::string>& message_channels = {});
 void ApplyPrepared(GraphState& state, const AppliedUpdate& applied);
 
 }  // namespace agentd::runtime

@@ -12,6 +12,7 @@
 
 #include "common/json.hpp"
 #include "common/uuid.hpp"
+#include "runtime/graph_file_nodes.hpp"
 #include "scheduler/refusal.hpp"
 #include "storage/query.hpp"
 
@@ -150,6 +151,10 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
   if (graph == nullptr) {
     co_return MakeError(Errc::kNotFound,
                         fmt::format("Graph \"{}\" not found", assistant->graph_id));
+  }
+  // A graph file's declared knobs must have their declared types (docs/graphs.md).
+  if (auto problem = runtime::CheckKnobTypes(*graph, spec.config, spec.context)) {
+    co_return MakeError(Errc::kUnprocessable, *problem);
   }
 
   // The thread: a new one for stateless runs, else the named one (created on demand).

@@ -41,7 +41,8 @@ ALLOWED = {
     "limits": {"bus"},  # the Redis limiter shares the bus's Redis connection code
     "broadcast": {"bus"},  # channels fan out over the bus's pub/sub
     "mock": set(),
-    "runtime": {"storage", "bus"},
+    "graph": set(),  # the graph-file format (parse, validate, templates): pure functions
+    "runtime": {"storage", "bus", "graph"},  # runtime executes what graph/ parsed
     "scheduler": {"runtime", "storage", "bus", "limits"},
     "api": {"http", "scheduler", "runtime", "storage", "bus", "limits", "broadcast"},
 }

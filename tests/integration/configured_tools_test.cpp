@@ -4,7 +4,8 @@
 // endpoint that record every request and answer scripted streams, and tool endpoints that
 // answer, fail with 5xx, or hang. The test checks what reached the upstream (tool schemas and
 // descriptions offered to the model, the tool call's arguments, sampling settings, headers,
-// params) and what the run made of it (tool messages, retries, timeouts, a stalled stream).
+// params) and what the run made of it (tool messages, retries, timeouts, a stalled stream),
+// also for a graph file (graphs[] {"file"}) that names the configured tool.
 //
 // Scripted model (both chat endpoints): when the last message is a tool result, reply
 // "echo: <result>"; when the last user message is "call:<json>" and tools are offered, call the
@@ -308,7 +309,21 @@ const json::object kShippingSchema{
     {"required", json::array{"tracking_id"}},
 };
 
-std::string ConfigFor(const Upstream& up) {
+// A graph file using the configured model and HTTP tool by name (graphs[] {"file"}).
+constexpr std::string_view kShippingGraphFile = R"(graph_id: shipping_file
+nodes:
+  agent: {kind: llm, model: gpt, system: You track parcels., tools: [shipping_status]}
+  tools: {kind: tools}
+edges:
+  - {from: __start__, to: agent}
+  - from: agent
+    branches:
+      - {when: {tool_calls: true}, to: tools}
+      - {to: __end__}
+  - {from: tools, to: agent}
+)";
+
+std::string ConfigFor(const Upstream& up, const std::string& graph_file) {
   const std::string u = up.url();
   json::object config{
       {"models",
@@ -386,6 +401,7 @@ std::string ConfigFor(const Upstream& up) {
            json::object{{"graph_id", "stalled"}, {"kind", "react"}, {"model", "stalled"}},
            json::object{{"graph_id", "silent"}, {"kind", "react"}, {"model", "silent"}},
            json::object{{"graph_id", "trickle"}, {"kind", "react"}, {"model", "trickle"}},
+           json::object{{"file", graph_file}},
        }},
   };
   return json::serialize(config);
@@ -397,9 +413,15 @@ class ConfiguredTools : public ::testing::Test {
     const std::string tmp = dir_.path().string();
     const std::string config_path = tmp + "/agentd.json";
     {
+      std::FILE* f = std::fopen((tmp + "/shipping.yaml").c_str(), "w");
+      ASSERT_NE(f, nullptr);
+      std::fwrite(kShippingGraphFile.data(), 1, kShippingGraphFile.size(), f);
+      std::fclose(f);
+    }
+    {
       std::FILE* f = std::fopen(config_path.c_str(), "w");
       ASSERT_NE(f, nullptr);
-      const std::string text = ConfigFor(upstream_);
+      const std::string text = ConfigFor(upstream_, tmp + "/shipping.yaml");
       std::fwrite(text.data(), 1, text.size(), f);
       std::fclose(f);
     }
@@ -469,6 +491,33 @@ TEST_F(ConfiguredTools, HttpToolSchemaReachesTheModelAndItsCallReachesTheTool) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(json::parse(calls[0].body), (json::object{{"tracking_id", "T-1"}}));
   EXPECT_EQ(calls[0].Header("content-type"), "application/json");
+}
+
+// A graph file names the configured HTTP tool: its llm node offers it with its description and
+// schema, and its tools node calls it (the run's tools come from the catalog it started with).
+TEST_F(ConfiguredTools, GraphFileUsesAConfiguredHttpToolByName) {
+  const json::value answer = Turn("shipping_file", R"(call:{"tracking_id":"T-9"})");
+  const json::array& messages = Messages(answer);
+  ASSERT_EQ(messages.size(), 4u) << answer;
+  EXPECT_EQ(Str(messages[2], "type"), "tool") << answer;
+  EXPECT_EQ(Str(messages[2], "name"), "shipping_status") << answer;
+  EXPECT_EQ(Str(messages[2], "status"), "success") << answer;
+  EXPECT_EQ(Str(messages[2], "content"), R"(got {"tracking_id":"T-9"})") << answer;
+  EXPECT_EQ(Str(messages[3], "content"), R"(echo: got {"tracking_id":"T-9"})") << answer;
+  const auto chats = upstream_.Requests("/v1/chat/completions");
+  ASSERT_EQ(chats.size(), 2u);
+  for (const auto& chat : chats) {
+    EXPECT_EQ(chat.Json().at("tools"),
+              (json::array{json::object{
+                  {"type", "function"},
+                  {"function", {{"name", "shipping_status"},
+                                {"parameters", kShippingSchema},
+                                {"description", "Where a parcel is right now."}}}}}))
+        << chat.body;
+  }
+  const auto calls = upstream_.Requests("/tools/echo");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(json::parse(calls[0].body), (json::object{{"tracking_id", "T-9"}}));
 }
 
 TEST_F(ConfiguredTools, ModelSettingsHeadersAndParamsReachOpenAi) {

@@ -165,3 +165,36 @@ TEST(LoadConfig, ExampleFileValidates) {
 
 }  // namespace
 }  // namespace agentd::config
+
+namespace agentd::config {
+namespace {
+
+TEST(LoadConfig, GraphFilePathsAreRelativeToTheConfigFile) {
+  testing::TempDir dir;
+  const std::string path = WriteFile(dir, R"({
+    "graphs_dir": "graphs",
+    "models": [{"name": "mock", "provider": "mock"}],
+    "graphs": [{"file": "one.yaml"}, {"file": "/abs/two.yaml"},
+               {"graph_id": "e", "kind": "echo"}]})");
+  auto c = Load({"--config", path});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->graphs_dir, (dir.path() / "graphs").string());
+  EXPECT_EQ(c->setting_sources.at("graphs_dir"), "file");
+  ASSERT_EQ(c->graph_files.size(), 2u);
+  EXPECT_EQ(c->graph_files[0].path, (dir.path() / "one.yaml").string());
+  EXPECT_EQ(c->graph_files[0].key, "graphs[0].file");
+  EXPECT_EQ(c->graph_files[1].path, "/abs/two.yaml");
+  ASSERT_EQ(c->graphs.size(), 1u);  // inline graphs stay graphs
+  // A flag is relative to where agentd runs, as any path flag.
+  auto flag = Load({"--graphs-dir", "rel/dir"});
+  ASSERT_TRUE(flag);
+  EXPECT_EQ(flag->graphs_dir, "rel/dir");
+  // A file entry takes only `file`.
+  const std::string bad = WriteFile(dir, R"({"graphs": [{"file": "x.yaml", "kind": "echo"}]})");
+  auto refused = Load({"--config", bad});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "graphs[0].kind: unknown key");
+}
+
+}  // namespace
+}  // namespace agentd::config
