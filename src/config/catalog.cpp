@@ -477,6 +477,12 @@ Status ParseMcpServers(const json::value& servers, const Environment& env, Confi
       AGENTD_TRY(f.String("command", m.command, true));
       AGENTD_TRY(f.StringList("args", m.args));
       AGENTD_TRY(f.String("cwd", m.cwd));
+      // ${NAME} / ${NAME:-default} as in URLs: one file serves several checkouts and machines.
+      AGENTD_TRY(ExpandEnv(f.Key("command"), m.command, env));
+      for (std::size_t i = 0; i < m.args.size(); ++i) {
+        AGENTD_TRY(ExpandEnv(fmt::format("{}[{}]", f.Key("args"), i), m.args[i], env));
+      }
+      AGENTD_TRY(ExpandEnv(f.Key("cwd"), m.cwd, env));
       AGENTD_TRY(f.StringList("env_allow", m.env_allow));
       // The child sees PATH, HOME, the allowlist and `env`: never agentd's secrets by accident.
       std::vector<std::string> passed = {"PATH", "HOME"};
