@@ -59,8 +59,9 @@ void McpTools::Stop() {
 void McpTools::Rebuild() {
   auto merged = std::make_shared<std::vector<config::ToolSpec>>();
   std::map<std::string, std::string> owner;
+  // A server that is down keeps its last list: the model still sees its tools, and a call
+  // waits for the restart (up to its timeout) or fails naming the server.
   for (const auto& s : servers_) {
-    if (!s->up()) continue;
     for (const auto& t : *s->tools()) {
       if (auto [it, fresh] = owner.emplace(t.name, s->spec().name); !fresh) {
         if (collisions_) collisions_->Inc();

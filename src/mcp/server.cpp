@@ -143,6 +143,11 @@ int McpServer::pid_for_test() const {
   return transport_ ? transport_->pid() : 0;
 }
 
+std::size_t McpServer::in_flight() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
 void McpServer::SetUp(bool up, std::string error) {
   std::vector<std::shared_ptr<Signal>> waiters;
   {
@@ -166,11 +171,13 @@ asio::awaitable<void> McpServer::Supervise(std::shared_ptr<McpServer> self) {
     // A close signal left from the previous connection must not end the next one.
     self->closed_.try_receive([](boost::system::error_code) {});
     Status st = co_await self->Connect();
-    self->attempted_.store(true);
     if (st) {
       failures = 0;
       if (!first && self->metrics_) self->metrics_->restarts->Inc();
       self->SetUp(true, {});
+      // The merged list includes only servers that are up: rebuild it now that this one is.
+      if (self->on_tools_changed_) self->on_tools_changed_();
+      self->attempted_.store(true);
       Log()->info("mcp server up: server={} transport={} tools={}", self->spec_.name,
                   self->spec_.transport, self->tools()->size());
       co_await self->closed_.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -180,7 +187,6 @@ asio::awaitable<void> McpServer::Supervise(std::shared_ptr<McpServer> self) {
         std::lock_guard lock(self->mu_);
         self->transport_.reset();
       }
-      if (self->on_tools_changed_) self->on_tools_changed_();
       Log()->warn("mcp server down: server={} why=\"{}\"", self->spec_.name, why);
     } else {
       ++failures;
@@ -190,10 +196,14 @@ asio::awaitable<void> McpServer::Supervise(std::shared_ptr<McpServer> self) {
         self->transport_.reset();
       }
       self->SetUp(false, st.error().message);
+      self->attempted_.store(true);
       Log()->warn("mcp server failed to connect: server={} attempt={} error=\"{}\"",
                   self->spec_.name, failures, st.error().message);
     }
     first = false;
+    // The death of the connection that just failed may have signalled closed_: only Stop()
+    // (which sets stopping_ first) may cut the backoff short.
+    self->closed_.try_receive([](boost::system::error_code) {});
     {
       std::lock_guard lock(self->mu_);
       if (self->stopping_) break;
@@ -537,6 +547,10 @@ asio::awaitable<runtime::ToolOutcome> McpServer::Call(const config::ToolSpec& to
         transport = transport_;
       }
       if (transport) transport->Close();
+    }
+    if (e.code == Errc::kTimeout) {
+      co_return outcome_of(e.code, fmt::format("tools/call got no answer within {} ms (timeout_ms)",
+                                               spec_.timeout.count()));
     }
     co_return outcome_of(e.code, e.message);
   }

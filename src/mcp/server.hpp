@@ -43,8 +43,8 @@ class McpServer : public std::enable_shared_from_this<McpServer> {
  public:
   using Signal = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
-  // `on_tools_changed` runs (on any thread) after each tools/list that changed the list or
-  // after the server went down. `metrics` may be null.
+  // `on_tools_changed` runs (on any thread) after each tools/list and when the server comes
+  // up. `metrics` may be null.
   McpServer(config::McpServerSpec spec, boost::asio::any_io_executor strand,
             runtime::HttpTransport& http, observe::Metrics* metrics,
             std::function<void()> on_tools_changed);
@@ -66,6 +66,7 @@ class McpServer : public std::enable_shared_from_this<McpServer> {
   // True once the first connection attempt ended (up or failed).
   bool attempted() const { return attempted_.load(); }
   int pid_for_test() const;
+  std::size_t in_flight() const;  // requests sent and not yet answered
 
  private:
   struct Pending;
