@@ -208,7 +208,7 @@ asio::awaitable<void> McpServer::Supervise(std::shared_ptr<McpServer> self) {
       std::lock_guard lock(self->mu_);
       if (self->stopping_) break;
     }
-    const milliseconds backoff(std::min<std::int64_t>(30'000, 250LL << std::min(failures, 7)));
+    const milliseconds backoff(std::min<std::int64_t>(30'000, 250LL << std::clamp(failures - 1, 0, 7)));
     asio::steady_timer timer(self->strand_);
     timer.expires_after(failures == 0 ? milliseconds(100) : backoff);
     // Stop() wakes the wait through closed_.

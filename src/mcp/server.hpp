@@ -5,7 +5,7 @@
 // Life: Start() spawns a supervisor on `strand` that connects (stdio: spawn the child; both:
 // initialize, notifications/initialized, tools/list with every page), then waits until the
 // connection dies (the child exits or is killed, an HTTP request cannot reach the server) and
-// connects again after a backoff (250 ms doubling to 30 s; reset by a successful connect).
+// connects again after 100 ms, then while connecting fails after 250 ms doubling to 30 s.
 // Every call in flight when the connection dies fails at once with a tool error naming the
 // server and why; a call made while the server is down waits for it up to its timeout.
 // notifications/tools/list_changed re-reads the list. Server requests: `ping` is answered,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/catalog.hpp"
+#include "config/dump.hpp"
 #include "config/loader.hpp"
 
 namespace agentd::config {
@@ -55,6 +56,14 @@ TEST(McpServersConfig, ParsesBothTransportsAndBuildsTheChildEnvironment) {
   EXPECT_EQ(McpClaims(r->mcp_servers, "l_echo"), &local);
   EXPECT_EQ(McpClaims(r->mcp_servers, "l_other"), nullptr);  // not in its tool_filter
   EXPECT_EQ(McpClaims(r->mcp_servers, "r_x"), &remote);
+
+  // `agentd config` shows the servers, never the values of env or {"env"} headers.
+  const std::string dump = DumpEffective(*r);
+  EXPECT_NE(dump.find("\"mcp_servers\""), std::string::npos);
+  EXPECT_NE(dump.find("\"KEY\": \"****\""), std::string::npos) << dump;
+  EXPECT_NE(dump.find("\"env\": \"TOKEN\""), std::string::npos) << dump;
+  EXPECT_EQ(dump.find("s3cret"), std::string::npos) << dump;
+  EXPECT_EQ(dump.find("tok\""), std::string::npos) << dump;
 }
 
 TEST(McpServersConfig, RefusalsNameTheKey) {

@@ -39,7 +39,7 @@ TEST(ConfigValidation, FileErrorsNameTheKey) {
       {R"({"server": {"cors_origins": ["example.com"]}})",
        R"(server.cors_origins: origin "example.com" must be "*" or start with http:// or https://)"},
       {R"({"server": 3})", "server: expected an object"},
-      {R"({"serverr": {}})", "serverr: unknown key (expected server, limits, auth, models, tools, graphs)"},
+      {R"({"serverr": {}})", "serverr: unknown key (expected server, limits, auth, models, tools, mcp_servers, graphs)"},
       {R"({"models": {}})", "models: expected an array"},
       {R"({"models": [{"provider": "mock"}]})", "models[0].name: required"},
       {R"({"models": [{"name": "a", "provider": "gemini"}]})",
