@@ -198,6 +198,17 @@ TEST_F(McpClientTest, StdioCutsOutputPastTheCap) {
   EXPECT_NE(echo.content.find("[output cut: 750 more bytes over the 256-byte limit"), std::string::npos);
 }
 
+TEST_F(McpClientTest, StdioAnswerOverTheSizeBoundFailsThatCallOnly) {
+  auto& tools = Start({StdioSpec()});
+  // The bound is max(8 MiB, 2 x max_output_bytes): a 9 MiB echo line is dropped unread.
+  auto huge = Call("ev_echo", {{"message", std::string(9u << 20, 'h')}});
+  EXPECT_FALSE(huge.ok);
+  EXPECT_NE(huge.content.find("-byte bound"), std::string::npos) << huge.content.substr(0, 300);
+  EXPECT_EQ(Counter("agentd_mcp_protocol_errors_total", {{"server", "ev"}}), 1u);
+  EXPECT_TRUE(tools.server("ev")->up());
+  EXPECT_EQ(Call("ev_echo", {{"message", "small"}}).content, "Echo: small");
+}
+
 // Runs `name` with `args` on a fresh io_context; emits `cancel` once the server has the call
 // (or `before` returns), and returns the outcome.
 runtime::ToolOutcome CallAndInterrupt(mcp::McpTools& tools, const config::ToolSpec& spec, json::value args,
