@@ -71,4 +71,14 @@ if [ "$with_npm" -eq 1 ]; then
     (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
+  # The MCP servers the MCP client tests run (tests/mcp: server-everything).
+  mcp="$REPO/tests/mcp"
+  stamp="$mcp/node_modules/.agentd-lock.sha256"
+  want="$(sha256sum "$mcp/package-lock.json" | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  if [ ! -d "$mcp/node_modules/@modelcontextprotocol/server-everything" ] || [ "$want" != "$have" ]; then
+    echo "setup.sh: installing the MCP test servers' npm packages (tests/mcp)"
+    (cd "$mcp" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
 fi

@@ -30,6 +30,7 @@
 #endif
 #include "http/client_pool.hpp"
 #include "limits/in_process_limiter.hpp"
+#include "mcp/mcp_tools.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "observe/log.hpp"
@@ -121,6 +122,8 @@ struct Application::Parts {
   std::unique_ptr<http::ClientPool> client_pool;  // the HttpTransport of LLMs, tools, webhooks
   // The models at start; a reload publishes new ones through the executor's catalog.
   std::shared_ptr<runtime::ModelRegistry> models;
+  // Sessions with the configured MCP servers (null without any); runs call their tools.
+  std::shared_ptr<mcp::McpTools> mcp;
   std::unique_ptr<runtime::GraphExecutor> executor;
   std::unique_ptr<bus::EventBus> bus;
   // Control messages (cluster mode) and broadcast channels: Redis with a redis:// bus.
@@ -189,15 +192,30 @@ Result<std::uint16_t> Application::Start() {
   auto models = runtime::ModelRegistry::Build(config_.models, *p.client_pool, &p.metrics);
   if (!models) return Error(models.error().code, "models: " + models.error().message);
   p.models = std::move(*models);
+  if (!config_.mcp_servers.empty()) {
+    p.mcp = std::make_shared<mcp::McpTools>(config_.mcp_servers, p.loops.loop(0).get_executor(),
+                                            *p.client_pool, &p.metrics);
+    mcp::McpTools* tools = p.mcp.get();
+    p.health.AddDependencyProbe("mcp", [tools](std::string* why) { return tools->RequiredUp(why); });
+  }
   // Runs resolve models and tools through a catalog a reload can replace (runtime/executor.hpp).
   p.executor = std::make_unique<runtime::GraphExecutor>(
       p.storage->checkpoints(),
-      std::make_shared<const runtime::RunCatalog>(runtime::RunCatalog{p.models, config_.tools}),
+      std::make_shared<const runtime::RunCatalog>(runtime::RunCatalog{p.models, config_.tools, p.mcp}),
       *p.client_pool);
   // The loops run from here: a Redis bus connects on them.
   p.loops.Start();
   p.loops_running = true;
   boost::asio::any_io_executor loop0 = p.loops.loop(0).get_executor();
+  if (p.mcp) {
+    // Connect every MCP server before serving, so the first runs find their tools; a server
+    // that is slow or down does not hold the start past this bound (it keeps retrying).
+    p.mcp->Start();
+    if (!p.mcp->WaitFirstAttempts(std::chrono::seconds(15))) {
+      observe::Logger("mcp")->warn("mcp: some servers did not answer within 15 s at start; "
+                                   "their tools come when they do");
+    }
+  }
   if (config_.storage.bus == "inproc") {
     p.bus = bus::inproc::MakeInprocEventBus(&p.metrics, {}, config_.server.stream_retained_bytes);
     p.pubsub = bus::inproc::MakeInprocPubSub(loop0);
@@ -388,7 +406,7 @@ bool Application::Reload(const Result<config::Config>& candidate) {
   if (!plan.errors.empty()) return refuse(plan.errors);
 
   p.executor->SetCatalog(std::make_shared<const runtime::RunCatalog>(
-      runtime::RunCatalog{std::move(models), plan.next.tools}));
+      runtime::RunCatalog{std::move(models), plan.next.tools, p.mcp}));
   p.runs->SetTiers(plan.next.limits.tiers, plan.next.limits.default_tier);
   if (plan.next.server.log_level != p.running->server.log_level) {
     observe::InitLogging(plan.next.server.log_level);
@@ -416,6 +434,8 @@ void Application::Stop() {
   // stay pending/running in storage for the next start), so their streams close and the
   // server's drain below does not wait on them; the loops they run on are still alive.
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
+  // MCP sessions end after the runs that used them (stdio children are killed).
+  if (p.mcp) p.mcp->Stop();
   // Broadcast followers end at once, so the server's drain is not held up by them.
   if (p.broadcast) p.broadcast->Close();
   if (p.server) {
@@ -430,6 +450,7 @@ void Application::Stop() {
   p.pubsub.reset();
   p.bus.reset();
   p.executor.reset();
+  p.mcp.reset();
   p.models.reset();
   p.client_pool.reset();
   p.shared_storage.reset();

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -199,7 +200,7 @@ bool IEquals(std::string_view a, std::string_view b) {
          });
 }
 
-Status ParseHeaders(const Fields& f, const Environment& env, ModelSpec& m) {
+Status ParseHeaders(const Fields& f, const Environment& env, std::vector<ModelSpec::Header>& out) {
   const json::value* v = f.Get("headers");
   if (v == nullptr) return {};
   if (!v->is_object()) return Fail(f.Key("headers"), "expected an object of header name -> value");
@@ -227,7 +228,7 @@ Status ParseHeaders(const Fields& f, const Environment& env, ModelSpec& m) {
     if (header.value.find_first_of("\r\n") != std::string::npos || header.value.find('\0') != std::string::npos) {
       return Fail(key, "the value must be one line");
     }
-    m.headers.push_back(std::move(header));
+    out.push_back(std::move(header));
   }
   return {};
 }
@@ -322,7 +323,7 @@ Status ParseModels(const json::value& models, const Environment& env, Config& ou
       AGENTD_TRY(ExpandEnv(f.Key("base_url"), m.base_url, env));
       if (m.base_url.empty()) m.base_url = openai ? "https://api.openai.com/v1" : "https://api.anthropic.com";
       if (!IsHttpUrl(m.base_url)) return Fail(f.Key("base_url"), "must start with http:// or https://");
-      AGENTD_TRY(ParseHeaders(f, env, m));
+      AGENTD_TRY(ParseHeaders(f, env, m.headers));
       if (!f.Has("api_key_env")) m.api_key_env = openai ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY";
       if (m.api_key_env.empty()) return Fail(f.Key("api_key_env"), "must name an environment variable");
       const auto key = env.Get(m.api_key_env);
@@ -384,7 +385,8 @@ Status ParseGraphs(const json::value& graphs, Config& out) {
     return std::any_of(out.models.begin(), out.models.end(), [&](const ModelSpec& m) { return m.name == name; });
   };
   auto has_tool = [&](std::string_view name) {
-    return std::any_of(out.tools.begin(), out.tools.end(), [&](const ToolSpec& t) { return t.name == name; });
+    return std::any_of(out.tools.begin(), out.tools.end(), [&](const ToolSpec& t) { return t.name == name; }) ||
+           McpClaims(out.mcp_servers, name) != nullptr;
   };
   return ForEachObject(graphs, "graphs", [&](const Fields& f) -> Status {
     if (f.Has("file")) {  // a graph file: loaded and validated with the graphs dir's files
@@ -434,6 +436,123 @@ Status ParseGraphs(const json::value& graphs, Config& out) {
       return Fail(f.Key("kind"), fmt::format("unknown kind \"{}\" (expected react or echo)", g.kind));
     }
     out.graphs.push_back(std::move(g));
+    return {};
+  });
+}
+
+const McpServerSpec* McpClaims(const std::vector<McpServerSpec>& servers, std::string_view name) {
+  for (const auto& s : servers) {
+    if (name.substr(0, s.prefix.size()) != s.prefix) continue;
+    if (s.tool_filter.empty()) return &s;
+    const std::string_view remote = name.substr(s.prefix.size());
+    if (std::find(s.tool_filter.begin(), s.tool_filter.end(), remote) != s.tool_filter.end()) return &s;
+  }
+  return nullptr;
+}
+
+Status ParseMcpServers(const json::value& servers, const Environment& env, Config& out) {
+  std::set<std::string> names;
+  // Every tool name known at load -> where it comes from, to name both sources of a collision.
+  std::map<std::string, std::string> sources;
+  for (std::size_t i = 0; i < out.tools.size(); ++i) {
+    sources.emplace(out.tools[i].name, fmt::format("tools[{}]", i));
+  }
+  std::map<std::string, std::string> open_prefixes;  // prefix of a server without tool_filter
+  return ForEachObject(servers, "mcp_servers", [&](const Fields& f) -> Status {
+    AGENTD_TRY(f.Allow({"name", "transport", "command", "args", "cwd", "env", "env_allow", "url",
+                        "headers", "timeout_ms", "tool_filter", "prefix", "required",
+                        "max_output_bytes"}));
+    McpServerSpec m;
+    AGENTD_TRY(f.String("name", m.name, true));
+    if (!ValidToolName(m.name)) return Fail(f.Key("name"), "must match [A-Za-z0-9_-]{1,64}");
+    if (!names.insert(m.name).second) return Fail(f.Key("name"), fmt::format("duplicate MCP server \"{}\"", m.name));
+    AGENTD_TRY(f.String("transport", m.transport, true));
+    AGENTD_TRY(f.Millis("timeout_ms", m.timeout, 1, kHour));
+    AGENTD_TRY(f.StringList("tool_filter", m.tool_filter));
+    AGENTD_TRY(f.String("prefix", m.prefix));
+    AGENTD_TRY(f.Integer("max_output_bytes", m.max_output_bytes, 256, 64 << 20));
+    if (const auto* r = f.Get("required")) {
+      if (!r->is_bool()) return Fail(f.Key("required"), "expected true or false");
+      m.required = r->get_bool();
+    }
+    if (!m.prefix.empty() && !ValidToolName(m.prefix)) {
+      return Fail(f.Key("prefix"), "must match [A-Za-z0-9_-]{1,64}");
+    }
+    if (m.transport == "stdio") {
+      for (std::string_view key : {"url", "headers"}) {
+        if (f.Has(key)) return Fail(f.Key(key), "not used by transport stdio");
+      }
+      AGENTD_TRY(f.String("command", m.command, true));
+      AGENTD_TRY(f.StringList("args", m.args));
+      AGENTD_TRY(f.String("cwd", m.cwd));
+      // ${NAME} / ${NAME:-default} as in URLs: one file serves several checkouts and machines.
+      AGENTD_TRY(ExpandEnv(f.Key("command"), m.command, env));
+      for (std::size_t i = 0; i < m.args.size(); ++i) {
+        AGENTD_TRY(ExpandEnv(fmt::format("{}[{}]", f.Key("args"), i), m.args[i], env));
+      }
+      AGENTD_TRY(ExpandEnv(f.Key("cwd"), m.cwd, env));
+      AGENTD_TRY(f.StringList("env_allow", m.env_allow));
+      // The child sees PATH, HOME, the allowlist and `env`: never agentd's secrets by accident.
+      std::vector<std::string> passed = {"PATH", "HOME"};
+      passed.insert(passed.end(), m.env_allow.begin(), m.env_allow.end());
+      for (std::size_t i = 0; i < passed.size(); ++i) {
+        if (!ValidEnvName(passed[i])) {
+          return Fail(fmt::format("{}[{}]", f.Key("env_allow"), i - 2), "not an environment variable name");
+        }
+        if (auto v = env.Get(passed[i])) m.child_env.push_back(passed[i] + "=" + std::string(*v));
+      }
+      if (const auto* e = f.Get("env")) {
+        if (!e->is_object()) return Fail(f.Key("env"), "expected an object of NAME -> value");
+        for (const auto& [k, v] : e->get_object()) {
+          const std::string key = fmt::format("{}.{}", f.Key("env"), std::string_view(k));
+          if (!ValidEnvName(k)) return Fail(key, "not an environment variable name");
+          std::string value;
+          if (v.is_string()) {
+            value = std::string(v.get_string());
+          } else if (v.is_object() && v.get_object().size() == 1 && v.get_object().contains("env") &&
+                     v.get_object().at("env").is_string()) {
+            const std::string from(v.get_object().at("env").get_string());
+            const auto got = env.Get(from);
+            if (!got) return Fail(key + ".env", fmt::format("environment variable {} is not set", from));
+            value = std::string(*got);
+          } else {
+            return Fail(key, R"(expected a string or {"env": "VARIABLE"})");
+          }
+          if (value.find('\0') != std::string::npos) return Fail(key, "must not contain NUL");
+          m.env_keys.emplace_back(k);
+          m.child_env.push_back(std::string(k) + "=" + value);
+        }
+      }
+    } else if (m.transport == "streamable_http") {
+      for (std::string_view key : {"command", "args", "cwd", "env", "env_allow"}) {
+        if (f.Has(key)) return Fail(f.Key(key), "not used by transport streamable_http");
+      }
+      AGENTD_TRY(f.String("url", m.url, true));
+      AGENTD_TRY(ExpandEnv(f.Key("url"), m.url, env));
+      if (!IsHttpUrl(m.url)) return Fail(f.Key("url"), "must start with http:// or https://");
+      AGENTD_TRY(ParseHeaders(f, env, m.headers));
+    } else {
+      return Fail(f.Key("transport"),
+                  fmt::format("unknown transport \"{}\" (expected stdio or streamable_http)", m.transport));
+    }
+    const std::string here = fmt::format("mcp_servers[{}] (\"{}\")", out.mcp_servers.size(), m.name);
+    if (m.tool_filter.empty()) {
+      // Its names are known only once it answers tools/list: two such servers with one prefix
+      // would claim the same names, and a collision there is refused (and counted) at discovery.
+      if (auto [it, fresh] = open_prefixes.emplace(m.prefix, here); !fresh) {
+        return Fail(f.Key("prefix"), fmt::format("\"{}\" is also the prefix of {}, which has no tool_filter "
+                                                 "either: set a distinct prefix or a tool_filter", m.prefix, it->second));
+      }
+    }
+    for (std::size_t i = 0; i < m.tool_filter.size(); ++i) {
+      const std::string name = m.prefix + m.tool_filter[i];
+      const std::string key = fmt::format("{}[{}]", f.Key("tool_filter"), i);
+      if (!ValidToolName(name)) return Fail(key, fmt::format("\"{}\" must match [A-Za-z0-9_-]{{1,64}}", name));
+      if (auto [it, fresh] = sources.emplace(name, here); !fresh) {
+        return Fail(key, fmt::format("tool \"{}\" collides with {}", name, it->second));
+      }
+    }
+    out.mcp_servers.push_back(std::move(m));
     return {};
   });
 }

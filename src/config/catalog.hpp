@@ -17,7 +17,13 @@ namespace agentd::config {
 // `${NAME}` / `${NAME:-default}` are replaced from `env`.
 Status ParseModels(const boost::json::value& models, const Environment& env, Config& out);
 Status ParseTools(const boost::json::value& tools, const Environment& env, Config& out);
-// Needs out.models and out.tools filled: graphs reference them by name.
+// `mcp_servers` (needs out.tools filled): names collide neither across servers nor with
+// `tools` (the error names both). Stdio children's environments are resolved here.
+Status ParseMcpServers(const boost::json::value& servers, const Environment& env, Config& out);
+// The server that would offer tool `name` (its tool_filter lists it, or it has none and the
+// name starts with its prefix), or null.
+const McpServerSpec* McpClaims(const std::vector<McpServerSpec>& servers, std::string_view name);
+// Needs out.models, out.tools and out.mcp_servers filled: graphs reference them by name.
 Status ParseGraphs(const boost::json::value& graphs, Config& out);
 
 // Model "mock" (provider mock), tool get_weather (kind demo), graphs "agent" (react) and "echo".

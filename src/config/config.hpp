@@ -104,12 +104,39 @@ struct ModelSpec {
 
 struct ToolSpec {
   std::string name;
-  std::string kind;  // http | demo
+  std::string kind;  // http | demo | mcp (built from a server's tools/list, never from the file)
   std::string description;
   json::object parameters;  // JSON Schema of the arguments
   std::string url;          // http: POST target
   std::chrono::milliseconds timeout{30'000};
   int retries = 2;
+  std::string server;       // mcp: the McpServerSpec name
+  std::string remote_name;  // mcp: the tool's name on its server (name = prefix + remote_name)
+};
+
+// One MCP server whose tools agentd offers (docs/tools.md, src/mcp/README.md). stdio servers
+// exist only here: never from API input.
+struct McpServerSpec {
+  bool operator==(const McpServerSpec&) const = default;
+  std::string name;
+  std::string transport;  // stdio | streamable_http
+  // stdio: the child process. `child_env` is its whole environment ("NAME=value"), resolved
+  // at load: PATH and HOME of agentd, the variables of `env_allow`, then `env`.
+  std::string command;
+  std::vector<std::string> args;
+  std::string cwd;  // empty = agentd's
+  std::vector<std::string> child_env;
+  std::vector<std::string> env_keys;  // names set by `env` (values may be secrets: not printed)
+  std::vector<std::string> env_allow;
+  // streamable_http
+  std::string url;
+  std::vector<ModelSpec::Header> headers;
+  // Both. A request (tools/call included) gives up after `timeout`.
+  std::chrono::milliseconds timeout{60'000};
+  std::vector<std::string> tool_filter;  // remote names to expose; empty = all
+  std::string prefix;                    // prepended to every remote name
+  bool required = false;                 // /ready fails while this server is down
+  std::size_t max_output_bytes = 100'000;  // a tool result's text is cut past this, with a note
 };
 
 struct GraphSpec {
@@ -193,6 +220,7 @@ struct Config {
   StorageSettings storage;
   std::vector<ModelSpec> models;
   std::vector<ToolSpec> tools;
+  std::vector<McpServerSpec> mcp_servers;
   std::vector<GraphSpec> graphs;
   // Graph files (docs/graphs.md), loaded by graph/loader.hpp: every *.yaml/*.yml/*.json of
   // `graphs_dir`, and the files `graphs[]` entries name.

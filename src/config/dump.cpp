@@ -5,6 +5,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
 
 #include "config/access.hpp"
@@ -58,6 +59,33 @@ json::object ModelJson(const ModelSpec& m) {
     o["headers"] = std::move(headers);
   }
   if (!m.params.empty()) o["params"] = m.params;
+  return o;
+}
+
+// `env` values of a stdio server may be secrets: only their names are printed.
+json::object McpServerJson(const McpServerSpec& m) {
+  json::object o{{"name", m.name}, {"transport", m.transport}};
+  if (m.transport == "stdio") {
+    o["command"] = m.command;
+    o["args"] = json::value_from(m.args);
+    if (!m.cwd.empty()) o["cwd"] = m.cwd;
+    json::object env;
+    for (const auto& k : m.env_keys) env[k] = "****";
+    o["env"] = std::move(env);
+    o["env_allow"] = json::value_from(m.env_allow);
+  } else {
+    o["url"] = m.url;
+    json::object headers;
+    for (const auto& h : m.headers) {
+      headers[h.name] = h.env.empty() ? json::value(h.value) : json::value(json::object{{"env", h.env}});
+    }
+    o["headers"] = std::move(headers);
+  }
+  o["timeout_ms"] = m.timeout.count();
+  o["tool_filter"] = json::value_from(m.tool_filter);
+  o["prefix"] = m.prefix;
+  o["required"] = m.required;
+  o["max_output_bytes"] = m.max_output_bytes;
   return o;
 }
 
@@ -197,6 +225,11 @@ std::string DumpEffective(const Config& config) {
   for (const auto& f : config.graph_files) graphs.emplace_back(json::object{{"file", f.path}});
   out += "  \"models\": " + PrettyJson(models, 1) + ",\n";
   out += "  \"tools\": " + PrettyJson(tools, 1) + ",\n";
+  if (!config.mcp_servers.empty()) {
+    json::array servers;
+    for (const auto& m : config.mcp_servers) servers.emplace_back(McpServerJson(m));
+    out += "  \"mcp_servers\": " + PrettyJson(servers, 1) + ",\n";
+  }
   out += "  \"graphs\": " + PrettyJson(graphs, 1) + "\n";
   out += "}\n";
   return out;

@@ -155,11 +155,12 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
     return static_cast<bool>(st);
   };
   for (const auto& kv : top) {
-    static constexpr std::string_view kKeys[] = {"server", "limits", "auth", "models", "tools", "graphs",
-                                                 "graphs_dir"};
+    static constexpr std::string_view kKeys[] = {"server", "limits",      "auth",  "models",
+                                                 "tools",  "mcp_servers", "graphs", "graphs_dir"};
     if (std::find(std::begin(kKeys), std::end(kKeys), kv.key()) == std::end(kKeys)) {
       problems.push_back(fmt::format(
-          "{}: unknown key (expected server, limits, auth, models, tools, graphs, graphs_dir)",
+          "{}: unknown key (expected server, limits, auth, models, tools, mcp_servers, graphs, "
+          "graphs_dir)",
           std::string_view(kv.key())));
     }
   }
@@ -181,6 +182,7 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
   const bool has_catalog = top.contains("models") || top.contains("tools") || top.contains("graphs");
   if (!has_catalog) {
     AddDemoCatalog(config);
+    if (const auto* servers = top.if_contains("mcp_servers")) note(ParseMcpServers(*servers, env, config));
   } else {
     static const json::value kEmpty = json::array();
     auto list = [&](std::string_view key) -> const json::value& {
@@ -189,9 +191,10 @@ Status ApplyConfigFile(const json::value& file, const Environment& env, Config& 
     };
     const bool models_ok = note(ParseModels(list("models"), env, config));
     const bool tools_ok = note(ParseTools(list("tools"), env, config));
+    const bool mcp_ok = tools_ok && note(ParseMcpServers(list("mcp_servers"), env, config));
     // Graphs name models and tools: checked against lists that did not parse, they would only
     // add false "unknown model" problems.
-    if (models_ok && tools_ok) note(ParseGraphs(list("graphs"), config));
+    if (models_ok && tools_ok && mcp_ok) note(ParseGraphs(list("graphs"), config));
   }
   if (problems.empty()) return {};
   return Fail(Join(problems));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "config/access.hpp"
+#include "config/catalog.hpp"
 #include "config/dump.hpp"
 #include "config/settings.hpp"
 
@@ -139,7 +140,8 @@ void CheckGraphReferences(const Config& next, std::vector<std::string>& errors) 
   };
   auto has_tool = [&](const std::string& name) {
     return std::any_of(next.tools.begin(), next.tools.end(),
-                       [&](const ToolSpec& t) { return t.name == name; });
+                       [&](const ToolSpec& t) { return t.name == name; }) ||
+           McpClaims(next.mcp_servers, name) != nullptr;
   };
   for (const auto& g : next.graphs) {
     if (g.kind != "react") continue;
@@ -207,6 +209,10 @@ ReloadPlan PlanReload(const Config& running, const Config& candidate) {
               plan.applied);
   DiffEntries("tools", ToolEntries(running), ToolEntries(candidate), plan.applied);
   DiffEntries("graphs", GraphEntries(running), GraphEntries(candidate), plan.restart);
+  // MCP servers keep their sessions (and stdio processes) for the process's life.
+  if (running.mcp_servers != candidate.mcp_servers) {
+    plan.restart.push_back("mcp_servers: changed (MCP servers change only at a restart)");
+  }
 
   CheckGraphReferences(next, plan.errors);
   return plan;

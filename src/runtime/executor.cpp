@@ -16,6 +16,7 @@
 #include "runtime/nodes.hpp"
 #include "runtime/run_context.hpp"
 #include "runtime/state.hpp"
+#include "runtime/tools.hpp"
 #include "storage/storage.hpp"
 
 namespace agentd::runtime {
@@ -28,14 +29,22 @@ namespace {
 // `spec.tools` resolved against `catalog`, in the graph's order. The registry checked every name
 // at start and a reload that drops one is refused (config/reload.cpp), so none is missing.
 // Pointers, not copies (a run would copy every tool's schema): the run holds its catalog.
+// Names not in the file's tools come from `external` (MCP servers; the run holds that snapshot
+// too); one no server offers right now is left out for this run.
 std::vector<const config::ToolSpec*> ResolveTools(const config::GraphSpec& spec,
-                                                  const std::vector<config::ToolSpec>& catalog) {
+                                                  const std::vector<config::ToolSpec>& catalog,
+                                                  const std::vector<config::ToolSpec>* external) {
   std::vector<const config::ToolSpec*> out;
   out.reserve(spec.tools.size());
   for (const auto& name : spec.tools) {
-    auto found = std::find_if(catalog.begin(), catalog.end(),
-                              [&](const config::ToolSpec& t) { return t.name == name; });
-    if (found != catalog.end()) out.push_back(&*found);
+    auto named = [&](const config::ToolSpec& t) { return t.name == name; };
+    auto found = std::find_if(catalog.begin(), catalog.end(), named);
+    if (found != catalog.end()) {
+      out.push_back(&*found);
+    } else if (external != nullptr) {
+      auto ext = std::find_if(external->begin(), external->end(), named);
+      if (ext != external->end()) out.push_back(&*ext);
+    }
   }
   return out;
 }
@@ -550,8 +559,12 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   }
   // What the model is offered and what the tools node runs both come from this one list, so
   // a run can never offer a tool it cannot call.
-  const std::vector<const config::ToolSpec*> tools = ResolveTools(graph.spec, catalog->tools);
-  RunContext ctx{graph, request, events, *catalog->models, http_, tools, {}, {}, {}};
+  const std::shared_ptr<const std::vector<config::ToolSpec>> external_tools =
+      catalog->external ? catalog->external->Tools() : nullptr;
+  const std::vector<const config::ToolSpec*> tools =
+      ResolveTools(graph.spec, catalog->tools, external_tools.get());
+  RunContext ctx{graph,  request, events, *catalog->models, http_, catalog->external.get(),
+                 tools, {},      {},     {}};
   ctx.run_metadata = request.metadata;
   ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;
   ctx.run_metadata["assistant_id"] = request.assistant_id;

@@ -39,6 +39,7 @@ namespace agentd::runtime {
 
 class ModelRegistry;
 class HttpTransport;
+class ToolSource;
 
 struct RunRequest {
   std::string thread_id;
@@ -89,6 +90,10 @@ struct RunOutcome {
 struct RunCatalog {
   std::shared_ptr<ModelRegistry> models;  // never null
   std::vector<config::ToolSpec> tools;
+  // Tools of MCP servers (null = none): a graph's tool name not in `tools` is looked up in its
+  // snapshot when the run starts; a name it does not offer then (server down, not listed) is
+  // not offered to the model for that run.
+  std::shared_ptr<ToolSource> external;
 };
 
 class GraphExecutor {

@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <fmt/core.h>
 
+#include "config/catalog.hpp"
 #include "graph/loader.hpp"
 
 namespace agentd::runtime {
@@ -45,7 +46,7 @@ Result<GraphInfo> Describe(const config::Config& config, const config::GraphSpec
                                    spec.graph_id, spec.model));
     }
     for (const auto& tool : spec.tools) {
-      if (!Declared(config.tools, tool)) {
+      if (!Declared(config.tools, tool) && config::McpClaims(config.mcp_servers, tool) == nullptr) {
         return MakeError(Errc::kInvalidArgument,
                          fmt::format("graph \"{}\": tool \"{}\" is not declared in tools",
                                      spec.graph_id, tool));
@@ -240,3 +241,4 @@ const GraphInfo* GraphRegistry::Find(std::string_view graph_id) const {
 }
 
 }  // namespace agentd::runtime
+

@@ -105,7 +105,7 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     }
     asio::awaitable<ToolOutcome> work =
         offered
-            ? InvokeTool(*spec, std::move(args), ctx.http)
+            ? InvokeTool(*spec, std::move(args), ctx.http, ctx.external)
             : [](std::string name) -> asio::awaitable<ToolOutcome> {
                 co_return ToolOutcome{
                     fmt::format("Error: Tool \"{}\" not found.", name), false};

@@ -34,6 +34,7 @@ struct RunContext {
   RunEventSink& sink;
   ModelRegistry& models;
   HttpTransport& http;
+  ToolSource* external;  // MCP tools (null = none); the run's catalog holds it
   // The graph's tools (GraphSpec::tools, in order) resolved against the run's catalog: what the
   // model is offered and what the tools node runs. They point into the run's RunCatalog, which
   // the run holds to its end.

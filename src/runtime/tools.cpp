@@ -96,9 +96,16 @@ asio::awaitable<ToolOutcome> RunHttp(const config::ToolSpec& spec, const json::v
 }  // namespace
 
 asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec& spec, json::value args,
-                                        HttpTransport& http) {
+                                        HttpTransport& http, ToolSource* external) {
   if (spec.kind == "demo") co_return RunDemo(spec.name, args);
   if (spec.kind == "http") co_return co_await RunHttp(spec, args, http);
+  if (spec.kind == "mcp") {
+    if (external == nullptr) {
+      co_return ToolOutcome{fmt::format("Error: tool {} needs MCP server {}, which this process "
+                                        "does not run", spec.name, spec.server), false};
+    }
+    co_return co_await external->Call(spec, std::move(args));
+  }
   co_return ToolOutcome{
       fmt::format("Error: tool {} has unknown kind \"{}\"", spec.name, spec.kind), false};
 }

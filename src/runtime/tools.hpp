@@ -10,7 +10,9 @@
 // Cancellation: the awaiting coroutine's slot cancels the HTTP call; the outcome then says
 // "cancelled" and the caller checks its own cancellation state.
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
@@ -25,8 +27,26 @@ struct ToolOutcome {
   bool ok = true;
 };
 
-// `spec` is one of the graph's tools (RunContext::tools); it must outlive the call.
+// Tools that are not in the config file but come from elsewhere at run time: MCP servers
+// (src/mcp, mcp::McpTools implements this). Their list can change while agentd runs
+// (tools/list_changed, a server coming up), so a run takes one snapshot when it starts.
+// Thread-safe: both methods may be called from any event loop at once.
+class ToolSource {
+ public:
+  virtual ~ToolSource() = default;
+  // The tools offered now (kind "mcp"), immutable; the run keeps the pointer to its end.
+  virtual std::shared_ptr<const std::vector<config::ToolSpec>> Tools() const = 0;
+  // Calls `spec` (one of Tools()). Never fails: errors (server down, timeout, isError) become
+  // ok = false outcomes naming the server. Cancelling the awaiting coroutine cancels the call
+  // on the server too (MCP notifications/cancelled).
+  virtual boost::asio::awaitable<ToolOutcome> Call(const config::ToolSpec& spec,
+                                                   boost::json::value args) = 0;
+};
+
+// `spec` is one of the graph's tools (RunContext::tools); it must outlive the call. Kind "mcp"
+// goes to `external` (null: an error outcome).
 boost::asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec& spec,
-                                               boost::json::value args, HttpTransport& http);
+                                               boost::json::value args, HttpTransport& http,
+                                               ToolSource* external = nullptr);
 
 }  // namespace agentd::runtime

@@ -43,6 +43,7 @@ ALLOWED = {
     "mock": set(),
     "graph": set(),  # the graph-file format (parse, validate, templates): pure functions
     "runtime": {"storage", "bus", "graph"},  # runtime executes what graph/ parsed
+    "mcp": {"runtime"},  # MCP servers' tools are runtime::ToolSource tools, over its transport
     "scheduler": {"runtime", "storage", "bus", "limits"},
     "api": {"http", "scheduler", "runtime", "storage", "bus", "limits", "broadcast"},
 }
