@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.hpp"
+#include "api/console_assets.hpp"
+#include "api/ops_sampler.hpp"
 #include "api/gate.hpp"
 #include "api/system_assistants.hpp"
 #include "api/thread_expiry.hpp"
@@ -36,6 +38,7 @@
 #include "runtime/executor.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/model_registry.hpp"
+#include "runtime/run_trace.hpp"
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_manager.hpp"
 #include "storage/memory/memory_storage.hpp"
@@ -103,6 +106,28 @@ http::ServerOptions ServerOptionsFrom(const config::ServerSettings& s) {
 
 }  // namespace
 
+// The console's files: --ui-dir, else the `ui` directory beside this binary (build/ui next to
+// build/agentd). Read once, here, before the loops serve anything.
+std::shared_ptr<const api::ConsoleAssets> LoadConsole(const config::ConsoleSettings& console) {
+  if (!console.enabled) return nullptr;
+  std::filesystem::path dir = console.ui_dir;
+  if (dir.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return nullptr;
+    dir = exe.parent_path() / "ui";
+  }
+  auto assets = api::ConsoleAssets::Load(dir);
+  if (!assets) {
+    observe::Logger("console")->info("console: not installed ({}); `make build` writes it to build/ui",
+                                     assets.error().message);
+    return nullptr;
+  }
+  observe::Logger("console")->info("console: {} files ({} KiB) from {}", (*assets)->file_count(),
+                                   (*assets)->total_bytes() / 1024, dir.string());
+  return std::move(*assets);
+}
+
 // Members are declared in dependency order, so destruction runs in reverse: the server and
 // routes first, then storage (its thread may still post completions into the stopped loops,
 // which are still alive), then probes and loops, then health and metrics, which probes write.
@@ -125,10 +150,14 @@ struct Application::Parts {
   std::unique_ptr<scheduler::RunExecutor> run_executor;
   // Auth and rate limits; built before the scheduler, which charges run tokens to its budgets.
   std::shared_ptr<api::Gate> gate;
+  // Run traces (console run inspector); outlives `runs`, which records into it.
+  std::unique_ptr<runtime::TraceStore> traces;
   // Cluster mode on a Redis bus: tier max_concurrent_runs across instances; outlives `runs`.
   std::unique_ptr<scheduler::RunPermits> permits;
   std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
+  // The console's operations sampler; stopped before the server drains.
+  std::shared_ptr<api::OpsSampler> ops;
   // Deletes expired threads; stopped before the loops and storage it uses.
   std::unique_ptr<api::ThreadSweeper> sweeper;
   http::Router router;
@@ -220,6 +249,8 @@ Result<std::uint16_t> Application::Start() {
   run_options.metrics = &p.metrics;
   run_options.resume_on_start = config_.server.resume_on_start;
   run_options.drain_on_stop = config_.server.drain_on_stop;
+  p.traces = std::make_unique<runtime::TraceStore>(config_.console.trace_max_runs);
+  run_options.traces = p.traces.get();
   storage::RunLeases* leases = p.shared_storage->leases();
   if (config_.storage.bus != "inproc" && leases != nullptr) {
     // PostgreSQL + Redis: cluster mode, N identical instances (docs/scaling.md).
@@ -278,6 +309,15 @@ Result<std::uint16_t> Application::Start() {
                                     AGENTD_VERSION, p.runs.get(), p.executor.get(), p.gate});
   p.broadcast = std::make_unique<broadcast::Hub>(*p.pubsub, p.metrics);
   p.context->broadcast = p.broadcast.get();
+  p.context->traces = p.traces.get();
+  p.context->console_assets = LoadConsole(config_.console);
+  if (config_.console.enabled) {
+    p.ops = api::OpsSampler::Make(
+        api::OpsSources{p.metrics, p.health, config_, p.runs.get(), p.broadcast.get(),
+                        p.shared_storage.get(), AGENTD_VERSION},
+        config_.console.ops_interval);
+    p.context->ops = p.ops;
+  }
   api::RegisterRoutes(p.router, *p.context);
 
   for (auto& probe : p.probes) probe->Start();
@@ -341,16 +381,20 @@ void Application::Stop() {
   // stay pending/running in storage for the next start), so their streams close and the
   // server's drain below does not wait on them; the loops they run on are still alive.
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
-  // Broadcast followers end at once, so the server's drain is not held up by them.
+  // Broadcast followers and operations viewers end at once, so the server's drain is not held
+  // up by them.
   if (p.broadcast) p.broadcast->Close();
+  if (p.ops) p.ops->Stop();
   if (p.server) {
     p.server->Stop();
     p.server.reset();
   }
   p.StopLoops();
   p.context.reset();
+  p.ops.reset();
   p.broadcast.reset();
   p.runs.reset();
+  p.traces.reset();
   p.run_executor.reset();
   p.pubsub.reset();
   p.bus.reset();

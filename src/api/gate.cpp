@@ -88,6 +88,7 @@ Gate::Gate(const config::Config& config, observe::Metrics& metrics,
   auto auth = Authenticator::Make(config.auth, config.limits);
   if (auth) {
     auth_ = std::move(*auth);
+    auth_->AcceptStreamTokens(config.console.stream_token_secret);  // stream_token.hpp
   } else {
     spdlog::error("api: auth is misconfigured, refusing every request: {}", auth.error().message);
   }

@@ -144,6 +144,19 @@ struct AuthSettings {
   JwtSettings jwt;
 };
 
+// The console served at /console/ and what it relies on (docs/console.md).
+struct ConsoleSettings {
+  bool enabled = true;
+  std::string ui_dir;  // the built console (index.html + assets/); "" = <agentd's dir>/ui
+  // Tenants whose credentials may open the operations view while auth is required.
+  std::vector<std::string> admin_tenants;
+  std::chrono::milliseconds ops_interval{1'000};  // how often the operations sampler samples
+  std::chrono::seconds stream_token_ttl{60};      // POST /auth/stream-token lifetime
+  std::string stream_token_secret_env;  // env var holding the signing key ("" = random per start)
+  std::string stream_token_secret;      // resolved at load; masked when printed
+  std::size_t trace_max_runs = 1'000;   // run traces kept in memory (0 = no traces)
+};
+
 struct Config {
   ServerSettings server;
   StorageSettings storage;
@@ -152,6 +165,7 @@ struct Config {
   std::vector<GraphSpec> graphs;
   Limits limits;
   AuthSettings auth;
+  ConsoleSettings console;
   std::string source;  // "demo" or the config file path
   // setting name -> where its value came from: "default", "file", "env", "flag", or "auto"
   // (a 0 default sized from the machine at load). Shown by `agentd config`.

@@ -251,6 +251,63 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return MsJson(c.server.thread_sweep_interval); }},
+    // The console (docs/console.md).
+    {"console", "server", SettingType::kBool, "true",
+     "Serve the console (playground, operations, run traces) at /console/; GET / redirects "
+     "there.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.enabled = std::get<bool>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.enabled); }},
+    {"ui_dir", "server", SettingType::kString, "",
+     "Directory of the built console (index.html, assets/), read once at start; empty = the "
+     "`ui` directory beside the agentd binary (build/ui, written by make build).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.ui_dir = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.ui_dir); }},
+    {"console_admin_tenants", "server", SettingType::kList, "",
+     "With auth required: the tenants whose credentials may open the console's operations "
+     "view (every tenant's runs, queues and limits). With auth off everyone may.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.admin_tenants = std::get<std::vector<std::string>>(v);
+       return Ok();
+     },
+     [](const Config& c) { return ListJson(c.console.admin_tenants); }},
+    {"ops_interval_ms", "server", SettingType::kDuration, "1000",
+     "How often the operations view is sampled (one sampler for every viewer, only while "
+     "someone watches).", 100, 60'000,
+     [](Config& c, const SettingValue& v) {
+       c.console.ops_interval = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.console.ops_interval); }},
+    {"stream_token_ttl_s", "server", SettingType::kInteger, "60",
+     "Lifetime of the short-lived tokens POST /auth/stream-token hands out, for browsers' "
+     "EventSource and WebSocket (?access_token=).", 5, 3600,
+     [](Config& c, const SettingValue& v) {
+       c.console.stream_token_ttl = std::chrono::seconds(Int(v));
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.stream_token_ttl.count()); }},
+    {"stream_token_secret_env", "server", SettingType::kString, "",
+     "Environment variable holding the key that signs stream tokens (at least 32 bytes); "
+     "empty = a random key per start. Cluster mode: set the same on every instance.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.stream_token_secret_env = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.stream_token_secret_env); }},
+    {"trace_max_runs", "server", SettingType::kInteger, "1000",
+     "Run traces kept in memory (GET /threads/{thread_id}/runs/{run_id}/trace), oldest "
+     "dropped first; 0 records none.", 0, 1'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.console.trace_max_runs = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.console.trace_max_runs); }},
     {"max_active_runs", "limits", SettingType::kInteger, "0",
      "Runs executing at once; 0 = min(1024 x cores, memory MiB / 4), at least 16.", 0, kMaxCount,
      [](Config& c, const SettingValue& v) {

@@ -13,6 +13,7 @@
 
 #include "common/json.hpp"
 #include "common/time.hpp"
+#include "runtime/run_trace.hpp"
 #include "scheduler/run_manager.hpp"
 #include "scheduler/run_sink.hpp"
 
@@ -203,6 +204,16 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
       co_return outcome;
     }
   }
+  // The run's trace (console run inspector): told about each node, model and tool call.
+  std::shared_ptr<runtime::RunTrace> trace;
+  if (options_.traces != nullptr) {
+    trace = options_.traces->Start({h.tenant_, h.run_id_, h.thread_id_, h.run_.assistant_id,
+                                    h.graph_->graph_id, h.attempt_});
+  }
+  if (trace) {
+    trace->Started(admission_.QueueWait(h.ticket_));
+    h.request_.observer = trace.get();
+  }
   std::function<bool()> may_write;
   if (options_.cluster) may_write = [this, hp = &h] { return StillLeased(*hp); };
   LogSink sink(h.spec_.stream_modes, h.log_, std::move(may_write));
@@ -243,6 +254,14 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
     outcome.error_type = "TimeoutError";
     outcome.error = Error(Errc::kTimeout, fmt::format("the run exceeded run_timeout ({} ms)",
                                                       options_.limits.run_timeout.count()));
+  }
+  if (trace) {
+    h.request_.observer = nullptr;
+    trace->Finished(outcome.kind == Kind::kSuccess   ? "success"
+                    : outcome.kind == Kind::kCancelled ? "interrupted"
+                    : h.timed_out_                     ? "timeout"
+                                                       : "error",
+                    outcome);
   }
   co_return outcome;
 }

@@ -57,6 +57,10 @@
 #include "scheduler/run_spec.hpp"
 #include "storage/storage.hpp"
 
+namespace agentd::runtime {
+class TraceStore;  // runtime/run_trace.hpp
+}  // namespace agentd::runtime
+
 namespace agentd::scheduler {
 
 // The busy refusal of a `reject` run (agent-protocol.md 1.7), word for word.
@@ -147,6 +151,22 @@ struct StartedRun {
   std::shared_ptr<RunHandle> handle;
 };
 
+// One active run as the console's operations view shows it (RunManager::ActiveRuns).
+struct ActiveRunInfo {
+  std::string run_id;
+  std::string thread_id;
+  std::string assistant_id;
+  std::string tenant;
+  std::string tier;
+  // "behind_thread" (an older run of its thread is active), "queued" (waiting for an
+  // execution slot; position set), "starting", "running".
+  std::string state;
+  std::size_t queue_position = 0;  // 1 = next; 0 unless queued
+  std::int64_t estimated_wait_ms = 0;
+  std::int64_t created_at_ms = 0;  // epoch ms (the run record's created_at)
+  int attempt = 1;
+};
+
 // Cluster mode: N agentd instances on one PostgreSQL (storage::RunLeases) and one Redis
 // (bus::PubSub, and a Redis EventBus so any instance serves any run's stream). The database
 // decides the multitask strategy and whose turn it is on a thread; each instance owns the runs
@@ -193,6 +213,9 @@ struct RunManagerOptions {
       charge_tokens;
   // Set for cluster mode; unset runs embedded (this process is the only one).
   std::optional<ClusterOptions> cluster;
+  // Where each executed run's trace goes (runtime/run_trace.hpp); null records none. Must
+  // outlive the manager.
+  runtime::TraceStore* traces = nullptr;
 };
 
 // How a cancel request went (RunManager::Cancel).
@@ -236,6 +259,14 @@ class RunManager {
   // (running, ended, or still behind its own thread).
   std::optional<QueuePosition> QueueInfo(const RunHandle& h) const;
   AdmissionStats admission_stats() const { return admission_.Stats(); }
+  // The active runs of this process for the console (run_snapshot.cpp): running first, then
+  // by queue position, then oldest first; at most `limit` of them, `*total` counts all.
+  std::vector<ActiveRunInfo> ActiveRuns(std::size_t limit, std::size_t* total) const;
+  const config::Limits& limits() const { return options_.limits; }
+  // Cluster mode: this process's name in run leases; "" when embedded.
+  std::string instance_id() const {
+    return options_.cluster ? options_.cluster->instance_id : std::string();
+  }
   // True while a new run would be refused for a full queue (or draining): /ready fails.
   bool saturated() const { return admission_.Stats().saturated; }
 
