@@ -1,11 +1,13 @@
 # Entry points for people and CI. Everything goes through the CMake presets (CMakePresets.json);
 # the binary always lands at build/agentd.
 #
-#   make build        install missing packages, configure and build the release binary
+#   make build        install missing packages, configure and build the release binary, and the
+#                     console (ui/ -> build/ui, served by agentd at /console/)
 #   make run ARGS=..  build, then run `build/agentd serve $(ARGS)`
 #   make test         build everything (release), run ctest (unit + contract + integration), e2e,
-#                     then the fuzzers for TEST_FUZZ_TIME seconds each
+#                     the console's browser tests, then the fuzzers for TEST_FUZZ_TIME seconds each
 #   make e2e          the e2e suite only, against build/agentd (memory and SQLite storage)
+#   make console      the console only (build/ui); make console-test: its browser tests
 #   make asan         ASan+UBSan build of the unit tests, and run them
 #   make fuzz         clang libFuzzer build (build/fuzz/), each fuzzer for FUZZ_TIME seconds
 #   make clean        remove the preset build trees and build/agentd
@@ -22,7 +24,7 @@ TEST_FUZZ_TIME ?= 10
 # Steps share one build tree and apt: never run them side by side, even under make -j.
 .NOTPARALLEL:
 
-.PHONY: all setup setup-system configure build run test ctest e2e asan fuzz clean
+.PHONY: all setup setup-system setup-ui configure build console run test ctest e2e console-test asan fuzz clean
 
 all: build
 
@@ -32,12 +34,19 @@ setup:
 setup-system:
 	@bash scripts/setup.sh --no-npm
 
+setup-ui:
+	@bash scripts/setup.sh --ui
+
 configure: setup-system
 	cmake --preset release
 
-# Only the server binary: `make run` should not wait for every test to compile.
-build: configure
+# Only the server binary and the console: `make run` should not wait for every test to compile.
+build: configure console
 	cmake --build --preset release --target agentd -j $(JOBS)
+
+# The console (ui/README.md): TypeScript + Vite, written to build/ui beside build/agentd.
+console: setup-ui
+	npm --prefix ui run build --silent
 
 run: build
 	exec build/agentd serve $(ARGS)
@@ -50,7 +59,10 @@ e2e: setup build
 	E2E_STORAGE=memory bash tests/e2e/run.sh
 	E2E_STORAGE=sqlite bash tests/e2e/run.sh
 
-test: setup ctest e2e
+console-test: setup build
+	bash tests/console/run.sh
+
+test: setup ctest e2e console-test
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
 
 # The asan tree keeps its own binary (in build/asan/apps/) so that it never replaces the release
@@ -68,4 +80,4 @@ fuzz: setup-system
 	FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh
 
 clean:
-	rm -rf build/release build/debug build/asan build/fuzz build/agentd
+	rm -rf build/release build/debug build/asan build/fuzz build/agentd build/ui build/console-screenshots

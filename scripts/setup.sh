@@ -2,7 +2,8 @@
 # Install what building and testing agentd needs on Debian 12, and nothing when it is all there
 # (then it prints nothing). Safe to run before every build: `make` does.
 #
-#   scripts/setup.sh            system packages + the e2e suite's npm packages
+#   scripts/setup.sh            system packages + every npm package (console, e2e, console tests)
+#   scripts/setup.sh --ui       system packages + the console's npm packages (what make build needs)
 #   scripts/setup.sh --no-npm   system packages only
 #
 # Runs apt-get as root, through sudo when not root; otherwise it stops and lists what is missing.
@@ -11,9 +12,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DEBIAN_FRONTEND=noninteractive
 
 with_npm=1
+ui_only=0
 for arg in "$@"; do
   case "$arg" in
     --no-npm) with_npm=0 ;;
+    --ui) ui_only=1 ;;
     *) echo "setup.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +33,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # `make fuzz`: clang 14 with libFuzzer and the sanitizer runtimes, llvm-symbolizer for stacks.
   clang-14 libclang-rt-14-dev llvm-14
+  # The console's browser tests (tests/console): headless Chromium driven by playwright-core.
+  chromium
 )
 # Node may come from elsewhere (NodeSource ships npm inside its nodejs, and Debian's npm would
 # conflict with it): only ask Debian for what the machine lacks.
@@ -57,15 +62,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$with_npm" -eq 1 ]; then
-  # Reinstall only when node_modules is missing or the lock file changed since the last install.
-  e2e="$REPO/tests/e2e"
-  stamp="$e2e/node_modules/.agentd-lock.sha256"
-  want="$(sha256sum "$e2e/package-lock.json" | cut -d' ' -f1)"
+# `npm ci` in $1 (named $2 in messages), only when node_modules is missing or the lock file
+# changed since the last install.
+npm_install() {
+  local dir="$1" what="$2"
+  local stamp="$dir/node_modules/.agentd-lock.sha256"
+  local want have
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   have="$(cat "$stamp" 2>/dev/null || true)"
-  if [ ! -d "$e2e/node_modules/@langchain/langgraph-sdk" ] || [ "$want" != "$have" ]; then
-    echo "setup.sh: installing the e2e suite's npm packages (tests/e2e)"
-    (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
+    echo "setup.sh: installing $what's npm packages (${dir#"$REPO"/})"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
+  fi
+}
+
+if [ "$with_npm" -eq 1 ]; then
+  npm_install "$REPO/ui" "the console"
+  if [ "$ui_only" -eq 0 ]; then
+    npm_install "$REPO/tests/e2e" "the e2e suite"
+    npm_install "$REPO/tests/console" "the console tests"
   fi
 fi
