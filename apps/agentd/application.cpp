@@ -22,6 +22,8 @@
 #include "bus/inproc/inproc_event_bus.hpp"
 #include "bus/inproc/inproc_pubsub.hpp"
 #include "common/uuid.hpp"
+#include "config/loader.hpp"
+#include "config/reload.hpp"
 #ifdef AGENTD_HAVE_REDIS
 #include "bus/redis/redis_event_bus.hpp"
 #include "bus/redis/redis_pubsub.hpp"
@@ -140,7 +142,8 @@ struct Application::Parts {
   std::unique_ptr<storage::Storage> shared_storage;  // storage + system assistants for every tenant
   std::optional<runtime::GraphRegistry> graphs;
   std::unique_ptr<http::ClientPool> client_pool;  // the HttpTransport of LLMs, tools, webhooks
-  std::unique_ptr<runtime::ModelRegistry> models;
+  // The models at start; a reload publishes new ones through the executor's catalog.
+  std::shared_ptr<runtime::ModelRegistry> models;
   std::unique_ptr<runtime::GraphExecutor> executor;
   std::unique_ptr<bus::EventBus> bus;
   // Control messages (cluster mode) and broadcast channels: Redis with a redis:// bus.
@@ -163,6 +166,9 @@ struct Application::Parts {
   http::Router router;
   std::unique_ptr<http::Server> server;
   bool loops_running = false;
+  // The configuration in force: set by Start(), replaced by each applied Reload(); only the
+  // thread that calls Start/Reload/Stop touches it.
+  std::shared_ptr<const config::Config> running;
 
   explicit Parts(const config::Config& config)
       : health(config.server.threads, config.server.health_stall_threshold),
@@ -205,8 +211,11 @@ Result<std::uint16_t> Application::Start() {
   auto models = runtime::ModelRegistry::Build(config_.models, *p.client_pool, &p.metrics);
   if (!models) return Error(models.error().code, "models: " + models.error().message);
   p.models = std::move(*models);
-  p.executor =
-      std::make_unique<runtime::GraphExecutor>(p.storage->checkpoints(), *p.models, *p.client_pool);
+  // Runs resolve models and tools through a catalog a reload can replace (runtime/executor.hpp).
+  p.executor = std::make_unique<runtime::GraphExecutor>(
+      p.storage->checkpoints(),
+      std::make_shared<const runtime::RunCatalog>(runtime::RunCatalog{p.models, config_.tools}),
+      *p.client_pool);
   // The loops run from here: a Redis bus connects on them.
   p.loops.Start();
   p.loops_running = true;
@@ -367,7 +376,63 @@ Result<std::uint16_t> Application::Start() {
   p.sweeper->Start();
   // Webhooks that begin with "/" go to this server.
   p.runs->SetSelfBaseUrl(fmt::format("http://127.0.0.1:{}", *port));
+  p.running = std::make_shared<const config::Config>(config_);
+  for (const char* outcome : {"applied", "refused"}) {
+    p.metrics.GetCounter("agentd_config_reloads_total",
+                         "Configuration reloads (SIGHUP), by outcome", {{"outcome", outcome}});
+  }
   return *port;
+}
+
+bool Application::Reload(const Result<config::Config>& candidate) {
+  Parts& p = *parts_;
+  auto log = observe::Logger("config");
+  auto refuse = [&](const std::vector<std::string>& errors) {
+    p.metrics.GetCounter("agentd_config_reloads_total", "Configuration reloads (SIGHUP), by outcome",
+                         {{"outcome", "refused"}}).Inc();
+    log->error("config reload refused, keeping the running configuration: errors={}", errors.size());
+    for (const auto& e : errors) log->error("config reload refused: {}", e);
+    return false;
+  };
+  if (!p.running || !p.gate || !p.runs || !p.executor) return refuse({"the server is not running"});
+  if (!candidate) return refuse(config::SplitProblems(candidate.error().message));
+
+  config::ReloadPlan plan = config::PlanReload(*p.running, *candidate);
+  // Everything that can fail is built before anything is published, so a refusal changes
+  // nothing: the models first (unchanged ones are shared with the running registry), then the
+  // gate, which builds the new credentials and publishes them with the limits only if they build.
+  std::shared_ptr<runtime::ModelRegistry> models;
+  if (plan.errors.empty()) {
+    auto current = p.executor->catalog();
+    auto built = runtime::ModelRegistry::Build(plan.next.models, *p.client_pool, &p.metrics,
+                                               current->models.get());
+    if (built) {
+      models = std::move(*built);
+    } else {
+      plan.errors.push_back(built.error().message);
+    }
+  }
+  if (plan.errors.empty()) {
+    if (auto gate = p.gate->Reload(plan.next); !gate) plan.errors.push_back(gate.error().message);
+  }
+  if (!plan.errors.empty()) return refuse(plan.errors);
+
+  p.executor->SetCatalog(std::make_shared<const runtime::RunCatalog>(
+      runtime::RunCatalog{std::move(models), plan.next.tools}));
+  p.runs->SetTiers(plan.next.limits.tiers, plan.next.limits.default_tier);
+  if (plan.next.server.log_level != p.running->server.log_level) {
+    observe::InitLogging(plan.next.server.log_level);
+  }
+  p.running = std::make_shared<const config::Config>(std::move(plan.next));
+  p.metrics.GetCounter("agentd_config_reloads_total", "Configuration reloads (SIGHUP), by outcome",
+                       {{"outcome", "applied"}}).Inc();
+  log->info("config reload applied: source={} changes={} needs_restart={}", p.running->source,
+            plan.applied.size(), plan.restart.size());
+  for (const auto& line : plan.applied) log->info("config reload: {}", line);
+  for (const auto& line : plan.restart) {
+    log->warn("config reload: needs a restart, keeping the running value: {}", line);
+  }
+  return true;
 }
 
 void Application::Stop() {

@@ -25,12 +25,14 @@ std::string MockLlmHelp();
 std::string ConfigHelp();
 std::string LoadgenHelp();  // apps/loadgen/command.cpp
 
-// Catches SIGINT and SIGTERM from construction on (so a signal during start-up is not lost
-// and does not kill the process mid-start); Wait() blocks the calling (main) thread until one
-// arrives and returns its number. The main thread is not an event loop, so blocking is fine.
+// Catches SIGINT and SIGTERM (and SIGHUP with `catch_hangup`: `agentd serve` reloads its
+// configuration on it) from construction on, so a signal during start-up is not lost and does
+// not kill the process mid-start; Wait() blocks the calling (main) thread until one arrives
+// and returns its number; call it again for the next one. The main thread is not an event
+// loop, so blocking is fine.
 class TerminationSignals {
  public:
-  TerminationSignals();
+  explicit TerminationSignals(bool catch_hangup = false);
   ~TerminationSignals();
   TerminationSignals(const TerminationSignals&) = delete;
   TerminationSignals& operator=(const TerminationSignals&) = delete;

@@ -22,7 +22,8 @@ std::string MainHelp() {
 std::string ServeHelp() {
   return "Usage: agentd serve [settings]\n\n"
          "Runs the server until SIGTERM/SIGINT, then drains: /ready fails, in-flight requests get\n"
-         "shutdown_grace_ms, storage closes last. Without --config, the demo configuration.\n\n" +
+         "shutdown_grace_ms, storage closes last. SIGHUP reloads the configuration (auth, limits,\n"
+         "models, tools, log level; docs/operations.md). Without --config, the demo configuration.\n\n" +
          config::SettingsHelp();
 }
 

@@ -12,7 +12,9 @@ struct TerminationSignals::State {
   boost::asio::signal_set signals{io, SIGINT, SIGTERM};
 };
 
-TerminationSignals::TerminationSignals() : state_(std::make_unique<State>()) {}
+TerminationSignals::TerminationSignals(bool catch_hangup) : state_(std::make_unique<State>()) {
+  if (catch_hangup) state_->signals.add(SIGHUP);
+}
 TerminationSignals::~TerminationSignals() = default;
 
 int TerminationSignals::Wait() {
@@ -20,6 +22,9 @@ int TerminationSignals::Wait() {
   state_->signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (!ec) received = signal;
   });
+  // Signals that came while nobody waited are queued by the signal_set: none is lost between
+  // two Wait() calls.
+  state_->io.restart();
   state_->io.run();
   return received;
 }

@@ -81,22 +81,35 @@ std::shared_ptr<Gate> Gate::Make(const config::Config& config, observe::Metrics&
 
 Gate::Gate(const config::Config& config, observe::Metrics& metrics,
            std::unique_ptr<limits::Limiter> limiter, limits::Clock clock)
-    : auth_required_(config.auth.mode == "required"),
-      limits_(std::move(limiter)),
-      clock_(std::move(clock)),
-      metrics_(metrics) {
+    : limits_(std::move(limiter)), clock_(std::move(clock)), metrics_(metrics) {
+  auto access = std::make_shared<Access>();
+  access->required = config.auth.mode == "required";
   auto auth = Authenticator::Make(config.auth, config.limits);
   if (auth) {
-    auth_ = std::move(*auth);
-    auth_->AcceptStreamTokens(config.console.stream_token_secret);  // stream_token.hpp
+    access->auth = std::move(*auth);
+    access->auth->AcceptStreamTokens(config.console.stream_token_secret);  // stream_token.hpp
   } else {
     spdlog::error("api: auth is misconfigured, refusing every request: {}", auth.error().message);
   }
+  access_.Set(std::move(access));
   for (auto kind : {limits::LimitKind::kPerIp, limits::LimitKind::kPerKey,
                     limits::LimitKind::kTierRequests, limits::LimitKind::kTierTokens}) {
     metrics_.GetCounter("agentd_ratelimit_rejections_total", "Requests refused with 429, by limit",
                         {{"limit", std::string(limits::LimitName(kind))}});
   }
+}
+
+Status Gate::Reload(const config::Config& config) {
+  auto auth = Authenticator::Make(config.auth, config.limits);
+  if (!auth) return Error(Errc::kInvalidArgument, "auth: " + auth.error().message);
+  auto access = std::make_shared<Access>();
+  access->required = config.auth.mode == "required";
+  access->auth = std::move(*auth);
+  // The key is restart-only (PlanReload keeps the running one): tokens outlive a reload.
+  access->auth->AcceptStreamTokens(config.console.stream_token_secret);
+  access_.Set(std::move(access));
+  limits_->Reconfigure(config.limits);
+  return {};
 }
 
 void Gate::MaybeEvict() {
@@ -143,10 +156,12 @@ Response Gate::TooMany(const limits::Verdict& verdict) {
 boost::asio::awaitable<std::optional<Response>> Gate::Admit(http::Request& request, RouteKind kind,
                                                             http::HeaderList* headers) {
   if (kind == RouteKind::kPublic) co_return std::nullopt;
-  if (kind == RouteKind::kInternal && auth_required_) {
+  // This request is judged by the credentials in force now, even if a reload comes meanwhile.
+  const std::shared_ptr<const Access> access = access_.Get();
+  if (kind == RouteKind::kInternal && access->required) {
     co_return Response::Json(404, R"({"detail":"Not Found"})");
   }
-  if (auth_ == nullptr) {
+  if (access->auth == nullptr) {
     co_return Response::Json(503, R"({"error":"unavailable","detail":"authentication is misconfigured"})");
   }
   MaybeEvict();
@@ -155,7 +170,7 @@ boost::asio::awaitable<std::optional<Response>> Gate::Admit(http::Request& reque
 
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
-  AuthOutcome who = auth_->Authenticate(request, now);
+  AuthOutcome who = access->auth->Authenticate(request, now);
   if (!who.ok) co_return Unauthorized(who);
   request.principal = std::move(who.principal);
 

@@ -18,6 +18,11 @@
 // The limits are a limits::Limiter: in-process by default (embedded mode, one instance), or
 // the one the application passes in (limits/redis: shared by every instance). Admit() awaits
 // it; the responses and headers are the same either way.
+//
+// Reload (SIGHUP, docs/operations.md): Reload() swaps the credentials (auth.mode, API keys,
+// JWT settings, the public key file read again) as one immutable snapshot and reconfigures the
+// limiter. A request admitted before keeps the principal it was given; the next one is judged
+// by the new settings. Thread-safe: Admit() and Reload() may run on any threads at once.
 
 #include <atomic>
 #include <memory>
@@ -27,6 +32,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/auth.hpp"
+#include "common/error.hpp"
+#include "common/snapshot.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
 #include "limits/limiter.hpp"
@@ -59,15 +66,24 @@ class Gate {
   // The limiter, e.g. for the scheduler to charge finished runs' LLM usage.
   limits::Limiter& limits() { return *limits_; }
 
+  // Applies a reloaded configuration's auth and limits. kInvalidArgument naming the problem
+  // when its credentials do not build (the JWT key file became unreadable...): then nothing
+  // changes, and a gate that was failing closed stays so.
+  Status Reload(const config::Config& config);
+
  private:
+  // The credentials in force. `auth` null: misconfigured at start, fail closed.
+  struct Access {
+    std::unique_ptr<Authenticator> auth;
+    bool required = false;
+  };
   Gate(const config::Config& config, observe::Metrics& metrics,
        std::unique_ptr<limits::Limiter> limiter, limits::Clock clock);
   http::Response Unauthorized(const AuthOutcome& outcome);
   http::Response TooMany(const limits::Verdict& verdict);
   void MaybeEvict();
 
-  std::unique_ptr<Authenticator> auth_;  // null: misconfigured, fail closed
-  bool auth_required_ = false;
+  Snapshot<const Access> access_;
   std::unique_ptr<limits::Limiter> limits_;
   limits::Clock clock_;
   observe::Metrics& metrics_;

@@ -175,6 +175,14 @@ JwtOutcome JwtVerifier::Verify(std::string_view token, std::int64_t now) const {
   if (!header || !claims || !Base64UrlDecode(token.substr(dot2 + 1), &signature)) {
     return Refuse("malformed", "malformed token");
   }
+  // RFC 7515 4.1.11: a recipient must refuse a token whose `crit` names an extension it does
+  // not process. agentd processes none, so any `crit` (well-formed or not) is refused, before
+  // the signature: an extension such as RFC 7797's b64 changes what was signed. The names are
+  // not echoed: they come from the token and the description goes into a response header.
+  if (header->contains("crit")) {
+    return Refuse("crit_unsupported",
+                  "token header lists critical extensions (crit) that are not supported");
+  }
   const json::value* alg_value = header->if_contains("alg");
   const std::string alg = alg_value && alg_value->is_string() ? std::string(alg_value->get_string()) : "";
 
@@ -209,6 +217,8 @@ JwtOutcome JwtVerifier::Verify(std::string_view token, std::int64_t now) const {
   const auto exp = NumericDate(*claims, "exp", &bad);
   const auto nbf = NumericDate(*claims, "nbf", &bad);
   if (bad) return Refuse("malformed", "exp and nbf must be numbers");
+  // A token without exp would never expire: refused unless auth.jwt.require_exp is off.
+  if (!exp && settings_.require_exp) return Refuse("missing_exp", "token has no exp claim");
   if (exp && now > *exp + leeway) return Refuse("expired", "token expired");
   if (nbf && now + leeway < *nbf) return Refuse("not_yet_valid", "token not yet valid");
   if (!settings_.audience.empty() && !AudienceMatches(claims->if_contains("aud"), settings_.audience)) {

@@ -2,8 +2,10 @@
 // Verifies a compact JWS (JWT) with OpenSSL EVP: HS256 (HMAC-SHA256), RS256 (RSA PKCS#1 v1.5
 // SHA-256) and ES256 (ECDSA P-256; the JOSE r||s signature is converted to DER). Only the
 // algorithms configured are accepted: HS256 when a secret is set, RS256 or ES256 by the type
-// of the configured public key. `alg: none` and everything else are refused. Then exp and nbf
-// (with leeway), aud (string or array) and iss are checked.
+// of the configured public key. `alg: none` and everything else are refused, and so is any
+// token whose header has a `crit` member (RFC 7515 4.1.11: agentd processes no JWS extension).
+// Then exp (required unless JwtSettings::require_exp is off) and nbf (with leeway), aud (string
+// or array) and iss are checked.
 //
 // Refusals carry a short reason (a metric label) and a description safe to send to the client;
 // neither ever contains the token.
@@ -22,7 +24,9 @@
 namespace agentd::api {
 
 struct JwtRefusal {
-  std::string reason;       // malformed, alg_not_allowed, bad_signature, expired, not_yet_valid, wrong_audience, wrong_issuer
+  // malformed, crit_unsupported, alg_not_allowed, bad_signature, missing_exp, expired,
+  // not_yet_valid, wrong_audience, wrong_issuer
+  std::string reason;
   std::string description;  // for error_description
 };
 

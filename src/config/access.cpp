@@ -165,7 +165,8 @@ Status ParseAuth(const json::value& auth, Config& out) {
     const auto& j = jwt->get_object();
     if (auto st = CheckKeys(j, "auth.jwt",
                             {"hs256_secret_env", "public_key_file", "audience", "issuer",
-                             "tenant_claim", "user_claim", "tier_claim", "leeway_s"});
+                             "tenant_claim", "user_claim", "tier_claim", "leeway_s",
+                             "require_exp"});
         !st) {
       return st;
     }
@@ -182,6 +183,10 @@ Status ParseAuth(const json::value& auth, Config& out) {
     std::int64_t leeway = s.leeway.count();
     if (auto st = ReadInt(j, "auth.jwt", "leeway_s", leeway, 0, 3600); !st) return st;
     s.leeway = std::chrono::seconds(leeway);
+    if (const json::value* require_exp = j.if_contains("require_exp")) {
+      if (!require_exp->is_bool()) return Fail("auth.jwt.require_exp", "expected true or false");
+      s.require_exp = require_exp->get_bool();
+    }
   }
   return {};
 }
@@ -251,7 +256,8 @@ json::object AuthJson(const Config& config) {
                    {"tenant_claim", j.tenant_claim},
                    {"user_claim", j.user_claim},
                    {"tier_claim", j.tier_claim},
-                   {"leeway_s", j.leeway.count()}};
+                   {"leeway_s", j.leeway.count()},
+                   {"require_exp", j.require_exp}};
   return json::object{{"mode", config.auth.mode}, {"api_keys", std::move(keys)}, {"jwt", std::move(jwt)}};
 }
 

@@ -1,8 +1,10 @@
 #include "config/catalog.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include <boost/json/array.hpp>
@@ -65,6 +67,21 @@ class Fields {
     return {};
   }
 
+  // A JSON number (integer or not) in [min, max].
+  Status Number(std::string_view key, std::optional<double>& out, double min, double max) const {
+    const json::value* v = obj_.if_contains(key);
+    if (v == nullptr) return {};
+    if (!v->is_number()) return Fail(Key(key), "expected a number");
+    const double n = v->to_number<double>();
+    if (!(n >= min && n <= max)) {
+      return Fail(Key(key), fmt::format("must be between {} and {}, got {}", min, max, n));
+    }
+    out = n;
+    return {};
+  }
+
+  const json::value* Get(std::string_view key) const { return obj_.if_contains(key); }
+
   Status Object(std::string_view key, json::object& out) const {
     const json::value* v = obj_.if_contains(key);
     if (v == nullptr) return {};
@@ -123,13 +140,148 @@ bool IsHttpUrl(std::string_view url) {
 
 constexpr std::int64_t kHour = 3'600'000;
 
+bool ValidEnvName(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// `${NAME}` and `${NAME:-default}` in a URL setting, replaced from the environment (as a shell
+// does: the default also stands in for an empty variable). Lets one file serve several setups,
+// e.g. examples/agentd.json's `${MOCK_LLM_URL:-http://127.0.0.1:18787}/v1`.
+Status ExpandEnv(const std::string& key, std::string& text, const Environment& env) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t open = text.find("${", pos);
+    if (open == std::string::npos) break;
+    const std::size_t close = text.find('}', open);
+    if (close == std::string::npos) return Fail(key, "unterminated ${ (expected ${NAME} or ${NAME:-default})");
+    out.append(text, pos, open - pos);
+    std::string_view ref(text.data() + open + 2, close - open - 2);
+    std::optional<std::string_view> fallback;
+    if (const std::size_t dash = ref.find(":-"); dash != std::string_view::npos) {
+      fallback = ref.substr(dash + 2);
+      ref = ref.substr(0, dash);
+    }
+    if (!ValidEnvName(ref)) {
+      return Fail(key, fmt::format("\"${{{}}}\" does not name an environment variable", ref));
+    }
+    const auto value = env.Get(ref);
+    if (value && !(value->empty() && fallback)) {
+      out.append(*value);
+    } else if (fallback) {
+      out.append(*fallback);
+    } else {
+      return Fail(key, fmt::format("environment variable {} is not set (write ${{{}:-default}} for "
+                                   "a default)", ref, ref));
+    }
+    pos = close + 1;
+  }
+  out.append(text, pos, std::string::npos);
+  text = std::move(out);
+  return {};
+}
+
+// Header names are HTTP tokens; values one line. The framing headers are agentd's business.
+bool ValidHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+Status ParseHeaders(const Fields& f, const Environment& env, ModelSpec& m) {
+  const json::value* v = f.Get("headers");
+  if (v == nullptr) return {};
+  if (!v->is_object()) return Fail(f.Key("headers"), "expected an object of header name -> value");
+  for (const auto& [name, value] : v->get_object()) {
+    const std::string key = fmt::format("{}.{}", f.Key("headers"), std::string_view(name));
+    if (!ValidHeaderName(name)) return Fail(key, "not a valid HTTP header name");
+    for (std::string_view framing : {"host", "content-length", "transfer-encoding", "connection"}) {
+      if (IEquals(name, framing)) return Fail(key, "set by agentd; cannot be configured");
+    }
+    ModelSpec::Header header{std::string(name), {}, {}};
+    if (value.is_string()) {
+      header.value = std::string(value.get_string());
+    } else if (value.is_object() && value.get_object().size() == 1 &&
+               value.get_object().contains("env") && value.get_object().at("env").is_string()) {
+      header.env = std::string(value.get_object().at("env").get_string());
+      if (!ValidEnvName(header.env)) {
+        return Fail(key + ".env", fmt::format("\"{}\" is not an environment variable name", header.env));
+      }
+      const auto from_env = env.Get(header.env);
+      if (!from_env) return Fail(key + ".env", fmt::format("environment variable {} is not set", header.env));
+      header.value = std::string(*from_env);
+    } else {
+      return Fail(key, R"(expected a string or {"env": "VARIABLE"})");
+    }
+    if (header.value.find_first_of("\r\n") != std::string::npos || header.value.find('\0') != std::string::npos) {
+      return Fail(key, "the value must be one line");
+    }
+    m.headers.push_back(std::move(header));
+  }
+  return {};
+}
+
+// `stop`: one string or an array of strings, none empty.
+Status ParseStop(const Fields& f, ModelSpec& m) {
+  const json::value* v = f.Get("stop");
+  if (v == nullptr) return {};
+  if (v->is_string()) {
+    if (v->get_string().empty()) return Fail(f.Key("stop"), "must not be empty");
+    m.stop = {std::string(v->get_string())};
+    return {};
+  }
+  if (!v->is_array()) return Fail(f.Key("stop"), "expected a string or an array of strings");
+  for (std::size_t i = 0; i < v->get_array().size(); ++i) {
+    const json::value& e = v->get_array()[i];
+    const std::string key = fmt::format("{}[{}]", f.Key("stop"), i);
+    if (!e.is_string()) return Fail(key, "expected a string");
+    if (e.get_string().empty()) return Fail(key, "must not be empty");
+    m.stop.emplace_back(e.get_string());
+  }
+  return {};
+}
+
+// `params` may hold any option of the provider's API except what agentd builds itself or has
+// a setting for (a silent override of those would be a trap).
+Status ParseParams(const Fields& f, ModelSpec& m) {
+  AGENTD_TRY(f.Object("params", m.params));
+  for (const auto& kv : m.params) {
+    const std::string_view name = kv.key();
+    const std::string key = fmt::format("{}.{}", f.Key("params"), name);
+    for (std::string_view own : {"model", "messages", "tools", "tool_choice", "stream",
+                                 "stream_options", "system"}) {
+      if (name == own) return Fail(key, "set by agentd; cannot be overridden");
+    }
+    for (std::string_view setting : {"temperature", "top_p", "max_tokens", "stop", "stop_sequences"}) {
+      if (name == setting) {
+        return Fail(key, fmt::format("use {} instead",
+                                     f.Key(setting == "stop_sequences" ? "stop" : setting)));
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Status ParseModels(const json::value& models, const Environment& env, Config& out) {
   std::set<std::string> names;
   return ForEachObject(models, "models", [&](const Fields& f) -> Status {
     AGENTD_TRY(f.Allow({"name", "provider", "model", "base_url", "api_key_env", "max_concurrency",
-                        "timeout_ms", "latency_ms", "slow_ms", "chunks"}));
+                        "timeout_ms", "connect_timeout_ms", "first_byte_timeout_ms",
+                        "idle_timeout_ms", "temperature", "top_p", "max_tokens", "stop", "headers",
+                        "params", "latency_ms", "slow_ms", "chunks"}));
     ModelSpec m;
     AGENTD_TRY(f.String("name", m.name, true));
     if (!names.insert(m.name).second) return Fail(f.Key("name"), fmt::format("duplicate model \"{}\"", m.name));
@@ -139,8 +291,22 @@ Status ParseModels(const json::value& models, const Environment& env, Config& ou
     AGENTD_TRY(f.String("api_key_env", m.api_key_env));
     AGENTD_TRY(f.Integer("max_concurrency", m.max_concurrency, 1, 1'000'000));
     AGENTD_TRY(f.Millis("timeout_ms", m.timeout, 1, kHour));
+    AGENTD_TRY(f.Millis("connect_timeout_ms", m.connect_timeout, 1, kHour));
+    AGENTD_TRY(f.Millis("first_byte_timeout_ms", m.first_byte_timeout, 1, kHour));
+    AGENTD_TRY(f.Millis("idle_timeout_ms", m.idle_timeout, 1, kHour));
+    // Anthropic's range is 0..1, OpenAI's 0..2.
+    AGENTD_TRY(f.Number("temperature", m.temperature, 0, m.provider == "anthropic" ? 1 : 2));
+    AGENTD_TRY(f.Number("top_p", m.top_p, 0, 1));
+    if (f.Has("max_tokens")) {
+      std::int64_t max_tokens = 0;
+      AGENTD_TRY(f.Integer("max_tokens", max_tokens, 1, 10'000'000));
+      m.max_tokens = max_tokens;
+    }
+    AGENTD_TRY(ParseStop(f, m));
+    AGENTD_TRY(ParseParams(f, m));
     if (m.provider == "mock") {
-      for (std::string_view key : {"base_url", "api_key_env"}) {
+      for (std::string_view key : {"base_url", "api_key_env", "headers", "connect_timeout_ms",
+                                   "first_byte_timeout_ms", "idle_timeout_ms"}) {
         if (f.Has(key)) return Fail(f.Key(key), "not used by provider mock");
       }
       if (m.model.empty()) m.model = "mock";
@@ -153,8 +319,10 @@ Status ParseModels(const json::value& models, const Environment& env, Config& ou
       }
       const bool openai = m.provider == "openai";
       if (m.model.empty()) return Fail(f.Key("model"), fmt::format("required for provider {}", m.provider));
+      AGENTD_TRY(ExpandEnv(f.Key("base_url"), m.base_url, env));
       if (m.base_url.empty()) m.base_url = openai ? "https://api.openai.com/v1" : "https://api.anthropic.com";
       if (!IsHttpUrl(m.base_url)) return Fail(f.Key("base_url"), "must start with http:// or https://");
+      AGENTD_TRY(ParseHeaders(f, env, m));
       if (!f.Has("api_key_env")) m.api_key_env = openai ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY";
       if (m.api_key_env.empty()) return Fail(f.Key("api_key_env"), "must name an environment variable");
       const auto key = env.Get(m.api_key_env);
@@ -171,7 +339,7 @@ Status ParseModels(const json::value& models, const Environment& env, Config& ou
   });
 }
 
-Status ParseTools(const json::value& tools, Config& out) {
+Status ParseTools(const json::value& tools, const Environment& env, Config& out) {
   std::set<std::string> names;
   return ForEachObject(tools, "tools", [&](const Fields& f) -> Status {
     AGENTD_TRY(f.Allow({"name", "kind", "description", "parameters", "url", "timeout_ms", "retries"}));
@@ -186,6 +354,7 @@ Status ParseTools(const json::value& tools, Config& out) {
     AGENTD_TRY(f.Integer("retries", t.retries, 0, 10));
     if (t.kind == "http") {
       AGENTD_TRY(f.String("url", t.url, true));
+      AGENTD_TRY(ExpandEnv(f.Key("url"), t.url, env));
       if (!IsHttpUrl(t.url)) return Fail(f.Key("url"), "must start with http:// or https://");
       if (!f.Has("parameters")) {
         t.parameters = json::object{{"type", "object"}, {"properties", json::object()}};

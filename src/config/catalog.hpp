@@ -12,10 +12,11 @@
 
 namespace agentd::config {
 
-// `models` must be an array; api keys are resolved from `env` (a missing variable is an error
-// naming it).
+// `models` must be an array; api keys and `{"env": NAME}` header values are resolved from
+// `env` (a missing variable is an error naming it). In `models[].base_url` and `tools[].url`,
+// `${NAME}` / `${NAME:-default}` are replaced from `env`.
 Status ParseModels(const boost::json::value& models, const Environment& env, Config& out);
-Status ParseTools(const boost::json::value& tools, Config& out);
+Status ParseTools(const boost::json::value& tools, const Environment& env, Config& out);
 // Needs out.models and out.tools filled: graphs reference them by name.
 Status ParseGraphs(const boost::json::value& graphs, Config& out);
 

@@ -53,6 +53,8 @@ struct StorageSettings {
 };
 
 struct ModelSpec {
+  // Every field: a reload keeps a model whose spec is equal (runtime/model_registry.hpp).
+  bool operator==(const ModelSpec&) const = default;
   std::string name;
   std::string provider;  // mock | openai | anthropic
   std::string model;     // provider's model name
@@ -60,7 +62,29 @@ struct ModelSpec {
   std::string api_key_env;  // name of the env var holding the key
   std::string api_key;      // resolved at load from api_key_env; masked when printed
   std::size_t max_concurrency = 64;
-  std::chrono::milliseconds timeout{120'000};
+  // Timeouts of the HTTP providers (docs/configuration.md, models[]): one call (every attempt
+  // and retry wait, from when it holds its max_concurrency permit), and per attempt the
+  // connect, the response head, and the longest gap between body bytes.
+  std::chrono::milliseconds timeout{600'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds first_byte_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Sampling and request settings, sent in each provider's wire shape; unset = not sent.
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<std::int64_t> max_tokens;
+  std::vector<std::string> stop;
+  // Extra request headers (openai/anthropic), in file order. `env` names the variable the
+  // value was read from at load ("" for a literal value): such values are never printed.
+  struct Header {
+    bool operator==(const Header&) const = default;
+    std::string name;
+    std::string value;
+    std::string env;
+  };
+  std::vector<Header> headers;
+  // Merged into the provider's request body last (options agentd does not model).
+  json::object params;
   // mock only (mock-llm.md): base latency, slow latency, chunks per reply
   std::chrono::milliseconds mock_latency{0};
   std::chrono::milliseconds mock_slow_latency{2'000};
@@ -133,6 +157,8 @@ struct JwtSettings {
   std::string user_claim = "sub";
   std::string tier_claim = "tier";
   std::chrono::seconds leeway{30};
+  // Tokens without `exp` are refused (they would never expire) unless this is false.
+  bool require_exp = true;
 };
 
 struct AuthSettings {

@@ -19,6 +19,8 @@ std::string Pad(int indent) { return std::string(static_cast<std::size_t>(indent
 
 bool IsScalar(const json::value& v) { return !v.is_object() && !v.is_array(); }
 
+}  // namespace
+
 json::object ModelJson(const ModelSpec& m) {
   json::object o;
   o["name"] = m.name;
@@ -34,6 +36,28 @@ json::object ModelJson(const ModelSpec& m) {
   }
   o["max_concurrency"] = m.max_concurrency;
   o["timeout_ms"] = m.timeout.count();
+  if (m.provider != "mock") {
+    o["connect_timeout_ms"] = m.connect_timeout.count();
+    o["first_byte_timeout_ms"] = m.first_byte_timeout.count();
+    o["idle_timeout_ms"] = m.idle_timeout.count();
+  }
+  if (m.temperature) o["temperature"] = *m.temperature;
+  if (m.top_p) o["top_p"] = *m.top_p;
+  if (m.max_tokens) o["max_tokens"] = *m.max_tokens;
+  if (!m.stop.empty()) {
+    json::array stop;
+    for (const auto& s : m.stop) stop.emplace_back(s);
+    o["stop"] = std::move(stop);
+  }
+  if (!m.headers.empty()) {
+    // A value read from a variable may be a secret: show where it comes from, not what it is.
+    json::object headers;
+    for (const auto& h : m.headers) {
+      headers[h.name] = h.env.empty() ? json::value(h.value) : json::value(json::object{{"env", h.env}});
+    }
+    o["headers"] = std::move(headers);
+  }
+  if (!m.params.empty()) o["params"] = m.params;
   return o;
 }
 
@@ -73,6 +97,8 @@ json::object GraphJson(const GraphSpec& g) {
   }
   return o;
 }
+
+namespace {
 
 // `extra`: lines (already indented, no trailing comma) appended after the settings.
 void AppendSection(std::string& out, const Config& config, std::string_view section, bool last,

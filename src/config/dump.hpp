@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "config/config.hpp"
@@ -24,6 +25,12 @@ std::string SettingsMarkdown();
 
 // "****" for any non-empty secret ("" stays "").
 std::string MaskSecret(std::string_view secret);
+
+// One entry of the file's models, tools or graphs lists as the dump writes it (a model's API
+// key is never in it); also what a reload compares (config/reload.hpp).
+boost::json::object ModelJson(const ModelSpec& m);
+boost::json::object ToolJson(const ToolSpec& t);
+boost::json::object GraphJson(const GraphSpec& g);
 
 // JSON with two-space indentation; `indent` is the current depth.
 std::string PrettyJson(const boost::json::value& v, int indent = 0);

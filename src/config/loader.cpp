@@ -68,19 +68,36 @@ Result<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-Status ApplySection(const json::value& section, std::string_view name, Config& config) {
-  if (!section.is_object()) return Fail(fmt::format("{}: expected an object", name));
+// Every bad key of the section goes to `problems`.
+void ApplySection(const json::value& section, std::string_view name, Config& config,
+                  std::vector<std::string>& problems) {
+  if (!section.is_object()) {
+    problems.push_back(fmt::format("{}: expected an object", name));
+    return;
+  }
   for (const auto& kv : section.get_object()) {
     if (name == "limits" && kv.key() == "tiers") continue;  // a list: ParseTiers
     const Setting* s = FindSetting(kv.key());
     const std::string key = fmt::format("{}.{}", name, std::string_view(kv.key()));
-    if (s == nullptr || s->section != name) return Fail(fmt::format("{}: unknown setting", key));
+    if (s == nullptr || s->section != name) {
+      problems.push_back(fmt::format("{}: unknown setting", key));
+      continue;
+    }
     if (auto problem = ApplyJson(config, *s, kv.value()); !problem.empty()) {
-      return Fail(fmt::format("{}: {}", key, problem));
+      problems.push_back(fmt::format("{}: {}", key, problem));
+      continue;
     }
     config.setting_sources[std::string(s->name)] = "file";
   }
-  return {};
+}
+
+std::string Join(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += kProblemSeparator;
+    out += p;
+  }
+  return out;
 }
 
 }  // namespace
@@ -123,39 +140,56 @@ Result<json::value> ParseConfigText(std::string_view text, std::string_view name
 Status ApplyConfigFile(const json::value& file, const Environment& env, Config& config) {
   if (!file.is_object()) return Fail("(top level): expected an object");
   const auto& top = file.get_object();
+  // Sections are independent, so every one is checked and all their problems reported at once
+  // (within one section or list, the first problem ends it).
+  std::vector<std::string> problems;
+  auto note = [&](const Status& st) {
+    if (!st) problems.push_back(st.error().message);
+    return static_cast<bool>(st);
+  };
   for (const auto& kv : top) {
     static constexpr std::string_view kKeys[] = {"server", "limits", "auth", "models", "tools", "graphs"};
     if (std::find(std::begin(kKeys), std::end(kKeys), kv.key()) == std::end(kKeys)) {
-      return Fail(fmt::format("{}: unknown key (expected server, limits, auth, models, tools, graphs)",
-                              std::string_view(kv.key())));
+      problems.push_back(fmt::format(
+          "{}: unknown key (expected server, limits, auth, models, tools, graphs)",
+          std::string_view(kv.key())));
     }
   }
   for (std::string_view section : {"server", "limits"}) {
-    if (const auto* v = top.if_contains(section)) {
-      if (auto st = ApplySection(*v, section, config); !st) return st;
-    }
+    if (const auto* v = top.if_contains(section)) ApplySection(*v, section, config, problems);
   }
-  if (const auto* limits = top.if_contains("limits")) {
-    if (const auto* tiers = limits->get_object().if_contains("tiers")) {
-      if (auto st = ParseTiers(*tiers, config); !st) return st;
-    }
+  if (const auto* limits = top.if_contains("limits"); limits && limits->is_object()) {
+    if (const auto* tiers = limits->get_object().if_contains("tiers")) note(ParseTiers(*tiers, config));
   }
-  if (const auto* auth = top.if_contains("auth")) {
-    if (auto st = ParseAuth(*auth, config); !st) return st;
-  }
+  if (const auto* auth = top.if_contains("auth")) note(ParseAuth(*auth, config));
   const bool has_catalog = top.contains("models") || top.contains("tools") || top.contains("graphs");
   if (!has_catalog) {
     AddDemoCatalog(config);
-    return {};
+  } else {
+    static const json::value kEmpty = json::array();
+    auto list = [&](std::string_view key) -> const json::value& {
+      const auto* v = top.if_contains(key);
+      return v ? *v : kEmpty;
+    };
+    const bool models_ok = note(ParseModels(list("models"), env, config));
+    const bool tools_ok = note(ParseTools(list("tools"), env, config));
+    // Graphs name models and tools: checked against lists that did not parse, they would only
+    // add false "unknown model" problems.
+    if (models_ok && tools_ok) note(ParseGraphs(list("graphs"), config));
   }
-  static const json::value kEmpty = json::array();
-  auto list = [&](std::string_view key) -> const json::value& {
-    const auto* v = top.if_contains(key);
-    return v ? *v : kEmpty;
-  };
-  if (auto st = ParseModels(list("models"), env, config); !st) return st;
-  if (auto st = ParseTools(list("tools"), config); !st) return st;
-  return ParseGraphs(list("graphs"), config);
+  if (problems.empty()) return {};
+  return Fail(Join(problems));
+}
+
+std::vector<std::string> SplitProblems(std::string_view message) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto at = message.find(kProblemSeparator);
+    out.emplace_back(message.substr(0, at));
+    if (at == std::string_view::npos) break;
+    message.remove_prefix(at + kProblemSeparator.size());
+  }
+  return out;
 }
 
 Result<Config> LoadConfig(std::span<const std::string> args, const Environment& env) {

@@ -4,10 +4,13 @@
 // Every failure is one kInvalidArgument Error whose message names the key and the problem
 // (`graphs[1].model: unknown model "gpt5"`, `AGENTD_PORT: expected an integer, got "x"`,
 // `--threads: must be between 0 and 1024, got 5000`); callers print "config error: " + message.
+// A config file's independent sections are all checked: their problems are joined by
+// kProblemSeparator (SplitProblems() lists them again).
 
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -16,6 +19,8 @@
 #include "config/environment.hpp"
 
 namespace agentd::config {
+
+inline constexpr std::string_view kProblemSeparator = "; ";
 
 // `args` are the flags after the subcommand (`agentd serve --port 9000` -> {"--port", "9000"}).
 // Flags take `--name value` or `--name=value`; a bool flag alone (`--dev-endpoints`) means true.
@@ -27,6 +32,9 @@ Result<boost::json::value> ParseConfigText(std::string_view text, std::string_vi
 
 // Applies a parsed config file (the top-level object) onto `config`.
 Status ApplyConfigFile(const boost::json::value& file, const Environment& env, Config& config);
+
+// The problems of a LoadConfig error message, one per entry.
+std::vector<std::string> SplitProblems(std::string_view message);
 
 // The "auto" rules for settings left at 0; documented in docs/configuration.md.
 std::size_t AutoThreads(const Environment& env);

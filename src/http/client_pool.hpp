@@ -49,7 +49,8 @@ class ClientPool final : public runtime::HttpTransport {
 
   // See runtime::HttpTransport. Errors: kInvalidArgument (URL not http(s)://host[:port]/...),
   // kUnavailable (resolve/connect/TLS/IO failure, peer closed mid-body; the message names
-  // the URL and the phase), kTimeout (connect, first byte or idle gap), kCancelled, or the
+  // the URL and the phase), kTimeout (connect, first byte or idle gap, or HttpCall::deadline;
+  // the message names the limit), kCancelled, or the
   // error the BodySink returned.
   boost::asio::awaitable<Result<runtime::HttpReply>> Send(runtime::HttpCall call,
                                                           runtime::BodySink on_body) override;

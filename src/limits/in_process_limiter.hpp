@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/snapshot.hpp"
 #include "limits/limiter.hpp"
 #include "limits/request_limits.hpp"
 
@@ -22,11 +23,11 @@ class InProcessLimiter final : public Limiter {
                                               std::string_view tier) override;
   void ChargeTokens(std::string_view tenant, std::string_view tier, double tokens) override;
   std::size_t EvictIdle() override;
-
-  RequestLimits& limits() { return limits_; }
+  void Reconfigure(const config::Limits& limits) override;
 
  private:
-  RequestLimits limits_;
+  Clock clock_;
+  Snapshot<RequestLimits> limits_;  // replaced whole by Reconfigure
 };
 
 std::unique_ptr<Limiter> MakeInProcessLimiter(const config::Limits& limits,

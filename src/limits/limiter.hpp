@@ -45,6 +45,11 @@ class Limiter {
 
   // Drops idle in-process buckets (call periodically); returns how many.
   virtual std::size_t EvictIdle() = 0;
+
+  // A configuration reload: checks from now on use `limits` (rates, bursts, tiers, the default
+  // tier). Checks already under way finish with the limits they started with. Buckets whose
+  // limit is unchanged keep their state; a changed limit starts from full buckets.
+  virtual void Reconfigure(const config::Limits& limits) = 0;
 };
 
 }  // namespace agentd::limits

@@ -3,9 +3,12 @@
 namespace agentd::limits {
 namespace {
 
-std::unique_ptr<TokenBucketLimiter> Make(const std::optional<BucketOptions>& spec, const Clock& clock) {
+// `previous`: the table this limit had before a reload; kept when its options are the same.
+std::shared_ptr<TokenBucketLimiter> Make(const std::optional<BucketOptions>& spec, const Clock& clock,
+                                         const std::shared_ptr<TokenBucketLimiter>& previous = nullptr) {
   if (!spec) return nullptr;
-  return std::make_unique<TokenBucketLimiter>(*spec, clock);
+  if (previous && previous->options() == *spec) return previous;
+  return std::make_shared<TokenBucketLimiter>(*spec, clock);
 }
 
 Verdict Judge(TokenBucketLimiter* limiter, LimitKind kind, std::string_view key) {
@@ -30,15 +33,21 @@ std::string_view LimitName(LimitKind kind) {
   return "unknown";
 }
 
-RequestLimits::RequestLimits(const config::Limits& limits, Clock clock)
-    : RequestLimits(LimitSpecs::From(limits), std::move(clock)) {}
+RequestLimits::RequestLimits(const config::Limits& limits, Clock clock,
+                             const RequestLimits* previous)
+    : RequestLimits(LimitSpecs::From(limits), std::move(clock), previous) {}
 
-RequestLimits::RequestLimits(const LimitSpecs& specs, Clock clock)
+RequestLimits::RequestLimits(const LimitSpecs& specs, Clock clock, const RequestLimits* previous)
     : default_tier_(specs.default_tier),
-      per_ip_(Make(specs.per_ip, clock)),
-      per_key_(Make(specs.per_key, clock)) {
+      per_ip_(Make(specs.per_ip, clock, previous ? previous->per_ip_ : nullptr)),
+      per_key_(Make(specs.per_key, clock, previous ? previous->per_key_ : nullptr)) {
   for (const auto& [name, t] : specs.tiers) {
-    tiers_.emplace(name, TierLimiters{Make(t.requests, clock), Make(t.tokens, clock)});
+    TierLimiters before;
+    if (previous != nullptr) {
+      if (auto it = previous->tiers_.find(name); it != previous->tiers_.end()) before = it->second;
+    }
+    tiers_.emplace(name, TierLimiters{Make(t.requests, clock, before.requests),
+                                      Make(t.tokens, clock, before.tokens)});
   }
 }
 

@@ -35,8 +35,12 @@ struct Verdict {
 
 class RequestLimits {
  public:
-  explicit RequestLimits(const config::Limits& limits, Clock clock = SteadyClock());
-  explicit RequestLimits(const LimitSpecs& specs, Clock clock = SteadyClock());
+  // `previous` (a reload: the limits being replaced): every bucket table whose options are
+  // unchanged is shared with it, so a reload resets only the limits it changes.
+  explicit RequestLimits(const config::Limits& limits, Clock clock = SteadyClock(),
+                         const RequestLimits* previous = nullptr);
+  explicit RequestLimits(const LimitSpecs& specs, Clock clock = SteadyClock(),
+                         const RequestLimits* previous = nullptr);
   ~RequestLimits();
 
   Verdict AdmitIp(std::string_view ip);
@@ -50,15 +54,18 @@ class RequestLimits {
   std::size_t EvictIdle();
 
  private:
+  // Shared (not unique) so that a reloaded RequestLimits can keep the unchanged tables; each
+  // TokenBucketLimiter is thread-safe on its own.
+  using Table = std::shared_ptr<TokenBucketLimiter>;
   struct TierLimiters {
-    std::unique_ptr<TokenBucketLimiter> requests;  // null: unlimited
-    std::unique_ptr<TokenBucketLimiter> tokens;    // null: unlimited
+    Table requests;  // null: unlimited
+    Table tokens;    // null: unlimited
   };
   const TierLimiters* TierOf(std::string_view tier) const;
 
   std::string default_tier_;
-  std::unique_ptr<TokenBucketLimiter> per_ip_;   // null: unlimited
-  std::unique_ptr<TokenBucketLimiter> per_key_;  // null: unlimited
+  Table per_ip_;   // null: unlimited
+  Table per_key_;  // null: unlimited
   std::map<std::string, TierLimiters, std::less<>> tiers_;
 };
 

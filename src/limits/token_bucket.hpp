@@ -33,6 +33,7 @@ struct BucketOptions {
   double burst = 1;            // bucket size; >= 1
   std::size_t max_keys = 100'000;
   std::size_t shards = 16;
+  bool operator==(const BucketOptions&) const = default;
 };
 
 struct Decision {

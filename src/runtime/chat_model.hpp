@@ -41,6 +41,9 @@ class ChatModel {
                                                                          DeltaSink on_delta) = 0;
   // The configured model name (config models[].name), for logs and metrics.
   virtual const std::string& name() const = 0;
+  // The provider's model as configured (models[].model, e.g. "gpt-4o-mini"): what a reply
+  // that does not name its model is labelled with.
+  virtual const std::string& model() const = 0;
 };
 
 }  // namespace agentd::runtime

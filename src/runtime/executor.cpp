@@ -24,6 +24,20 @@ namespace json = boost::json;
 
 namespace {
 
+// `spec.tools` resolved against `catalog`, in the graph's order. The registry checked every name
+// at start and a reload that drops one is refused (config/reload.cpp), so none is missing.
+std::vector<config::ToolSpec> ResolveTools(const config::GraphSpec& spec,
+                                           const std::vector<config::ToolSpec>& catalog) {
+  std::vector<config::ToolSpec> out;
+  out.reserve(spec.tools.size());
+  for (const auto& name : spec.tools) {
+    auto found = std::find_if(catalog.begin(), catalog.end(),
+                              [&](const config::ToolSpec& t) { return t.name == name; });
+    if (found != catalog.end()) out.push_back(*found);
+  }
+  return out;
+}
+
 struct Loaded {
   GraphState state;
   std::optional<model::Checkpoint> checkpoint;  // the base (latest or the requested one)
@@ -427,9 +441,17 @@ asio::awaitable<RunOutcome> RunLoop::Execute() {
 
 }  // namespace
 
+GraphExecutor::GraphExecutor(storage::CheckpointStore& checkpoints,
+                             std::shared_ptr<const RunCatalog> catalog, HttpTransport& http)
+    : checkpoints_(checkpoints), catalog_(std::move(catalog)), http_(http) {}
+
 GraphExecutor::GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
                              HttpTransport& http, std::vector<config::ToolSpec> tools)
-    : checkpoints_(checkpoints), models_(models), http_(http), tools_(std::move(tools)) {}
+    : GraphExecutor(checkpoints,
+                    std::make_shared<const RunCatalog>(RunCatalog{
+                        std::shared_ptr<ModelRegistry>(&models, [](ModelRegistry*) {}),
+                        std::move(tools)}),
+                    http) {}
 
 asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunRequest request,
                                                RunEventSink& events) {
@@ -437,13 +459,18 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   // after a cancel must not throw out of the run.
   co_await asio::this_coro::throw_if_cancelled(false);
   RunOutcome outcome;
+  // The catalog this run started with, kept by the frame to its end whatever a reload does.
+  const std::shared_ptr<const RunCatalog> catalog = catalog_.Get();
   auto loaded =
       co_await LoadState(checkpoints_, cache_, request.thread_id, request.checkpoint_id);
   if (!loaded) {
     co_return Failed(std::move(outcome), loaded.error().code, loaded.error().message,
                      loaded.error().code == Errc::kNotFound ? "NotFoundError" : "StorageError");
   }
-  RunContext ctx{graph, request, events, models_, http_, tools_, {}, {}, {}};
+  // What the model is offered and what the tools node runs both come from this one list, so
+  // a run can never offer a tool it cannot call.
+  const std::vector<config::ToolSpec> tools = ResolveTools(graph.spec, catalog->tools);
+  RunContext ctx{graph, request, events, *catalog->models, http_, tools, {}, {}, {}};
   ctx.run_metadata = request.metadata;
   ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;
   ctx.run_metadata["assistant_id"] = request.assistant_id;

@@ -15,6 +15,7 @@
 // the checkpoints already written stay (the scheduler removes them for a rollback).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/error.hpp"
+#include "common/snapshot.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/run_events.hpp"
 #include "runtime/state_cache.hpp"
@@ -83,12 +85,27 @@ struct RunOutcome {
   TokenUsage usage;  // also set for failed and cancelled runs: what was spent before
 };
 
+// What a run resolves the names of its graph against: the models and the configured tool specs
+// (config.tools; the graph's tool names are checked against them at start, and a reload that
+// drops a name a graph uses is refused). Immutable once published: a configuration reload
+// publishes a new catalog (GraphExecutor::SetCatalog), runs that started before keep theirs to
+// the end.
+struct RunCatalog {
+  std::shared_ptr<ModelRegistry> models;  // never null
+  std::vector<config::ToolSpec> tools;
+};
+
 class GraphExecutor {
  public:
-  // `tools`: the configured tool specs (config.tools) the react graphs' tools node calls; a
-  // graph tool missing from it falls back to the in-process demo tool of that name.
+  GraphExecutor(storage::CheckpointStore& checkpoints, std::shared_ptr<const RunCatalog> catalog,
+                HttpTransport& http);
+  // A fixed catalog of `models` (not owned: must outlive the executor) and `tools`.
   GraphExecutor(storage::CheckpointStore& checkpoints, ModelRegistry& models,
                 HttpTransport& http, std::vector<config::ToolSpec> tools = {});
+
+  // Runs that start from now on use `catalog`; thread-safe.
+  void SetCatalog(std::shared_ptr<const RunCatalog> catalog) { catalog_.Set(std::move(catalog)); }
+  std::shared_ptr<const RunCatalog> catalog() const { return catalog_.Get(); }
   boost::asio::awaitable<RunOutcome> Run(const GraphInfo& graph, RunRequest request,
                                          RunEventSink& events);
 
@@ -108,9 +125,8 @@ class GraphExecutor {
 
  private:
   storage::CheckpointStore& checkpoints_;
-  ModelRegistry& models_;
+  Snapshot<const RunCatalog> catalog_;
   HttpTransport& http_;
-  std::vector<config::ToolSpec> tools_;
   StateCache cache_;  // the last run's folded messages per hot thread (state_cache.hpp)
 };
 

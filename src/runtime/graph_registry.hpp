@@ -33,7 +33,7 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
-  config::GraphSpec spec;
+  config::GraphSpec spec;  // spec.tools: names a run resolves against its catalog (RunCatalog)
 };
 
 class GraphRegistry {

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "runtime/providers/chat_stream.hpp"
+#include "runtime/providers/http_provider.hpp"
 #include "runtime/providers/openai_stream.hpp"
 
 namespace agentd::runtime {
@@ -17,9 +18,11 @@ namespace asio = boost::asio;
 using providers::StreamDelta;
 
 MockChatModel::MockChatModel(std::string name, mock::MockOptions options, std::string model,
-                             std::size_t max_concurrency, observe::Metrics* metrics)
+                             std::size_t max_concurrency, observe::Metrics* metrics,
+                             providers::ChatOptions defaults)
     : name_(std::move(name)),
       model_(std::move(model)),
+      defaults_(std::move(defaults)),
       options_(options),
       semaphore_(max_concurrency),
       metrics_(metrics, name_) {}
@@ -37,8 +40,8 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   // out its latency (~1.5 KB per concurrent call on a short thread, the whole history on a
   // long one).
   const mock::MockReply reply = mock::ComputeReply(
-      providers::BuildOpenAiRequest(request.messages, request.tools, model_,
-                                    /*stream=*/true, request.options),
+      providers::BuildOpenAiRequest(request.messages, request.tools, model_, /*stream=*/true,
+                                    providers::WithDefaults(std::move(request.options), defaults_)),
       options_);
   request = ChatRequest{};
 
@@ -73,7 +76,9 @@ asio::awaitable<Result<providers::ChatResult>> MockChatModel::Complete(ChatReque
   }
   emit(providers::Finish{std::string(reply.finish_reason())});
   emit(providers::Usage{reply.usage.prompt_tokens, reply.usage.completion_tokens});
-  co_return call_metrics.Finish(assembler.Take());
+  providers::ChatResult result = assembler.Take();
+  result.model = model_;  // what the mock's replies name (agentd mock-llm: the request's model)
+  co_return call_metrics.Finish(std::move(result));
 }
 
 }  // namespace agentd::runtime

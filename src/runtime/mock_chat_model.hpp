@@ -23,17 +23,22 @@ namespace agentd::runtime {
 
 class MockChatModel final : public ChatModel {
  public:
+  // `defaults`: the model's configured sampling settings and params, put in the request body
+  // the mock computes its reply from (as the openai provider would send them).
   MockChatModel(std::string name, mock::MockOptions options, std::string model = "mock",
-                std::size_t max_concurrency = 64, observe::Metrics* metrics = nullptr);
+                std::size_t max_concurrency = 64, observe::Metrics* metrics = nullptr,
+                providers::ChatOptions defaults = {});
 
   // Errors: kCancelled only (the mock always answers).
   boost::asio::awaitable<Result<providers::ChatResult>> Complete(ChatRequest request,
                                                                  DeltaSink on_delta) override;
   const std::string& name() const override { return name_; }
+  const std::string& model() const override { return model_; }
 
  private:
   std::string name_;
   std::string model_;
+  providers::ChatOptions defaults_;
   mock::MockOptions options_;
   ModelSemaphore semaphore_;
   ModelMetrics metrics_;

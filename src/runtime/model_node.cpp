@@ -6,7 +6,6 @@
 
 #include "common/json.hpp"
 #include "common/uuid.hpp"
-#include "mock/mock_model.hpp"
 #include "runtime/chat_model.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_registry.hpp"
@@ -197,23 +196,12 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
   return chunks;
 }
 
+// The graph's tools as the model sees them: name, description and arguments schema.
 std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
   std::vector<providers::ToolSpec> out;
-  for (const auto& name : ctx.graph.spec.tools) {
-    providers::ToolSpec tool;
-    tool.name = name;
-    const config::ToolSpec* spec = nullptr;
-    for (const auto& t : ctx.tools) {
-      if (t.name == name) spec = &t;
-    }
-    if (spec != nullptr) {
-      tool.description = spec->description;
-      tool.parameters = spec->parameters;
-    } else if (name == mock::kDemoToolName) {
-      tool.description = "Get the current weather for a city.";
-      tool.parameters = mock::GetWeatherSchema();
-    }
-    out.push_back(std::move(tool));
+  out.reserve(ctx.tools.size());
+  for (const config::ToolSpec& spec : ctx.tools) {
+    out.push_back(providers::ToolSpec{spec.name, spec.description, spec.parameters});
   }
   return out;
 }
@@ -269,7 +257,9 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   }
   ChunkBuilder builder;
   builder.provider = dynamic_cast<providers::AnthropicProvider*>(model) ? "anthropic" : "openai";
-  const std::string model_name = model->name();
+  // LangChain's names: ls_model_name and response_metadata.model_name are the provider's model
+  // (the configured models[].model; the reply's own `model` when it names one), not our name.
+  const std::string& model_name = model->model();
 
   ChatRequest request;
   request.messages = ToChatMessages(state.messages, ctx.graph.spec.system_prompt);
@@ -281,7 +271,7 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   metadata["ls_model_type"] = "chat";
   const std::string llm_run_id = NewUuid4();
   // Events name the model by its LangChain class, as the reference does ("ChatOpenAI"; the
-  // mock speaks OpenAI's protocol); the configured name is in metadata.ls_model_name.
+  // mock speaks OpenAI's protocol); the provider's model is in metadata.ls_model_name.
   const std::string_view llm_name =
       builder.provider == "anthropic" ? "ChatAnthropic" : "ChatOpenAI";
   // The chat model's input as events mode shows it: a copy of the whole history, so it is
@@ -351,7 +341,8 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
     ctx.usage.output_tokens += result->usage->completion_tokens;
   }
   if (builder.id.empty()) builder.id = result->id.empty() ? "run-" + NewUuid4() : result->id;
-  json::object message = FinalMessage(*result, builder.id, builder.provider, model_name);
+  json::object message = FinalMessage(*result, builder.id, builder.provider,
+                                      result->model.empty() ? model_name : result->model);
   if (events) {
     // The end record's output is the aggregated chunk: the message plus its tool call chunks.
     json::object output = message;

@@ -18,7 +18,7 @@ Result<std::unique_ptr<ChatModel>> MakeChatModel(const config::ModelSpec& spec,
     options.slow_latency = spec.mock_slow_latency;
     return std::unique_ptr<ChatModel>(std::make_unique<MockChatModel>(
         spec.name, options, spec.model.empty() ? "mock" : spec.model, spec.max_concurrency,
-        metrics));
+        metrics, providers::ChatOptionsFrom(spec)));
   }
   auto options = providers::ProviderOptionsFrom(spec);
   options.metrics = metrics;
@@ -37,22 +37,29 @@ Result<std::unique_ptr<ChatModel>> MakeChatModel(const config::ModelSpec& spec,
 
 Result<std::unique_ptr<ModelRegistry>> ModelRegistry::Build(
     const std::vector<config::ModelSpec>& models, HttpTransport& transport,
-    observe::Metrics* metrics) {
+    observe::Metrics* metrics, const ModelRegistry* previous) {
   auto registry = std::make_unique<ModelRegistry>();
   for (const auto& spec : models) {
     if (registry->models_.count(spec.name) != 0) {
       return MakeError(Errc::kInvalidArgument, fmt::format("models.{}: duplicate name", spec.name));
     }
+    if (previous != nullptr) {
+      auto it = previous->models_.find(spec.name);
+      if (it != previous->models_.end() && it->second.spec == spec) {
+        registry->models_.emplace(spec.name, it->second);
+        continue;
+      }
+    }
     auto model = MakeChatModel(spec, transport, metrics);
     if (!model) return model.error();
-    registry->models_.emplace(spec.name, std::move(*model));
+    registry->models_.emplace(spec.name, Entry{spec, std::shared_ptr<ChatModel>(std::move(*model))});
   }
   return registry;
 }
 
 ChatModel* ModelRegistry::Find(std::string_view name) const {
   auto it = models_.find(name);
-  return it == models_.end() ? nullptr : it->second.get();
+  return it == models_.end() ? nullptr : it->second.model.get();
 }
 
 std::vector<std::string> ModelRegistry::Names() const {

@@ -1,6 +1,9 @@
 #pragma once
-// ModelRegistry: one ChatModel per configured model (config models[]), by name. Built once at
-// start-up from the validated config, then read-only (safe from every loop). Providers:
+// ModelRegistry: one ChatModel per configured model (config models[]), by name. Built from the
+// validated config, then read-only (safe from every loop). A configuration reload builds a new
+// registry from the previous one (Build's `previous`): a model whose spec did not change is
+// the same ChatModel in both (its max_concurrency permits and in-flight calls carry on), a
+// changed one is new; runs that hold the old registry finish with its models. Providers:
 // "mock" -> MockChatModel, "openai" -> OpenAiProvider, "anthropic" -> AnthropicProvider; the
 // HTTP ones share the given transport (http::ClientPool in production), which must outlive
 // the registry. With a metrics registry every model counts its agentd_llm_* series
@@ -23,16 +26,22 @@ namespace agentd::runtime {
 class ModelRegistry {
  public:
   // Errors: kInvalidArgument naming the model with an unknown provider or a duplicate name.
+  // `previous`: the registry this one replaces (a reload), whose unchanged models are shared.
   static Result<std::unique_ptr<ModelRegistry>> Build(const std::vector<config::ModelSpec>& models,
                                                       HttpTransport& transport,
-                                                      observe::Metrics* metrics = nullptr);
+                                                      observe::Metrics* metrics = nullptr,
+                                                      const ModelRegistry* previous = nullptr);
 
   // The model called `name`, or null.
   ChatModel* Find(std::string_view name) const;
   std::vector<std::string> Names() const;
 
  private:
-  std::map<std::string, std::unique_ptr<ChatModel>, std::less<>> models_;
+  struct Entry {
+    config::ModelSpec spec;
+    std::shared_ptr<ChatModel> model;  // shared with the registry a reload built from this one
+  };
+  std::map<std::string, Entry, std::less<>> models_;
 };
 
 // One ChatModel for `spec` (the factory Build uses). kInvalidArgument for an unknown provider.

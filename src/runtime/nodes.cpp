@@ -57,18 +57,12 @@ json::object EchoNode(const GraphState& state) {
   return {{"messages", json::array{std::move(reply)}}};
 }
 
-const config::ToolSpec* FindTool(const RunContext& ctx, std::string_view name) {
+// The spec of the graph's tool `name`, or null when the graph does not offer it.
+const config::ToolSpec* OfferedTool(const RunContext& ctx, std::string_view name) {
   for (const auto& t : ctx.tools) {
     if (t.name == name) return &t;
   }
   return nullptr;
-}
-
-bool GraphOffers(const RunContext& ctx, std::string_view name) {
-  for (const auto& t : ctx.graph.spec.tools) {
-    if (t == name) return true;
-  }
-  return false;
 }
 
 asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo& task,
@@ -102,7 +96,8 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     }
     // The reference's ToolNode runs only tools it knows: those get on_tool_start/end (4.3),
     // an unknown name becomes an error message without tool events.
-    const bool offered = GraphOffers(ctx, info.name);
+    const config::ToolSpec* spec = OfferedTool(ctx, info.name);
+    const bool offered = spec != nullptr;
     if (offered && ctx.Wants(StreamMode::kEvents)) {
       info.event_run_id = NewUuid4();
       info.args = args;
@@ -111,7 +106,7 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     }
     asio::awaitable<ToolOutcome> work =
         offered
-            ? InvokeTool(FindTool(ctx, info.name), info.name, std::move(args), ctx.http)
+            ? InvokeTool(*spec, std::move(args), ctx.http)
             : [](std::string name) -> asio::awaitable<ToolOutcome> {
                 co_return ToolOutcome{
                     fmt::format("Error: Tool \"{}\" not found.", name), false};

@@ -1,6 +1,6 @@
 #pragma once
 // What the executor's nodes share during one run: the request, the graph, the event sink and
-// the services (models, HTTP, tool specs), plus the builders of the wire shapes every node
+// the services (models, HTTP; the tool specs are the graph's), plus the builders of the wire shapes every node
 // emits (agent-protocol.md 4.3, 7.4, 7.5). Lives on the Run() coroutine frame; nodes hold
 // references to it only while they run. Single event loop: no locking.
 
@@ -33,6 +33,8 @@ struct RunContext {
   RunEventSink& sink;
   ModelRegistry& models;
   HttpTransport& http;
+  // The graph's tools (GraphSpec::tools, in order) resolved against the run's catalog: what the
+  // model is offered and what the tools node runs.
   const std::vector<config::ToolSpec>& tools;
   // config.metadata-like keys copied onto every message/task metadata: the run's metadata,
   // graph_id, assistant_id, thread_id, run_id.

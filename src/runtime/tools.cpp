@@ -59,14 +59,22 @@ asio::awaitable<ToolOutcome> RunHttp(const config::ToolSpec& spec, const json::v
     call.connect_timeout = std::min(spec.timeout, std::chrono::milliseconds(10'000));
     call.first_byte_timeout = spec.timeout;
     call.idle_timeout = spec.timeout;
+    call.deadline = std::chrono::steady_clock::now() + spec.timeout;  // the attempt, whole
     std::string reply_body;
     auto reply = co_await http.Send(std::move(call), [&reply_body](std::string_view bytes) -> Status {
       reply_body.append(bytes);
       return {};
     });
     if (!reply) {
-      last_error = fmt::format("Error: tool {} failed: {}", spec.name, reply.error().message);
-      if (reply.error().code == Errc::kUnavailable) continue;
+      const Error& error = reply.error();
+      if (error.code == Errc::kTimeout) {
+        co_return ToolOutcome{fmt::format("Error: tool {} timed out after {} ms (timeout_ms; "
+                                          "not retried): {}",
+                                          spec.name, spec.timeout.count(), error.message),
+                              false};
+      }
+      last_error = fmt::format("Error: tool {} failed: {}", spec.name, error.message);
+      if (error.code == Errc::kUnavailable) continue;
       co_return ToolOutcome{last_error, false};
     }
     if (reply->status >= 500) {
@@ -81,17 +89,18 @@ asio::awaitable<ToolOutcome> RunHttp(const config::ToolSpec& spec, const json::v
     }
     co_return ToolOutcome{ContentOf(reply_body), true};
   }
+  if (attempts > 1) last_error += fmt::format(" (gave up after {} attempts)", attempts);
   co_return ToolOutcome{last_error, false};
 }
 
 }  // namespace
 
-asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec* spec, std::string name,
-                                        json::value args, HttpTransport& http) {
-  if (spec == nullptr || spec->kind == "demo") co_return RunDemo(name, args);
-  if (spec->kind == "http") co_return co_await RunHttp(*spec, args, http);
-  co_return ToolOutcome{fmt::format("Error: tool {} has unknown kind \"{}\"", name, spec->kind),
-                        false};
+asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec& spec, json::value args,
+                                        HttpTransport& http) {
+  if (spec.kind == "demo") co_return RunDemo(spec.name, args);
+  if (spec.kind == "http") co_return co_await RunHttp(spec, args, http);
+  co_return ToolOutcome{
+      fmt::format("Error: tool {} has unknown kind \"{}\"", spec.name, spec.kind), false};
 }
 
 }  // namespace agentd::runtime

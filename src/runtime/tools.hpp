@@ -1,7 +1,10 @@
 #pragma once
 // Tool invocation for the react graph's `tools` node. Kinds: `demo` (get_weather, in process)
-// and `http` (POST the arguments JSON to ToolSpec.url through the HttpTransport, with the
-// tool's timeout, retrying connect failures and 5xx up to ToolSpec.retries times).
+// and `http` (POST the arguments JSON to ToolSpec.url through the HttpTransport). An http
+// attempt is bounded as a whole by ToolSpec.timeout (connect by min(10 s, timeout)).
+// Connection failures and 5xx answers are retried up to ToolSpec.retries times after a short
+// growing pause (50 ms, 100 ms, ...); a timeout is not (the tool may still be acting on the
+// call), nor is any other answer (a 4xx is the tool refusing the arguments).
 // Never fails: every failure becomes an outcome with ok = false and the error text, which the
 // node turns into a tool message with status "error" (the model sees it, the run goes on).
 // Cancellation: the awaiting coroutine's slot cancels the HTTP call; the outcome then says
@@ -22,9 +25,8 @@ struct ToolOutcome {
   bool ok = true;
 };
 
-// `spec` may be null: a name the graph lists without a spec falls back to the demo tool of
-// that name, else an error outcome.
-boost::asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec* spec, std::string name,
+// `spec` is one of the graph's tools (RunContext::tools); it must outlive the call.
+boost::asio::awaitable<ToolOutcome> InvokeTool(const config::ToolSpec& spec,
                                                boost::json::value args, HttpTransport& http);
 
 }  // namespace agentd::runtime

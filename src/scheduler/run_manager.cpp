@@ -33,11 +33,17 @@ RunManager::RunManager(storage::Storage& storage, const runtime::GraphRegistry& 
       options_(std::move(options)),
       admission_(AdmissionOptions{options_.limits.max_active_runs,
                                   options_.limits.max_queued_runs}),
+      tiers_(std::make_shared<const Tiers>(
+          Tiers{options_.limits.tiers, options_.limits.default_tier})),
       self_base_url_(options_.self_base_url) {
   UpdateGauges();
 }
 
 RunManager::~RunManager() = default;
+
+void RunManager::SetTiers(std::vector<config::TierLimits> tiers, std::string default_tier) {
+  tiers_.Set(std::make_shared<const Tiers>(Tiers{std::move(tiers), std::move(default_tier)}));
+}
 
 void RunManager::SetSelfBaseUrl(std::string url) {
   std::lock_guard lock(mutex_);
@@ -64,8 +70,9 @@ Error ShuttingDown() {
 }  // namespace
 
 TierQuota RunManager::QuotaFor(const std::string& tier) const {
-  const std::string& name = tier.empty() ? options_.limits.default_tier : tier;
-  for (const auto& t : options_.limits.tiers) {
+  const auto table = tiers_.Get();
+  const std::string& name = tier.empty() ? table->default_tier : tier;
+  for (const auto& t : table->tiers) {
     if (t.name == name) {
       return TierQuota{t.name, t.max_concurrent_runs, t.max_queued_runs, t.priority};
     }

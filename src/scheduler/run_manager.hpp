@@ -44,6 +44,7 @@
 #include "bus/event_log.hpp"
 #include "bus/pubsub.hpp"
 #include "common/error.hpp"
+#include "common/snapshot.hpp"
 #include "model/types.hpp"
 #include "runtime/graph_registry.hpp"
 #include "config/config.hpp"
@@ -315,6 +316,12 @@ class RunManager {
 
   void SetSelfBaseUrl(std::string url);
 
+  // A configuration reload: the tier quotas (max_concurrent_runs, max_queued_runs, priority)
+  // and the default tier that runs created from now on are admitted with; an admitted run
+  // keeps the quota it got. The other fields of RunManagerOptions::limits (max_active_runs,
+  // max_queued_runs, queue_timeout, run_timeout) stay as they were at start.
+  void SetTiers(std::vector<config::TierLimits> tiers, std::string default_tier);
+
   // Cluster mode: starts listening to control messages and the lease keeper (renewal,
   // adoption of expired runs). Call once, after the loops run; Recover() calls it.
   void StartCluster();
@@ -424,6 +431,11 @@ class RunManager {
   ExecutorPicker pick_;
   RunManagerOptions options_;
   Admission admission_;
+  struct Tiers {
+    std::vector<config::TierLimits> tiers;
+    std::string default_tier;
+  };
+  Snapshot<const Tiers> tiers_;  // starts as options_.limits'; SetTiers replaces it
 
   mutable std::mutex mutex_;
   std::map<std::string, Slot> slots_;                         // thread_id -> active runs

@@ -1,7 +1,8 @@
 // fuzz_http_request: arbitrary bytes as what a client sent on one connection, through the
 // steps the server's session (src/http/detail/session.cpp, ServeOne) takes for each request:
 // Beast's request_parser with our header limit, the head read first with no body limit, then
-// the body with ours; x-request-id choice, target parsing (http::detail::ParseTarget), the
+// the body with ours; x-request-id choice, the framing rules (http::detail::CheckFraming:
+// Transfer-Encoding, Content-Length, Host), target parsing (http::detail::ParseTarget), the
 // Content-Length check, the preflight answer or the router (the real API routes), GET and HEAD
 // requests dispatched to their handlers, then the CORS headers. Up to 8 pipelined requests are
 // read from one input, as a keep-alive connection would.
@@ -25,6 +26,7 @@
 
 #include "api_world.hpp"
 #include "http/detail/cors.hpp"
+#include "http/detail/framing.hpp"
 #include "http/detail/target.hpp"
 #include "http/server.hpp"
 
@@ -79,7 +81,8 @@ bool ServeOne(std::string_view& rest, const http::ServerOptions& opts) {
   Feed(parser, rest, ec, [&] { return parser.is_header_done(); });
 
   http::Request req;
-  http::Response resp = http::Response::Text(400, "400 Bad Request");
+  http::Response resp =
+      http::Response::Json(400, http::detail::ErrorJson("bad_request", "malformed request"));
   bool keep_alive = false;
   if (!ec) {
     auto& msg = parser.get();
@@ -91,7 +94,10 @@ bool ServeOne(std::string_view& rest, const http::ServerOptions& opts) {
     req.request_id = http::detail::ChooseRequestId(req.Header("x-request-id"));
     keep_alive = msg.keep_alive();
     auto content_length = parser.content_length();
-    if (!http::detail::ParseTarget(req.target, req.path, req.query)) {
+    if (auto refusal = http::detail::CheckFraming(req, msg.version())) {
+      resp = std::move(*refusal);
+      keep_alive = false;
+    } else if (!http::detail::ParseTarget(req.target, req.path, req.query)) {
       keep_alive = keep_alive && parser.is_done();
     } else if (content_length && *content_length > opts.body_limit_bytes) {
       resp = http::Response::Json(413, http::detail::ErrorJson("payload_too_large", "too big"));

@@ -28,12 +28,41 @@ using tcp = asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
 
+// When one phase of a call must end: its own timeout, or the call's deadline if that comes
+// first. Kept to name the limit that fired in the error.
+struct PhaseLimit {
+  std::chrono::steady_clock::time_point at;
+  std::chrono::milliseconds timeout{0};
+  std::string_view timeout_name;  // "connect timeout", "first-byte timeout", "idle timeout"
+  bool by_deadline = false;
+};
+
+PhaseLimit LimitOf(const runtime::HttpCall& call, std::chrono::milliseconds timeout,
+                   std::string_view timeout_name) {
+  PhaseLimit limit{std::chrono::steady_clock::now() + timeout, timeout, timeout_name, false};
+  if (call.deadline && *call.deadline < limit.at) {
+    limit.at = *call.deadline;
+    limit.by_deadline = true;
+  }
+  return limit;
+}
+
 Error IoError(const boost::system::error_code& ec, std::string_view phase,
-              const Upstream& upstream) {
+              const Upstream& upstream, const PhaseLimit* limit = nullptr) {
   if (ec == asio::error::operation_aborted) {
     return MakeError(Errc::kCancelled, fmt::format("{} {}: cancelled", upstream.host, phase));
   }
   if (ec == beast::error::timeout) {
+    if (limit != nullptr && limit->by_deadline) {
+      return MakeError(Errc::kTimeout, fmt::format("{}:{}: {}: the call's deadline passed",
+                                                   upstream.host, upstream.port, phase));
+    }
+    if (limit != nullptr) {
+      return MakeError(Errc::kTimeout,
+                       fmt::format("{}:{}: {}: nothing for {} ms ({})", upstream.host,
+                                   upstream.port, phase, limit->timeout.count(),
+                                   limit->timeout_name));
+    }
     return MakeError(Errc::kTimeout, fmt::format("{}:{}: {} timed out", upstream.host,
                                                  upstream.port, phase));
   }
@@ -75,11 +104,12 @@ asio::awaitable<ExchangeOutcome> ExchangeOn(Stream& stream, ClientConnection& co
   }
 
   // The first-byte budget covers sending the request and receiving the response head.
-  lowest.expires_after(call.first_byte_timeout);
+  const PhaseLimit head_limit = LimitOf(call, call.first_byte_timeout, "first-byte timeout");
+  lowest.expires_at(head_limit.at);
   auto [write_ec, written] = co_await bhttp::async_write(stream, req, kUseTuple);
   if (write_ec) {
     out.stale = LooksStale(write_ec);
-    out.reply = IoError(write_ec, "sending request", upstream);
+    out.reply = IoError(write_ec, "sending request", upstream, &head_limit);
     co_return out;
   }
 
@@ -92,7 +122,7 @@ asio::awaitable<ExchangeOutcome> ExchangeOn(Stream& stream, ClientConnection& co
                                                                  kUseTuple);
   if (head_ec) {
     out.stale = LooksStale(head_ec) && head_bytes == 0 && buffered_before == 0;
-    out.reply = IoError(head_ec, "waiting for the response head (first byte)", upstream);
+    out.reply = IoError(head_ec, "waiting for the response head", upstream, &head_limit);
     co_return out;
   }
 
@@ -108,7 +138,8 @@ asio::awaitable<ExchangeOutcome> ExchangeOn(Stream& stream, ClientConnection& co
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    lowest.expires_after(call.idle_timeout);
+    const PhaseLimit idle_limit = LimitOf(call, call.idle_timeout, "idle timeout");
+    lowest.expires_at(idle_limit.at);
     // read_some, not read: hand each piece on as soon as it arrives (SSE tokens).
     auto [ec, n] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kUseTuple);
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -119,7 +150,7 @@ asio::awaitable<ExchangeOutcome> ExchangeOn(Stream& stream, ClientConnection& co
                               fmt::format("{}:{}: connection closed mid-body", upstream.host,
                                           upstream.port));
       } else {
-        out.reply = IoError(ec, "reading the response body (idle)", upstream);
+        out.reply = IoError(ec, "reading the response body", upstream, &idle_limit);
       }
       co_return out;
     }
@@ -164,7 +195,7 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> Connect(const Upstrea
                                                                    bool verify_peer) {
   auto executor = co_await asio::this_coro::executor;
   auto conn = std::make_unique<ClientConnection>();
-  const auto deadline = std::chrono::steady_clock::now() + call.connect_timeout;
+  const PhaseLimit limit = LimitOf(call, call.connect_timeout, "connect timeout");
 
   tcp::resolver resolver(executor);
   auto [resolve_ec, endpoints] = co_await resolver.async_resolve(upstream.host, upstream.port,
@@ -177,9 +208,9 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> Connect(const Upstrea
     conn->plain.emplace(executor);
   }
   beast::tcp_stream& lowest = conn->lowest();
-  lowest.expires_at(deadline);
+  lowest.expires_at(limit.at);
   auto [connect_ec, endpoint] = co_await lowest.async_connect(endpoints, kUseTuple);
-  if (connect_ec) co_return IoError(connect_ec, "connecting", upstream);
+  if (connect_ec) co_return IoError(connect_ec, "connecting", upstream, &limit);
   lowest.socket().set_option(tcp::no_delay(true));
 
   if (upstream.tls) {
@@ -194,9 +225,9 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> Connect(const Upstrea
     } else {
       tls.set_verify_mode(asio::ssl::verify_none);
     }
-    lowest.expires_at(deadline);
+    lowest.expires_at(limit.at);
     auto [hs_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
-    if (hs_ec) co_return IoError(hs_ec, "TLS handshake", upstream);
+    if (hs_ec) co_return IoError(hs_ec, "TLS handshake", upstream, &limit);
   }
   co_return conn;
 }

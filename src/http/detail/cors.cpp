@@ -58,7 +58,7 @@ Response PreflightResponse(const Request& request) {
 std::string ErrorJson(std::string_view code, std::string_view message) {
   std::string out = "{\"error\":";
   AppendJsonString(out, code);
-  out += ",\"message\":";
+  out += ",\"detail\":";
   AppendJsonString(out, message);
   out += '}';
   return out;

@@ -1,5 +1,6 @@
 #pragma once
-// CORS and the canned responses the server builds itself (preflight, 404, 413, 500, 503).
+// CORS and the canned responses the server builds itself (preflight, 400, 404, 408, 413, 431,
+// 500, 501, 503).
 // Plain functions on message.hpp types, no Beast, so they are cheap to compile and to test.
 
 #include <optional>
@@ -24,7 +25,7 @@ void AddCorsHeaders(const std::vector<std::string>& allowed_origins,
 // Access-Control-Request-Headers echoed back.
 Response PreflightResponse(const Request& request);
 
-// {"error":"<code>","message":"<message>"} with JSON string escaping.
+// {"error":"<code>","detail":"<message>"} with JSON string escaping: the one error shape.
 std::string ErrorJson(std::string_view code, std::string_view message);
 
 // The client's x-request-id when it is short, printable ASCII; otherwise a fresh uuid4.

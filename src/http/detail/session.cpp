@@ -5,6 +5,7 @@
 #include <string>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/detail/cors.hpp"
+#include "http/detail/framing.hpp"
 #include "http/detail/target.hpp"
 #include "http/detail/websocket.hpp"
 #include "http/detail/writer.hpp"
@@ -42,9 +44,11 @@ Method ToMethod(http::verb v) {
   }
 }
 
-enum class ReadFailure { kPeerGone, kBadRequest, kHeadersTooLarge, kBodyTooLarge };
+enum class ReadFailure { kPeerGone, kTimeout, kBadRequest, kHeadersTooLarge, kBodyTooLarge };
 
-ReadFailure Classify(const beast::error_code& ec) {
+// `timed_out`: the read's ReadDeadline expired (its error is then operation_aborted).
+ReadFailure Classify(const beast::error_code& ec, bool timed_out) {
+  if (timed_out) return ReadFailure::kTimeout;
   if (ec.category() != http::make_error_code(http::error::bad_target).category()) {
     return ReadFailure::kPeerGone;  // timeout, reset, eof, cancelled
   }
@@ -59,18 +63,60 @@ ReadFailure Classify(const beast::error_code& ec) {
   return ReadFailure::kBadRequest;
 }
 
-Response ErrorResponseFor(ReadFailure f, std::size_t body_limit) {
+// `ec`: the parser's error, named in a 400's detail (Beast's messages are short and fixed).
+Response ErrorResponseFor(ReadFailure f, std::size_t body_limit, const beast::error_code& ec = {}) {
   switch (f) {
     case ReadFailure::kHeadersTooLarge:
-      return Response::Text(431, "431 Request Header Fields Too Large");
+      return Response::Json(431, ErrorJson("headers_too_large",
+                                           "request line and headers exceed the header limit"));
     case ReadFailure::kBodyTooLarge:
       return Response::Json(413, ErrorJson("payload_too_large",
                                            "request body exceeds " + std::to_string(body_limit) +
                                                " bytes"));
+    case ReadFailure::kTimeout:
+      return Response::Json(408, ErrorJson("request_timeout",
+                                           "the request did not arrive in time"));
     default:
-      return Response::Text(400, "400 Bad Request");
+      return Response::Json(400, ErrorJson("bad_request",
+                                           ec ? "malformed request: " + ec.message()
+                                              : std::string("malformed request")));
   }
 }
+
+// A deadline for one read that, unlike tcp_stream's own timeout (which closes the socket),
+// only cancels the read, so a 408 can still be written. The stream's timer is switched off
+// meanwhile. Event loops are single-threaded, so Disarm() after the read completes always runs
+// before a timer handler that is already queued: that handler then touches nothing.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, Clock::time_point deadline)
+      : state_(std::make_shared<State>()), timer_(stream.get_executor(), deadline) {
+    stream.expires_never();
+    timer_.async_wait([state = state_, socket = &stream.socket()](const beast::error_code& ec) {
+      if (ec || !state->armed) return;
+      state->expired = true;
+      beast::error_code ignored;
+      socket->cancel(ignored);  // the read completes with operation_aborted
+    });
+  }
+  ~ReadDeadline() { Disarm(); }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  void Disarm() {
+    state_->armed = false;
+    timer_.cancel();
+  }
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool armed = true;
+    bool expired = false;
+  };
+  std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
+};
 
 // After answering an error with the request body unread, the client may still be sending.
 // Closing at once would make the kernel reset the connection, and the reset can destroy our
@@ -141,8 +187,9 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
   // No limit while reading the head: Beast would reject a large Content-Length before we can
   // read the headers (CORS origin, request id) needed to answer it properly.
   parser.body_limit(boost::none);
-  stream.expires_at(head_deadline);
+  ReadDeadline head_timer(stream, head_deadline);
   auto [head_ec, head_bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  head_timer.Disarm();
   auto started = Clock::now();
 
   Request req;
@@ -156,9 +203,9 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
   bool upgrade = false;  // the handler answered with a WebSocket session and the client asked
 
   if (head_ec) {
-    auto failure = Classify(head_ec);
+    auto failure = Classify(head_ec, head_timer.expired());
     if (failure == ReadFailure::kPeerGone) co_return false;
-    resp = ErrorResponseFor(failure, opts.body_limit_bytes);
+    resp = ErrorResponseFor(failure, opts.body_limit_bytes, head_ec);
     close_after = true;
   } else {
     auto& msg = parser.get();
@@ -174,8 +221,12 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
     head_only = req.method == Method::kHead;
     auto content_length = parser.content_length();
 
-    if (!ParseTarget(req.target, req.path, req.query)) {
-      resp = Response::Text(400, "400 Bad Request");
+    if (auto refusal = CheckFraming(req, version)) {
+      // The body's length is unknown (or disputed): answer, then close without reading it.
+      resp = std::move(*refusal);
+      close_after = true;
+    } else if (!ParseTarget(req.target, req.path, req.query)) {
+      resp = Response::Json(400, ErrorJson("bad_request", "malformed request target"));
       close_after = !parser.is_done();
     } else if (content_length && *content_length > opts.body_limit_bytes) {
       resp = ErrorResponseFor(ReadFailure::kBodyTooLarge, opts.body_limit_bytes);
@@ -192,12 +243,13 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
           auto [ec, n] = co_await http::async_write(stream, cont, kUseTuple);
           if (ec) co_return false;
         }
-        stream.expires_after(opts.read_timeout);
+        ReadDeadline body_timer(stream, Clock::now() + opts.read_timeout);
         auto [body_ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+        body_timer.Disarm();
         if (body_ec) {
-          auto failure = Classify(body_ec);
+          auto failure = Classify(body_ec, body_timer.expired());
           if (failure == ReadFailure::kPeerGone) co_return false;
-          resp = ErrorResponseFor(failure, opts.body_limit_bytes);
+          resp = ErrorResponseFor(failure, opts.body_limit_bytes, body_ec);
           close_after = true;
           body_ok = false;
         }
@@ -246,6 +298,19 @@ asio::awaitable<bool> ServeOne(ServerState& state, Connection& conn, beast::tcp_
   co_return ok && keep_alive;
 }
 
+// The 408 for a connection that sent no request within header_timeout of its accept.
+asio::awaitable<void> AnswerTimeout(ServerState& state, Connection& conn, beast::tcp_stream& stream,
+                                    beast::flat_buffer& buffer, const std::string& remote) {
+  auto started = Clock::now();
+  Response resp = ErrorResponseFor(ReadFailure::kTimeout, state.options.body_limit_bytes);
+  AddCorsHeaders(state.options.cors_origins, std::nullopt, resp.headers);
+  bool ok = co_await WriteResponse(stream, state, conn, resp, false, false, 11, "");
+  auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  state.CountRequest("none", "OTHER", 408, seconds);
+  observe::Logger("http")->debug("request timed out status=408 remote={}", remote);
+  if (ok) co_await LingeringClose(stream, buffer);
+}
+
 }  // namespace
 
 asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state,
@@ -278,9 +343,19 @@ asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state,
     conn->idle = true;
     // The first request's head must arrive within header_timeout of the accept; later ones
     // get idle_timeout for their first byte, then header_timeout for the rest of the head.
-    if (buffer.size() == 0) {
-      stream.expires_at(first ? accepted + state->options.header_timeout
-                              : Clock::now() + state->options.idle_timeout);
+    if (buffer.size() == 0 && first) {
+      // Nothing yet: the header_timeout runs from the accept, and ends with a 408.
+      ReadDeadline deadline(stream, accepted + state->options.header_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kUseTuple);
+      deadline.Disarm();
+      if (ec) {
+        if (deadline.expired()) co_await AnswerTimeout(*state, *conn, stream, buffer, remote);
+        break;
+      }
+      buffer.commit(n);
+    } else if (buffer.size() == 0) {
+      // An idle keep-alive connection is closed without an answer: no request is pending.
+      stream.expires_at(Clock::now() + state->options.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kUseTuple);
       if (ec) break;
       buffer.commit(n);

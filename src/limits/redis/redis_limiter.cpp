@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "bus/redis/detail/connection.hpp"
+#include "common/snapshot.hpp"
 #include "bus/redis/detail/redis_url.hpp"
 #include "limits/limit_specs.hpp"
 #include "limits/redis/bucket_script.hpp"
@@ -53,14 +54,29 @@ Verdict VerdictOf(const Bucket& b, const BucketOutcome& o, double cost) {
   return v;
 }
 
+// The limits in force: what the buckets allow and the in-process fallback deciding the same
+// numbers while Redis is down. Replaced whole on a reload (Reconfigure); a check keeps the
+// version it started with.
+struct Rules {
+  LimitSpecs specs;
+  std::shared_ptr<RequestLimits> fallback;
+};
+
+std::shared_ptr<const Rules> MakeRules(const config::Limits& limits, const Clock& clock,
+                                       const Rules* previous) {
+  auto specs = LimitSpecs::From(limits);
+  auto fallback = std::make_shared<RequestLimits>(specs, clock,
+                                                  previous ? previous->fallback.get() : nullptr);
+  return std::make_shared<const Rules>(Rules{std::move(specs), std::move(fallback)});
+}
+
 class Core : public std::enable_shared_from_this<Core> {
  public:
   Core(const config::Limits& limits, RedisLimiterOptions options,
        bus::redis::detail::RedisEndpoint endpoint, asio::any_io_executor executor,
        observe::Metrics& metrics)
-      : specs_(LimitSpecs::From(limits)),
-        options_(std::move(options)),
-        fallback_(specs_, options_.fallback_clock),
+      : options_(std::move(options)),
+        rules_(MakeRules(limits, options_.fallback_clock, nullptr)),
         conn_(Connection::Make(executor, std::move(endpoint),
                                {.connect_timeout = options_.connect_timeout,
                                 .reconnect_backoff_max = options_.reconnect_backoff_max},
@@ -83,26 +99,35 @@ class Core : public std::enable_shared_from_this<Core> {
     asio::post(probe_strand_, [self = shared_from_this()] { self->probe_timer_.cancel(); });
   }
 
+  void Reconfigure(const config::Limits& limits) {
+    auto current = rules_.Get();
+    rules_.Set(MakeRules(limits, options_.fallback_clock, current.get()));
+  }
+
   asio::awaitable<Verdict> AdmitIp(std::string_view ip) {
-    if (!specs_.per_ip) co_return Verdict{};
+    const auto rules = rules_.Get();  // kept by this frame: `buckets` points into it
+    const LimitSpecs& specs = rules->specs;
+    if (!specs.per_ip) co_return Verdict{};
     if (!outage_.active()) {
-      std::vector<Bucket> buckets{{Key("per_ip", ip), &*specs_.per_ip, LimitKind::kPerIp}};
+      std::vector<Bucket> buckets{{Key("per_ip", ip), &*specs.per_ip, LimitKind::kPerIp}};
       auto out = co_await Run(BucketOp::kAcquire, 1, buckets);
       if (out) co_return VerdictOf(buckets[0], (*out)[0], 1);
     }
     fallback_total_.Inc();
-    co_return fallback_.AdmitIp(ip);
+    co_return rules->fallback->AdmitIp(ip);
   }
 
   asio::awaitable<Verdict> AdmitPrincipal(std::string_view credential, std::string_view tenant,
                                           std::string_view tier) {
+    const auto rules = rules_.Get();
+    const LimitSpecs& specs = rules->specs;
     std::vector<Bucket> buckets;
-    if (!credential.empty() && specs_.per_key) {
-      buckets.push_back({Key("per_key", credential), &*specs_.per_key, LimitKind::kPerKey});
+    if (!credential.empty() && specs.per_key) {
+      buckets.push_back({Key("per_key", credential), &*specs.per_key, LimitKind::kPerKey});
     }
-    const TierSpecs* t = specs_.TierOf(tier);
+    const TierSpecs* t = specs.TierOf(tier);
     if (t != nullptr && t->requests) {
-      buckets.push_back({TierKey("tier_requests", tier, tenant), &*t->requests,
+      buckets.push_back({TierKey(specs, "tier_requests", tier, tenant), &*t->requests,
                          LimitKind::kTierRequests});
     }
     if (buckets.empty()) co_return Verdict{};
@@ -120,46 +145,48 @@ class Core : public std::enable_shared_from_this<Core> {
       }
     }
     fallback_total_.Inc();
-    co_return fallback_.AdmitPrincipal(credential, tenant, tier);
+    co_return rules->fallback->AdmitPrincipal(credential, tenant, tier);
   }
 
   asio::awaitable<Verdict> CheckTokens(std::string_view tenant, std::string_view tier) {
-    const TierSpecs* t = specs_.TierOf(tier);
+    const auto rules = rules_.Get();
+    const TierSpecs* t = rules->specs.TierOf(tier);
     if (t == nullptr || !t->tokens) co_return Verdict{};
     if (!outage_.active()) {
-      std::vector<Bucket> buckets{
-          {TierKey("tier_tokens", tier, tenant), &*t->tokens, LimitKind::kTierTokens}};
+      std::vector<Bucket> buckets{{TierKey(rules->specs, "tier_tokens", tier, tenant), &*t->tokens,
+                                   LimitKind::kTierTokens}};
       auto out = co_await Run(BucketOp::kCheck, 0, buckets);
       if (out) co_return VerdictOf(buckets[0], (*out)[0], 1);  // as TokenBucketLimiter::Check
     }
     fallback_total_.Inc();
-    co_return fallback_.CheckTokens(tenant, tier);
+    co_return rules->fallback->CheckTokens(tenant, tier);
   }
 
   void ChargeTokens(std::string_view tenant, std::string_view tier, double tokens) {
-    const TierSpecs* t = specs_.TierOf(tier);
+    const auto rules = rules_.Get();
+    const TierSpecs* t = rules->specs.TierOf(tier);
     if (t == nullptr || !t->tokens) return;
     if (outage_.active() || stopped_) {
       fallback_total_.Inc();
-      fallback_.ChargeTokens(tenant, tier, tokens);
+      rules->fallback->ChargeTokens(tenant, tier, tokens);
       return;
     }
-    std::vector<Bucket> buckets{
-        {TierKey("tier_tokens", tier, tenant), &*t->tokens, LimitKind::kTierTokens}};
+    std::vector<Bucket> buckets{{TierKey(rules->specs, "tier_tokens", tier, tenant), &*t->tokens,
+                                 LimitKind::kTierTokens}};
     // Sent from here, not from a spawned coroutine, so it reaches the connection before any
     // check this thread issues next.
     SendScript(ScriptArgs(BucketOp::kCharge, tokens, buckets),
-               [self = shared_from_this(), tenant = std::string(tenant),
+               [self = shared_from_this(), rules, tenant = std::string(tenant),
                 tier = std::string(tier), tokens](Result<Reply> r) {
                  if (r && ParseBucketReply(*r)) return;
                  // Not counted in Redis: count it here, so this instance still sees it.
                  self->fallback_total_.Inc();
-                 self->fallback_.ChargeTokens(tenant, tier, tokens);
+                 rules->fallback->ChargeTokens(tenant, tier, tokens);
                  self->Degrade(r ? Error(Errc::kInternal, "unexpected script reply") : r.error());
                });
   }
 
-  std::size_t EvictIdle() { return fallback_.EvictIdle(); }
+  std::size_t EvictIdle() { return rules_.Get()->fallback->EvictIdle(); }
 
  private:
   std::string Key(std::string_view limit, std::string_view subject) const {
@@ -167,9 +194,9 @@ class Core : public std::enable_shared_from_this<Core> {
   }
   // Per tier as RequestLimits keeps a limiter per tier: a tenant seen under two tiers has two
   // buckets. The tier is the configured one the request resolves to.
-  std::string TierKey(std::string_view limit, std::string_view tier,
+  std::string TierKey(const LimitSpecs& specs, std::string_view limit, std::string_view tier,
                       std::string_view tenant) const {
-    return fmt::format("{}rl:{}:{}:{}", options_.key_prefix, limit, specs_.TierName(tier),
+    return fmt::format("{}rl:{}:{}:{}", options_.key_prefix, limit, specs.TierName(tier),
                        tenant);
   }
 
@@ -255,9 +282,8 @@ class Core : public std::enable_shared_from_this<Core> {
     }
   }
 
-  const LimitSpecs specs_;
   const RedisLimiterOptions options_;
-  RequestLimits fallback_;
+  Snapshot<const Rules> rules_;
   std::shared_ptr<Connection> conn_;
   asio::strand<asio::any_io_executor> probe_strand_;
   asio::steady_timer probe_timer_;  // probe_strand_ only
@@ -283,6 +309,7 @@ class RedisLimiter final : public Limiter {
     core_->ChargeTokens(tenant, tier, tokens);
   }
   std::size_t EvictIdle() override { return core_->EvictIdle(); }
+  void Reconfigure(const config::Limits& limits) override { core_->Reconfigure(limits); }
 
  private:
   std::shared_ptr<Core> core_;

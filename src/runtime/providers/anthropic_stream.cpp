@@ -75,6 +75,7 @@ Status AnthropicStreamDecoder::DecodeData(const SseEvent& event, std::vector<Str
     if (std::string_view id = StringAt(*message, "id"); !id.empty()) {
       Emit(MessageStart{std::string(id)}, out);
     }
+    assembler_.SetModel(StringAt(*message, "model"));
     if (const json::object* u = ObjectAt(*message, "usage")) {
       usage_.prompt_tokens = PromptTokens(*u).value_or(0);
       usage_.completion_tokens = IntAt(*u, "output_tokens").value_or(0);
@@ -203,6 +204,7 @@ Result<ChatResult> ParseAnthropicResponse(std::string_view body) {
 
   ChatResult result;
   result.id = StringAt(root, "id");
+  result.model = StringAt(root, "model");
   result.finish_reason = AnthropicFinishReason(StringAt(root, "stop_reason"));
   if (const json::object* u = ObjectAt(root, "usage")) {
     result.usage = Usage{PromptTokens(*u).value_or(0), IntAt(*u, "output_tokens").value_or(0)};

@@ -21,6 +21,7 @@ namespace agentd::runtime::providers {
 class ChatAssembler {
  public:
   void SetId(std::string_view id);
+  void SetModel(std::string_view model) { result_.model.assign(model); }
   // Text appends; ToolCallStart opens call `index` (grows the list as needed); ToolCallArgsDelta
   // appends to call `index`; Usage replaces; Finish sets the reason.
   void Apply(const StreamDelta& delta);

@@ -118,6 +118,7 @@ using StreamDelta =
 // The whole reply, assembled from the deltas (or parsed from a non-streaming response).
 struct ChatResult {
   std::string id;  // the provider's completion/message id
+  std::string model;  // the model that answered, as the reply names it ("" when it does not)
   std::string text;
   std::vector<ToolCall> tool_calls;
   std::string finish_reason;

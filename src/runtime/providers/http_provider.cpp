@@ -73,6 +73,28 @@ milliseconds Backoff(const RetryPolicy& policy, int attempt, double random01) {
   return milliseconds(static_cast<std::int64_t>(std::clamp(random01, 0.0, 1.0) * ceiling));
 }
 
+ChatOptions ChatOptionsFrom(const config::ModelSpec& spec) {
+  ChatOptions options;
+  options.max_tokens = spec.max_tokens;
+  options.temperature = spec.temperature;
+  options.top_p = spec.top_p;
+  options.stop = spec.stop;
+  options.extra = spec.params;
+  return options;
+}
+
+ChatOptions WithDefaults(ChatOptions request, const ChatOptions& defaults) {
+  if (!request.max_tokens) request.max_tokens = defaults.max_tokens;
+  if (!request.temperature) request.temperature = defaults.temperature;
+  if (!request.top_p) request.top_p = defaults.top_p;
+  if (request.stop.empty()) request.stop = defaults.stop;
+  if (request.tool_choice.empty()) request.tool_choice = defaults.tool_choice;
+  for (const auto& kv : defaults.extra) {
+    if (!request.extra.contains(kv.key())) request.extra.emplace(kv.key(), kv.value());
+  }
+  return request;
+}
+
 ProviderOptions ProviderOptionsFrom(const config::ModelSpec& spec) {
   ProviderOptions options;
   options.name = spec.name;
@@ -81,7 +103,11 @@ ProviderOptions ProviderOptionsFrom(const config::ModelSpec& spec) {
   options.api_key = spec.api_key;
   options.max_concurrency = spec.max_concurrency;
   options.timeout = spec.timeout;
-  options.connect_timeout = std::min(options.connect_timeout, spec.timeout);
+  options.connect_timeout = spec.connect_timeout;
+  options.first_byte_timeout = spec.first_byte_timeout;
+  options.idle_timeout = spec.idle_timeout;
+  options.defaults = ChatOptionsFrom(spec);
+  for (const auto& header : spec.headers) options.extra_headers.emplace_back(header.name, header.value);
   return options;
 }
 
@@ -183,10 +209,13 @@ asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest reque
   if (!permit) co_return call_metrics.Finish(permit.error());
   call_metrics.Acquired();
 
+  request.options = WithDefaults(std::move(request.options), options_.defaults);
   HttpCall call = BuildCall(request);
   call.connect_timeout = options_.connect_timeout;
-  call.first_byte_timeout = options_.timeout;
-  call.idle_timeout = options_.timeout;
+  call.first_byte_timeout = options_.first_byte_timeout;
+  call.idle_timeout = options_.idle_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  call.deadline = deadline;
   for (const auto& header : options_.extra_headers) call.headers.push_back(header);
 
   const RetryPolicy& policy = options_.retry;
@@ -195,6 +224,13 @@ asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest reque
     attempts_.fetch_add(1, std::memory_order_relaxed);
     call_metrics.Attempt();
     Attempt outcome = co_await SendOnce(call, on_delta, call_metrics);
+    if (!outcome.result && outcome.result.error().code == Errc::kTimeout &&
+        std::chrono::steady_clock::now() >= deadline) {
+      Error error = outcome.result.error();
+      error.message += fmt::format(" (timeout_ms: {} ms for the whole call)",
+                                   options_.timeout.count());
+      co_return call_metrics.Finish(std::move(error));
+    }
     if (outcome.result || !outcome.retryable) {
       co_return call_metrics.Finish(std::move(outcome.result));
     }
@@ -207,6 +243,12 @@ asio::awaitable<Result<ChatResult>> HttpChatProvider::Complete(ChatRequest reque
     const milliseconds delay = outcome.retry_after
                                    ? *outcome.retry_after
                                    : Backoff(policy, attempt, options_.random());
+    if (std::chrono::steady_clock::now() + delay >= deadline) {
+      error.message += fmt::format(" (gave up after {} attempts: the retry would pass "
+                                   "timeout_ms of {} ms)", attempt, options_.timeout.count());
+      metrics_.Degraded(error);
+      co_return call_metrics.Finish(error);
+    }
     if (waited + delay > policy.max_total_wait) {
       error.message += fmt::format(" (gave up after {} attempts: retry wait budget of {} ms "
                                    "exhausted)", attempt, policy.max_total_wait.count());

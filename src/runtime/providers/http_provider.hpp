@@ -55,25 +55,43 @@ struct ProviderOptions {
   std::string base_url;  // empty: the provider's default
   std::string api_key;
   std::size_t max_concurrency = 64;
-  std::chrono::milliseconds timeout{120'000};  // first byte and max gap between body bytes
+  // The whole call: every attempt and retry wait, counted once the permit is held. A retry
+  // whose wait would pass it is not made.
+  std::chrono::milliseconds timeout{600'000};
+  // Per attempt: connect (+ TLS), request sent -> response head, longest gap between body bytes.
   std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds first_byte_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  // The configured sampling settings and `params` (extra): a request's own options win
+  // field by field (WithDefaults).
+  ChatOptions defaults;
   RetryPolicy retry;
   SleepFn sleep;    // default: a steady_timer on the caller's executor
   RandomFn random;  // default: a thread-local PRNG
-  // Sent with every request. Tests use it for mock-llm fault injection (x-mock-fail, ...).
+  // Sent with every request, after the provider's own headers (one of the same name replaces
+  // it). The config's models[].headers; tests also use it for mock-llm fault injection.
   std::vector<std::pair<std::string, std::string>> extra_headers;
   // The process registry for the agentd_llm_* series (label model = name); null: none.
   observe::Metrics* metrics = nullptr;
 };
 
-// name, model, base_url, api_key, max_concurrency, timeout from the config.
+// Everything a models[] entry configures: name, model, base_url, api_key, max_concurrency,
+// the timeouts, the sampling settings and params (defaults), headers (extra_headers).
 ProviderOptions ProviderOptionsFrom(const config::ModelSpec& spec);
+
+// The sampling settings and params of a models[] entry as ChatOptions.
+ChatOptions ChatOptionsFrom(const config::ModelSpec& spec);
+
+// `request` with every field it leaves unset taken from `defaults`; `extra` objects merge
+// (the request's keys win).
+ChatOptions WithDefaults(ChatOptions request, const ChatOptions& defaults);
 
 class HttpChatProvider : public ChatModel {
  public:
   boost::asio::awaitable<Result<ChatResult>> Complete(ChatRequest request,
                                                       DeltaSink on_delta) final;
   const std::string& name() const final { return options_.name; }
+  const std::string& model() const final { return options_.model; }
 
   // HTTP requests sent so far (every attempt counts), for tests and metrics.
   std::uint64_t attempts() const { return attempts_.load(std::memory_order_relaxed); }

@@ -56,6 +56,7 @@ Status OpenAiStreamDecoder::DecodeChunk(std::string_view data, std::vector<Strea
       Emit(MessageStart{std::string(id)}, out);
     }
   }
+  if (assembler_.result().model.empty()) assembler_.SetModel(StringAt(chunk, "model"));
 
   if (const json::array* choices = ArrayAt(chunk, "choices")) {
     for (const json::value& c : *choices) {
@@ -127,6 +128,7 @@ Result<ChatResult> ParseOpenAiResponse(std::string_view body) {
 
   ChatResult result;
   result.id = StringAt(root, "id");
+  result.model = StringAt(root, "model");
   result.finish_reason = StringAt(choice, "finish_reason");
   result.usage = UsageOf(root);
   if (const json::object* message = ObjectAt(choice, "message")) {

@@ -27,8 +27,11 @@ std::string SigningInput(const json::object& header, const json::object& claims)
   return B64(json::serialize(header)) + "." + B64(json::serialize(claims));
 }
 
-std::string Hs256(const std::string& secret, const json::object& claims, std::string alg = "HS256") {
-  const std::string input = SigningInput({{"alg", alg}, {"typ", "JWT"}}, claims);
+std::string Hs256(const std::string& secret, const json::object& claims, std::string alg = "HS256",
+                  json::object extra_header = {}) {
+  json::object header{{"alg", alg}, {"typ", "JWT"}};
+  for (const auto& kv : extra_header) header[kv.key()] = kv.value();
+  const std::string input = SigningInput(header, claims);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -164,6 +167,42 @@ TEST_F(JwtAuth, RefusesEveryBadTokenWithItsReason) {
   }
   // Leeway: 10 s past exp still passes.
   EXPECT_TRUE(hs->Authenticate(Bearer(Hs256("top-secret", with("exp", kNow - 9))), kNow).ok);
+}
+
+TEST_F(JwtAuth, TokenWithoutExpIsRefusedUnlessRequireExpIsOff) {
+  json::object no_exp = Claims();
+  no_exp.erase("exp");
+  const std::string token = Hs256("top-secret", no_exp);
+  AuthOutcome out = hs->Authenticate(Bearer(token), kNow);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.reason, "missing_exp");
+  EXPECT_TRUE(out.bad_token);
+  EXPECT_EQ(out.description, "token has no exp claim");
+
+  auto relaxed = Make({.hs256_secret = "top-secret", .require_exp = false});
+  EXPECT_TRUE(relaxed->Authenticate(Bearer(token), kNow).ok);
+  // Relaxed or not, an exp that is present is still enforced.
+  json::object expired = Claims();
+  expired["exp"] = kNow - 100;
+  EXPECT_EQ(relaxed->Authenticate(Bearer(Hs256("top-secret", expired)), kNow).reason, "expired");
+}
+
+TEST_F(JwtAuth, TokenWithACritHeaderIsRefused) {
+  // RFC 7515 4.1.11: agentd processes no JWS extension, so whatever crit names is refused,
+  // even with a valid signature; a malformed crit too.
+  for (const json::value& crit : {json::value(json::array{"exp"}), json::value(json::array{"b64"}),
+                                  json::value(json::array{}), json::value("b64")}) {
+    SCOPED_TRACE(json::serialize(crit));
+    const std::string token =
+        Hs256("top-secret", Claims(), "HS256", {{"crit", crit}, {"b64", false}, {"exp", 1}});
+    AuthOutcome out = hs->Authenticate(Bearer(token), kNow);
+    EXPECT_FALSE(out.ok);
+    EXPECT_EQ(out.reason, "crit_unsupported");
+    EXPECT_TRUE(out.bad_token);
+    EXPECT_EQ(out.description.find("b64"), std::string::npos) << "crit names are not echoed";
+  }
+  // The same token without crit passes.
+  EXPECT_TRUE(hs->Authenticate(Bearer(Hs256("top-secret", Claims(), "HS256", {{"kid", "k1"}})), kNow).ok);
 }
 
 TEST_F(JwtAuth, MissingCredentialsAreNotABadToken) {

@@ -43,6 +43,7 @@ TEST(ConfigAccess, DefaultsAreAuthOffAndOneDefaultTier) {
   EXPECT_EQ(c->limits.tiers[0].name, "default");
   EXPECT_EQ(c->limits.default_tier, "default");
   EXPECT_EQ(c->limits.per_ip_requests_per_second, 0);
+  EXPECT_TRUE(c->auth.jwt.require_exp);
 }
 
 TEST(ConfigAccess, LoadsTiersKeysAndJwtFromTheFile) {
@@ -55,7 +56,7 @@ TEST(ConfigAccess, LoadsTiersKeysAndJwtFromTheFile) {
     "auth": {"mode": "required",
              "api_keys": [{"sha256": ")" + kHash + R"(", "tenant": "acme", "user_id": "u1", "tier": "pro"}],
              "jwt": {"hs256_secret_env": "JWT_SECRET", "audience": "agentd", "issuer": "idp",
-                     "tenant_claim": "org", "leeway_s": 5}}
+                     "tenant_claim": "org", "leeway_s": 5, "require_exp": false}}
   })", env);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->limits.queue_timeout.count(), 1000);
@@ -69,6 +70,7 @@ TEST(ConfigAccess, LoadsTiersKeysAndJwtFromTheFile) {
   EXPECT_EQ(c->auth.jwt.hs256_secret, "s3cret-value");
   EXPECT_EQ(c->auth.jwt.tenant_claim, "org");
   EXPECT_EQ(c->auth.jwt.leeway.count(), 5);
+  EXPECT_FALSE(c->auth.jwt.require_exp);
 
   // Secrets never appear in the dump, and the dump reloads to the same access settings.
   const std::string dump = DumpEffective(*c);
@@ -82,6 +84,7 @@ TEST(ConfigAccess, LoadsTiersKeysAndJwtFromTheFile) {
   EXPECT_EQ(again.limits.tiers.size(), 2u);
   EXPECT_EQ(again.auth.api_keys.size(), 1u);
   EXPECT_EQ(again.auth.jwt.audience, "agentd");
+  EXPECT_FALSE(again.auth.jwt.require_exp);
 }
 
 TEST(ConfigAccess, FlagsAndEnvironmentSetTheScalars) {
@@ -130,6 +133,7 @@ TEST(ConfigAccess, ErrorsNameTheKey) {
       {R"({"auth": {"mode": "required"}})", R"(auth.mode: "required" but no credentials)"},
       {R"({"auth": {"mode": "on"}})", R"(auth.mode: must be "none" or "required")"},
       {R"({"auth": {"keys": []}})", "auth.keys: unknown key"},
+      {R"({"auth": {"jwt": {"require_exp": "no"}}})", "auth.jwt.require_exp: expected true or false"},
   };
   for (const auto& [file, message] : cases) {
     SCOPED_TRACE(file);

@@ -44,7 +44,7 @@ TEST(ConfigValidation, FileErrorsNameTheKey) {
       {R"({"models": [{"provider": "mock"}]})", "models[0].name: required"},
       {R"({"models": [{"name": "a", "provider": "gemini"}]})",
        R"(models[0].provider: unknown provider "gemini" (expected mock, openai or anthropic))"},
-      {R"({"models": [{"name": "a", "provider": "mock", "temperature": 1}]})", "models[0].temperature: unknown key"},
+      {R"({"models": [{"name": "a", "provider": "mock", "temprature": 1}]})", "models[0].temprature: unknown key"},
       {R"({"models": [{"name": "a", "provider": "mock"}, {"name": "a", "provider": "mock"}]})",
        R"(models[1].name: duplicate model "a")"},
       {R"({"models": [{"name": "a", "provider": "mock", "api_key_env": "X"}]})",

@@ -123,6 +123,49 @@ TEST_F(ClientPoolTest, FirstByteTimeoutIsTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms);
 }
 
+TEST_F(ClientPoolTest, TimeoutErrorsNameTheLimitThatFired) {
+  // /trickle never goes idle and never ends; /stall sends one piece, then nothing.
+  router_.Add(Method::kGet, "/trickle", [](Request&) -> asio::awaitable<Response> {
+    co_return Response::Stream(200, "text/plain", [](BodyWriter& w) -> asio::awaitable<void> {
+      for (int i = 0; i < 200 && !w.closed(); ++i) {
+        if (!co_await w.Write(".")) co_return;
+        co_await Pause(10ms);
+      }
+    });
+  });
+  router_.Add(Method::kGet, "/stall", [](Request&) -> asio::awaitable<Response> {
+    co_return Response::Stream(200, "text/plain", [](BodyWriter& w) -> asio::awaitable<void> {
+      co_await w.Write("one piece");
+      co_await Pause(1500ms);
+    });
+  });
+  ServerOptions options;
+  options.shutdown_grace = 100ms;
+  StartServer(options);
+  RunCo([&]() -> asio::awaitable<void> {
+    auto idle = Call("/stall");
+    idle.idle_timeout = 100ms;
+    auto reply = co_await pool_.Send(idle, [](std::string_view) { return Status{}; });
+    EXPECT_FALSE(reply.has_value());
+    if (!reply) {
+      EXPECT_EQ(reply.error().code, Errc::kTimeout);
+      EXPECT_NE(reply.error().message.find("reading the response body: nothing for 100 ms (idle timeout)"),
+                std::string::npos)
+          << reply.error().message;
+    }
+    auto whole = Call("/trickle");
+    whole.deadline = std::chrono::steady_clock::now() + 150ms;
+    reply = co_await pool_.Send(whole, [](std::string_view) { return Status{}; });
+    EXPECT_FALSE(reply.has_value());
+    if (!reply) {
+      EXPECT_EQ(reply.error().code, Errc::kTimeout);
+      EXPECT_NE(reply.error().message.find("reading the response body: the call's deadline passed"),
+                std::string::npos)
+          << reply.error().message;
+    }
+  }());
+}
+
 TEST_F(ClientPoolTest, PeerClosingMidBodyIsUnavailableAndNotReused) {
   router_.Add(Method::kGet, "/cut", [](Request&) -> asio::awaitable<Response> {
     co_return Response::Stream(200, "text/plain", [](BodyWriter& w) -> asio::awaitable<void> {

@@ -64,7 +64,7 @@ TEST(Cors, WildcardOrConfiguredOriginOnly) {
 
 TEST(Cors, ErrorJsonEscapes) {
   EXPECT_EQ(detail::ErrorJson("bad", "say \"hi\"\n"),
-            R"({"error":"bad","message":"say \"hi\"\n"})");
+            R"({"error":"bad","detail":"say \"hi\"\n"})");
 }
 
 TEST(RequestId, KeepsSaneClientValueElseGeneratesUuid) {

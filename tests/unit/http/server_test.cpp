@@ -96,7 +96,7 @@ TEST_F(ServerTest, OversizeBodyWithContentLengthGets413AndClose) {
                          std::string(1000, 'x')));
   EXPECT_EQ(res.result_int(), 413);
   EXPECT_EQ(res.body(),
-            R"({"error":"payload_too_large","message":"request body exceeds 100 bytes"})");
+            R"({"error":"payload_too_large","detail":"request body exceeds 100 bytes"})");
   EXPECT_EQ(res["Content-Type"], "application/json");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
   EXPECT_FALSE(res.keep_alive());
@@ -187,7 +187,7 @@ TEST_F(ServerTest, ThrowingHandlerGets500JsonWithCors) {
   StartServer();
   auto res = RunCo(RoundTrip(port_, Get("/boom")));
   EXPECT_EQ(res.result_int(), 500);
-  EXPECT_EQ(res.body(), R"({"error":"internal","message":"internal server error"})");
+  EXPECT_EQ(res.body(), R"({"error":"internal","detail":"internal server error"})");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
   EXPECT_TRUE(res.keep_alive());
 }

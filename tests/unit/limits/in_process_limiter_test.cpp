@@ -51,6 +51,40 @@ TEST(InProcessLimiter, AnswersWhatRequestLimitsAnswers) {
   EXPECT_FALSE(RunCo(wrapped.CheckTokens("acme", "")).allowed);  // 1250 charged, ~35 refilled
 }
 
+TEST(InProcessLimiter, ReconfigureChangesOnlyTheLimitsThatChanged) {
+  FakeClock clock;
+  InProcessLimiter limiter(Configured(), clock.fn());
+  // Spend the per-IP burst (2) and the free tier's minute (1).
+  EXPECT_TRUE(RunCo(limiter.AdmitIp("ip")).allowed);
+  EXPECT_TRUE(RunCo(limiter.AdmitIp("ip")).allowed);
+  EXPECT_FALSE(RunCo(limiter.AdmitIp("ip")).allowed);
+  EXPECT_TRUE(RunCo(limiter.AdmitPrincipal("", "f", "free")).allowed);
+  EXPECT_FALSE(RunCo(limiter.AdmitPrincipal("", "f", "free")).allowed);
+
+  // The free tier goes to 5 a minute and a "pro" tier appears; per-IP is unchanged.
+  config::Limits reloaded = Configured();
+  reloaded.tiers[1].requests_per_minute = 5;
+  reloaded.tiers.push_back(config::TierLimits{.name = "pro", .requests_per_minute = 2});
+  limiter.Reconfigure(reloaded);
+
+  // The changed tier starts from a full bucket of its new size...
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(RunCo(limiter.AdmitPrincipal("", "f", "free")).allowed) << i;
+  Verdict over = RunCo(limiter.AdmitPrincipal("", "f", "free"));
+  EXPECT_FALSE(over.allowed);
+  EXPECT_EQ(over.decision.limit, 5);
+  // ...the unchanged per-IP bucket keeps its state (still empty)...
+  EXPECT_FALSE(RunCo(limiter.AdmitIp("ip")).allowed);
+  // ...and the new tier applies at once.
+  EXPECT_TRUE(RunCo(limiter.AdmitPrincipal("", "p", "pro")).allowed);
+  EXPECT_TRUE(RunCo(limiter.AdmitPrincipal("", "p", "pro")).allowed);
+  EXPECT_FALSE(RunCo(limiter.AdmitPrincipal("", "p", "pro")).allowed);
+
+  // Removing the per-IP limit lifts it.
+  reloaded.per_ip_requests_per_second = 0;
+  limiter.Reconfigure(reloaded);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(RunCo(limiter.AdmitIp("ip")).allowed);
+}
+
 TEST(LimitSpecs, UnknownTiersFallBackToTheDefaultAndBurstsAreAtLeastOne) {
   config::Limits l = Configured();
   l.per_ip_burst = 0;

@@ -104,6 +104,30 @@ TEST_F(RedisLimiterTest, TwoInstancesTogetherAllowEachLimitOnce) {
   EXPECT_EQ(Degraded(metrics_a) + Degraded(metrics_b), 0);
 }
 
+// A reload (Reconfigure) applies to the next check: a changed tier's size, a new tier.
+TEST_F(RedisLimiterTest, ReconfigureAppliesToTheNextCheck) {
+  Loop loop;
+  observe::Metrics metrics;
+  auto limiter = Make(loop, metrics, Options());
+  EXPECT_TRUE(RunCo(limiter->AdmitPrincipal("", "t1", "free")).allowed);
+  EXPECT_FALSE(RunCo(limiter->AdmitPrincipal("", "t1", "free")).allowed);  // 1 a minute
+
+  config::Limits reloaded = Configured();
+  reloaded.tiers[1].requests_per_minute = 3;
+  reloaded.tiers.push_back(config::TierLimits{.name = "pro", .requests_per_minute = 2});
+  limiter->Reconfigure(reloaded);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(RunCo(limiter->AdmitPrincipal("", "t2", "free")).allowed) << i;
+  Verdict over = RunCo(limiter->AdmitPrincipal("", "t2", "free"));
+  EXPECT_FALSE(over.allowed);
+  EXPECT_EQ(over.decision.limit, 3);
+  EXPECT_TRUE(RunCo(limiter->AdmitPrincipal("", "t3", "pro")).allowed);
+  EXPECT_TRUE(RunCo(limiter->AdmitPrincipal("", "t3", "pro")).allowed);
+  Verdict pro = RunCo(limiter->AdmitPrincipal("", "t3", "pro"));
+  EXPECT_FALSE(pro.allowed);
+  EXPECT_EQ(pro.decision.limit, 2);
+  EXPECT_EQ(FallbackTotal(metrics), 0u);
+}
+
 void ExpectSame(const Verdict& redis, const Verdict& local, const std::string& what) {
   EXPECT_EQ(redis.allowed, local.allowed) << what;
   EXPECT_EQ(redis.limited, local.limited) << what;

@@ -64,6 +64,7 @@ TEST_F(AnthropicProviderTest, StreamsARecordedReply) {
   auto result = Complete(provider, &deltas);
   ASSERT_TRUE(result.has_value()) << result.error().message;
   EXPECT_EQ(result->id, "msg_01TextReply");
+  EXPECT_EQ(result->model, "claude-sonnet-4-5");
   EXPECT_EQ(result->text, "Hello, world!\nBye.");
   EXPECT_EQ(result->finish_reason, "stop");
   ASSERT_TRUE(result->usage.has_value());

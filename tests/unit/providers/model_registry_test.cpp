@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "mock/mock_model.hpp"
@@ -61,6 +62,26 @@ TEST(ModelRegistry, RejectsUnknownProviderAndDuplicateNames) {
   EXPECT_FALSE(ModelRegistry::Build(dup, transport).has_value());
 }
 
+TEST(ModelRegistry, AReloadKeepsUnchangedModelsAndReplacesChangedOnes) {
+  NoTransport transport;
+  auto before = ModelRegistry::Build({Spec("same", "mock"), Spec("changed", "mock"), Spec("gone", "mock")},
+                                     transport);
+  ASSERT_TRUE(before.has_value());
+  config::ModelSpec changed = Spec("changed", "mock");
+  changed.mock_chunks = 2;
+  auto after = ModelRegistry::Build({Spec("same", "mock"), changed, Spec("new", "openai")}, transport,
+                                    nullptr, before->get());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ((*after)->Names(), (std::vector<std::string>{"changed", "new", "same"}));
+  // The unchanged model is the same object (its permits and in-flight calls carry on)...
+  EXPECT_EQ((*after)->Find("same"), (*before)->Find("same"));
+  // ...the changed one is new, and the old registry still has its own for the runs holding it.
+  ASSERT_NE((*after)->Find("changed"), nullptr);
+  EXPECT_NE((*after)->Find("changed"), (*before)->Find("changed"));
+  EXPECT_NE((*before)->Find("gone"), nullptr);
+  EXPECT_EQ((*after)->Find("gone"), nullptr);
+}
+
 TEST(HttpProvider, UnreachableUpstreamIsUnavailableAfterBoundedRetries) {
   NoTransport transport;
   auto spec = Spec("o", "openai");
@@ -85,6 +106,110 @@ TEST(HttpProvider, UnreachableUpstreamIsUnavailableAfterBoundedRetries) {
   EXPECT_EQ(result.error().code, Errc::kUnavailable);
   EXPECT_EQ(probe.attempts(), 4u);
   EXPECT_EQ(sleeps, 3);
+}
+
+// Keeps the call it was given and refuses it (no retry follows a kInvalidArgument).
+class RecordingTransport final : public HttpTransport {
+ public:
+  asio::awaitable<Result<HttpReply>> Send(HttpCall call, BodySink) override {
+    calls.push_back(std::move(call));
+    co_return MakeError(Errc::kInvalidArgument, "recorded");
+  }
+  std::string Header(std::size_t i, std::string_view name) const {
+    std::string value;  // the last one wins, as on the wire (the client sets them in order)
+    for (const auto& [n, v] : calls.at(i).headers) {
+      if (n == name) value = v;
+    }
+    return value;
+  }
+  std::vector<HttpCall> calls;
+};
+
+config::ModelSpec SettingsSpec(std::string provider) {
+  config::ModelSpec spec = Spec("configured", std::move(provider));
+  spec.model = "upstream-model";
+  spec.base_url = "http://127.0.0.1:1";
+  spec.timeout = 90s;
+  spec.connect_timeout = 2s;
+  spec.first_byte_timeout = 15s;
+  spec.idle_timeout = 5s;
+  spec.temperature = 0.25;
+  spec.top_p = 0.5;
+  spec.max_tokens = 77;
+  spec.stop = {"STOP"};
+  spec.headers = {{"X-Org", "org-42", "ORG_ID"}, {"anthropic-version", "2099-01-01", ""}};
+  spec.params = boost::json::object{{"seed", 7}, {"top_k", 3}};
+  return spec;
+}
+
+TEST(ModelSettings, OpenAiSendsThemInItsShapeWithTheTimeouts) {
+  RecordingTransport transport;
+  auto model = MakeChatModel(SettingsSpec("openai"), transport).value();
+  EXPECT_EQ(model->model(), "upstream-model");
+  const auto before = std::chrono::steady_clock::now();
+  (void)RunCo(model->Complete(ChatRequest{}, nullptr));
+  ASSERT_EQ(transport.calls.size(), 1u);
+  const HttpCall& call = transport.calls[0];
+  EXPECT_EQ(call.connect_timeout, 2s);
+  EXPECT_EQ(call.first_byte_timeout, 15s);
+  EXPECT_EQ(call.idle_timeout, 5s);
+  ASSERT_TRUE(call.deadline.has_value());
+  EXPECT_GE(*call.deadline, before + 90s);
+  EXPECT_EQ(transport.Header(0, "X-Org"), "org-42");
+  const auto body = boost::json::parse(call.body).as_object();
+  EXPECT_EQ(body.at("model"), "upstream-model");
+  EXPECT_EQ(body.at("temperature"), 0.25);
+  EXPECT_EQ(body.at("top_p"), 0.5);
+  EXPECT_EQ(body.at("max_tokens"), 77);
+  EXPECT_EQ(body.at("stop"), (boost::json::array{"STOP"}));
+  EXPECT_EQ(body.at("seed"), 7);
+  EXPECT_EQ(body.at("top_k"), 3);
+}
+
+TEST(ModelSettings, AnthropicSendsThemInItsShapeAndAHeaderReplacesOurs) {
+  RecordingTransport transport;
+  auto model = MakeChatModel(SettingsSpec("anthropic"), transport).value();
+  (void)RunCo(model->Complete(ChatRequest{}, nullptr));
+  ASSERT_EQ(transport.calls.size(), 1u);
+  EXPECT_EQ(transport.Header(0, "anthropic-version"), "2099-01-01");
+  const auto body = boost::json::parse(transport.calls[0].body).as_object();
+  EXPECT_EQ(body.at("temperature"), 0.25);
+  EXPECT_EQ(body.at("max_tokens"), 77);
+  EXPECT_EQ(body.at("stop_sequences"), (boost::json::array{"STOP"}));
+  EXPECT_FALSE(body.contains("stop"));
+  EXPECT_EQ(body.at("top_k"), 3);
+}
+
+TEST(ModelSettings, ARequestsOwnOptionsWinFieldByField) {
+  providers::ChatOptions defaults;
+  defaults.temperature = 0.2;
+  defaults.max_tokens = 100;
+  defaults.stop = {"a"};
+  defaults.extra = boost::json::object{{"seed", 1}, {"user", "u"}};
+  providers::ChatOptions request;
+  request.temperature = 0.9;
+  request.extra = boost::json::object{{"seed", 2}};
+  const auto merged = providers::WithDefaults(request, defaults);
+  EXPECT_EQ(merged.temperature, 0.9);
+  EXPECT_EQ(merged.max_tokens, 100);
+  EXPECT_FALSE(merged.top_p);
+  EXPECT_EQ(merged.stop, std::vector<std::string>{"a"});
+  EXPECT_EQ(merged.extra, (boost::json::object{{"seed", 2}, {"user", "u"}}));
+}
+
+TEST(ModelSettings, MockRepliesNameItsConfiguredModel) {
+  NoTransport transport;
+  config::ModelSpec spec = Spec("configured", "mock");
+  spec.model = "mock-7";
+  spec.temperature = 0.5;
+  auto model = MakeChatModel(spec, transport).value();
+  ChatRequest request;
+  request.messages.push_back({providers::ChatRole::kUser, "hi", {}, ""});
+  auto result = RunCo(model->Complete(request, nullptr));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->model, "mock-7");
+  EXPECT_EQ(model->model(), "mock-7");
+  EXPECT_EQ(model->name(), "configured");
 }
 
 TEST(Backoff, FullJitterUnderACappedExponentialCeiling) {

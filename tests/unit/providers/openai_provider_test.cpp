@@ -202,6 +202,32 @@ TEST_F(OpenAiProviderTest, RetryWaitBudgetBoundsTotalWait) {
   EXPECT_EQ(provider->attempts(), 2u);
 }
 
+TEST_F(OpenAiProviderTest, RetryThatWouldPassTimeoutMsIsNotMade) {
+  auto options = FastOptions(BaseUrl("/v1"));
+  options.timeout = 10s;
+  options.retry.base_backoff = 20s;  // the first retry waits 20 s: past timeout_ms
+  options.retry.max_backoff = 20s;
+  options.retry.max_total_wait = 60s;
+  options.extra_headers = {{"x-mock-session", "deadline"}, {"x-mock-fail", "503,503"}};
+  auto provider = Make(std::move(options));
+  auto result = Complete(*provider, UserRequest("hi"));
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, Errc::kUnavailable);
+  EXPECT_NE(result.error().message.find("the retry would pass timeout_ms of 10000 ms"),
+            std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(provider->attempts(), 1u);
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(OpenAiProviderTest, ReplyNamesTheModelThatAnswered) {
+  auto provider = Make(FastOptions(BaseUrl("/v1")));
+  auto result = Complete(*provider, UserRequest("hi"));
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  EXPECT_EQ(result->model, "mock");  // mock-llm names the request's model in every chunk
+  EXPECT_EQ(provider->model(), "mock");
+}
+
 TEST_F(OpenAiProviderTest, BadRequestIsInvalidArgumentWithoutRetry) {
   auto provider = MakeWithFaults("bad-request", "400");
   auto result = Complete(*provider, UserRequest("hi"));
