@@ -6,7 +6,8 @@
 #   make run ARGS=..  build, then run `build/agentd serve $(ARGS)`
 #   make test         build everything (release), run ctest (unit + contract + integration), e2e,
 #                     the console's browser tests, then the fuzzers for TEST_FUZZ_TIME seconds each
-#   make e2e          the e2e suite only, against build/agentd (memory and SQLite storage)
+#   make e2e          the e2e suite only, against build/agentd (memory and SQLite storage, then
+#                     three instances on PostgreSQL + Redis: tests/e2e/cluster/)
 #   make console      the console only (build/ui); make console-test: its browser tests
 #   make asan         ASan+UBSan build of the unit tests, and run them
 #   make fuzz         clang libFuzzer build (build/fuzz/), each fuzzer for FUZZ_TIME seconds
@@ -58,6 +59,7 @@ ctest: configure
 e2e: setup build
 	E2E_STORAGE=memory bash tests/e2e/run.sh
 	E2E_STORAGE=sqlite bash tests/e2e/run.sh
+	bash tests/e2e/cluster/run.sh
 
 console-test: setup build
 	bash tests/console/run.sh

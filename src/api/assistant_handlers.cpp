@@ -27,8 +27,8 @@ boost::asio::awaitable<Result<model::Assistant>> LoadAssistant(ApiContext& ctx, 
 }
 
 Reply Create(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto graph_id = v.String("graph_id", kRequired);
   auto assistant_id = v.Uuid("assistant_id");
@@ -71,8 +71,8 @@ Reply Get(ApiContext& ctx, Request& req) {
 }
 
 Reply Patch(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::AssistantPatch patch;
   patch.graph_id = v.String("graph_id");
@@ -120,8 +120,8 @@ storage::AssistantQuery ReadQuery(Validator& v, const Request& req) {
 }
 
 Reply Search(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::AssistantQuery q = ReadQuery(v, req);
   q.limit = v.Limit();
@@ -141,8 +141,8 @@ Reply Search(ApiContext& ctx, Request& req) {
 }
 
 Reply Count(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::AssistantQuery q = ReadQuery(v, req);
   if (!v.ok()) co_return v.Response();
@@ -215,8 +215,8 @@ Reply Subgraphs(ApiContext& ctx, Request& req) {
 }
 
 Reply Versions(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto metadata = v.Object("metadata");
   auto limit = v.Limit();
@@ -238,8 +238,8 @@ Reply Versions(ApiContext& ctx, Request& req) {
 }
 
 Reply Latest(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto version = v.Int("version", kRequired);
   if (!v.ok()) co_return v.Response();

@@ -14,6 +14,7 @@
 #include <boost/json/object.hpp>
 #include <fmt/core.h>
 
+#include "api/errors.hpp"
 #include "api/handlers.hpp"
 #include "api/sse.hpp"
 #include "api/validate.hpp"
@@ -31,8 +32,8 @@ namespace {
 constexpr std::uint16_t kCloseGoingAway = 1001;
 constexpr std::uint16_t kClosePolicy = 1008;
 
-Response Unavailable(std::string message, bool retry) {
-  auto r = JsonReply(json::object{{"error", "unavailable"}, {"message", std::move(message)}}, 503);
+Response Unavailable(std::string_view message, bool retry) {
+  auto r = ErrorReply(503, ErrorCode(Errc::kUnavailable), message);
   if (retry) r.SetHeader("Retry-After", "1");
   return r;
 }
@@ -56,15 +57,11 @@ std::optional<Response> CheckChannel(const ApiContext& ctx, const Request& reque
   return std::nullopt;
 }
 
-// Publishes the `data` of a JSON object given as text ({"data": <any>}); 202 with the id, or
-// the 400/503 to answer.
+// Publishes the `data` of a parsed body ({"data": <any>}); 202 with the id, or the
+// 400/422/503 to answer (a body ParseBody refused is answered as it refused it).
 asio::awaitable<Response> PublishBody(broadcast::Hub& hub, std::string tenant, std::string name,
-                                      Result<json::object> body) {
-  if (!body) {
-    Validator v;
-    v.AddIssue(Issue("body", "invalid_type", body.error().message));
-    co_return v.Response();
-  }
+                                      BodyResult<json::object> body) {
+  if (!body) co_return std::move(body.error());
   auto* data = body->if_contains("data");
   if (data == nullptr) {
     Validator v;
@@ -90,7 +87,8 @@ asio::awaitable<Response> PublishBody(broadcast::Hub& hub, std::string tenant, s
 Reply PublishMessage(ApiContext& ctx, Request& request) {
   if (auto refusal = CheckChannel(ctx, request)) co_return std::move(*refusal);
   co_return co_await PublishBody(*ctx.broadcast, Tenant(request),
-                                 std::string(request.PathParam("channel")), ParseBody(request));
+                                 std::string(request.PathParam("channel")),
+                                 ParseBody(request, ctx.config.server.json_max_depth));
 }
 
 Reply StreamChannel(ApiContext& ctx, Request& request) {
@@ -128,33 +126,55 @@ asio::awaitable<void> PumpToSocket(std::shared_ptr<bus::Subscription> sub, http:
   }
 }
 
-// Client -> hub: each message is a publish body; only refusals are answered (as
-// {"error", "message"}), so the socket carries nothing else for a well-behaved client.
+// The refusal of a published WebSocket message: the HTTP refusal's {"error", "detail"} (a
+// validation refusal's code is "invalid_request", its issues kept) plus its "status".
+std::string SocketRefusal(const Response& reply) {
+  json::object out;
+  auto body = ParseJson(reply.body);
+  const json::object* o = body ? body->if_object() : nullptr;
+  const json::value* code = o ? o->if_contains("error") : nullptr;
+  const json::value* detail = o ? o->if_contains("detail") : nullptr;
+  out["error"] = code && code->is_string() ? *code : json::value("invalid_request");
+  out["detail"] = detail && detail->is_string() ? *detail : json::value(reply.body);
+  if (code && code->is_object()) {
+    if (const auto* issues = code->get_object().if_contains("issues")) out["issues"] = *issues;
+  }
+  if (const json::value* path = o ? o->if_contains("path") : nullptr) out["path"] = *path;
+  out["status"] = reply.status;
+  return ToJson(out);
+}
+
+// Client -> hub: each message is a publish body, parsed as a request body is; only refusals
+// are answered (SocketRefusal), so the socket carries nothing else for a well-behaved client.
 asio::awaitable<void> PublishFromSocket(broadcast::Hub& hub, std::string tenant, std::string name,
-                                        http::WebSocket& ws) {
+                                        std::size_t max_depth, http::WebSocket& ws) {
   for (;;) {
     auto text = co_await ws.Receive();
     if (!text) co_return;
-    Result<json::object> body = Error(Errc::kInvalidArgument, "Malformed JSON in message");
-    if (auto parsed = ParseJson(*text); parsed && parsed->is_object()) {
+    BodyResult<json::object> body = json::object{};
+    if (auto parsed = ParseJsonBody(*text, max_depth); !parsed) {
+      body = std::move(parsed.error());
+    } else if (!parsed->is_object()) {
+      body = ErrorReply(400, code::kInvalidBody,
+                        fmt::format("A message must be a JSON object, received {}",
+                                    JsonTypeName(*parsed)));
+    } else {
       body = std::move(parsed->get_object());
     }
     auto reply = co_await PublishBody(hub, tenant, name, std::move(body));
     if (reply.status != 202) {
-      auto detail = ParseJson(reply.body);
-      json::object error{{"error", reply.status == 503 ? "unavailable" : "invalid_argument"},
-                         {"detail", detail ? std::move(*detail) : json::value(reply.body)}};
-      if (!co_await ws.Send(ToJson(error))) co_return;
+      if (!co_await ws.Send(SocketRefusal(reply))) co_return;
     }
   }
 }
 
 asio::awaitable<void> ServeSocket(broadcast::Hub& hub, std::shared_ptr<bus::Subscription> sub,
-                                  std::string tenant, std::string name, http::WebSocket& ws) {
+                                  std::string tenant, std::string name, std::size_t max_depth,
+                                  http::WebSocket& ws) {
   // Whichever side ends first cancels the other: the client leaving ends the pump, a cut or
   // the hub's close ends the reader.
   co_await (PumpToSocket(std::move(sub), ws) ||
-            PublishFromSocket(hub, std::move(tenant), std::move(name), ws));
+            PublishFromSocket(hub, std::move(tenant), std::move(name), max_depth, ws));
 }
 
 Reply FollowOverWebSocket(ApiContext& ctx, Request& request) {
@@ -163,9 +183,9 @@ Reply FollowOverWebSocket(ApiContext& ctx, Request& request) {
       Tenant(request), request.PathParam("channel"), broadcast::Format::kJson);
   broadcast::Hub* hub = ctx.broadcast;
   co_return Response::WebSocketUpgrade(
-      [hub, sub, tenant = Tenant(request),
-       name = std::string(request.PathParam("channel"))](http::WebSocket& ws) {
-        return ServeSocket(*hub, sub, tenant, name, ws);
+      [hub, sub, tenant = Tenant(request), name = std::string(request.PathParam("channel")),
+       max_depth = ctx.config.server.json_max_depth](http::WebSocket& ws) {
+        return ServeSocket(*hub, sub, tenant, name, max_depth, ws);
       });
 }
 

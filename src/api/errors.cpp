@@ -29,47 +29,37 @@ int HttpStatus(Errc code) {
   return 500;
 }
 
+std::string_view ErrorCode(Errc code) { return ErrcName(code); }
+
+http::Response ErrorReply(int status, std::string_view code, std::string_view detail,
+                          json::object extra) {
+  json::object body{{"error", code}, {"detail", detail}};
+  for (auto& [key, value] : extra) body[key] = std::move(value);
+  return http::Response::Json(status, ToJson(body));
+}
+
 http::Response ErrorResponse(const Error& error) {
   int status = HttpStatus(error.code);
-  // Over-limit refusals (scheduler/refusal.hpp): a JSON body naming the limit, and when to retry.
+  // Over-limit refusals (scheduler/refusal.hpp): a body naming the limit, and when to retry.
   if (error.code == Errc::kResourceExhausted || error.code == Errc::kUnavailable) {
     if (auto refusal = scheduler::ParseRefusal(error)) {
-      json::object body{{"error", refusal->error}, {"message", refusal->message}};
-      if (!refusal->limit.empty()) body["limit"] = refusal->limit;
-      auto response = http::Response::Json(status, ToJson(body));
-      response.SetHeader("Retry-After",
-                         std::to_string(std::max<std::int64_t>(1, refusal->retry_after.count())));
+      const std::int64_t retry = std::max<std::int64_t>(1, refusal->retry_after.count());
+      json::object extra{{"retry_after", retry}};
+      if (!refusal->limit.empty()) extra["limit"] = refusal->limit;
+      auto response = ErrorReply(status, refusal->error, refusal->message, std::move(extra));
+      response.SetHeader("Retry-After", std::to_string(retry));
       return response;
     }
   }
   if (status == 500) {
     spdlog::error("api: internal error: {}", error.message);
-    return http::Response::Text(status, "Internal server error");
+    return ErrorReply(status, ErrorCode(error.code), "Internal server error");
   }
   if (status >= 500) {
     spdlog::warn("api: {} ({}): {}", status, ErrcName(error.code), error.message);
   }
-  return http::Response::Text(status, error.message);
+  return ErrorReply(status, ErrorCode(error.code), error.message);
 }
-
-namespace {
-
-// "a.b[0]" style rendering of a Zod path, for the human-readable detail.
-std::string PathText(const json::value& path) {
-  std::string out;
-  if (!path.is_array()) return out;
-  for (const auto& part : path.get_array()) {
-    if (part.is_string()) {
-      if (!out.empty()) out += '.';
-      out += part.get_string();
-    } else {
-      out += fmt::format("[{}]", ToJson(part));
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 http::Response ValidationResponse(const json::array& issues) {
   std::string parts;
@@ -78,7 +68,7 @@ http::Response ValidationResponse(const json::array& issues) {
     const auto* message = o.if_contains("message");
     const auto* path = o.if_contains("path");
     if (!parts.empty()) parts += "; ";
-    parts += path ? PathText(*path) : std::string();
+    parts += path && path->is_array() ? JsonPathText(path->get_array()) : std::string();
     parts += ": ";
     if (message && message->is_string()) parts += message->get_string();
   }

@@ -1,10 +1,14 @@
 #pragma once
 // The one place that turns failures into HTTP responses (agent-protocol.md 1.7).
 //
-// Handler errors (not found, conflict, busy, bad namespace ...) are Errors whose message is
-// the protocol's exact text; they go out as text/plain with the status their Errc maps to.
-// Validation errors are Zod-style issue lists and go out as 400 JSON. Server faults (5xx) are
-// logged here and never carry backend details to the client.
+// Every error body agentd sends is JSON with one shape, {"error": "<code>", "detail": "<message>"}
+// (plus fields some errors add, such as a 429's "limit" and "retry_after"). Handler errors (not
+// found, conflict, busy, bad namespace ...) are Errors whose message is the protocol's exact
+// text, the "detail"; their code is ErrorCode(). Validation errors are Zod-style issue lists and
+// go out as 400 {"success":false,"error":{"name":"ZodError","issues":[...]},"detail":...}, the
+// protocol's layout. Server faults (5xx) are logged here and never carry backend details.
+// http/ builds the few bodies it answers itself (404/405 of the router, 400, 413, 431, 503) in
+// the same shape (http/detail/cors.hpp ErrorJson), without depending on this folder.
 
 #include <string>
 #include <string_view>
@@ -24,9 +28,17 @@ namespace json = boost::json;
 // kResourceExhausted 429, kUnavailable 503, kTimeout 504, kCancelled 503, kInternal 500.
 int HttpStatus(Errc code);
 
-// text/plain body with the error's message (a generic text for 5xx, whose detail is logged).
-// Exception: an over-limit refusal (scheduler/refusal.hpp, 429/503) goes out as JSON
-// {"error","message","limit"} with a Retry-After header (seconds).
+// The "error" code of an Errc: its ErrcName ("not_found", "conflict", "invalid_argument",
+// "unprocessable", "unsupported", "unavailable", "internal" ...).
+std::string_view ErrorCode(Errc code);
+
+// {"error": code, "detail": detail} plus every field of `extra`, as JSON with `status`.
+http::Response ErrorReply(int status, std::string_view code, std::string_view detail,
+                          json::object extra = {});
+
+// ErrorReply(HttpStatus, ErrorCode, message); a generic detail for 500, whose message is logged.
+// An over-limit refusal (scheduler/refusal.hpp, 429/503) goes out as
+// {"error": <refusal code>, "detail", "limit", "retry_after"} with a Retry-After header (seconds).
 http::Response ErrorResponse(const Error& error);
 
 // 400 {"success":false,"error":{"name":"ZodError","issues":[...]},"detail":"<path>: <msg>"}.
@@ -47,6 +59,9 @@ inline constexpr std::string_view kThreadNotFound = "Thread not found";
 inline constexpr std::string_view kThreadExists = "Thread already exists";
 inline constexpr std::string_view kThreadBusy = "Thread is busy";
 inline constexpr std::string_view kMalformedJson = "Malformed JSON in request body";
+inline constexpr std::string_view kSemanticSearchNotConfigured =
+    "Semantic search is not configured: this server has no store index, so it cannot rank "
+    "items by `query`. Search without `query` (namespace prefix and filter only).";
 inline constexpr std::string_view kNamespaceRequired = "Namespace is required";
 std::string ThreadWithIdNotFound(std::string_view thread_id);  // Thread with ID <id> not found
 std::string AssistantIdNotFound(std::string_view assistant_id);  // Assistant "<id>" not found.
@@ -54,5 +69,16 @@ std::string GraphNotFound(std::string_view graph_id);            // Graph "<id>"
 std::string ThreadHasNoGraph(std::string_view thread_id);        // Thread <id> has no graph ID
 std::string BadNamespaceLabel(std::string_view joined);
 }  // namespace text
+
+// "error" codes that are not an Errc's name.
+namespace code {
+inline constexpr std::string_view kInvalidJson = "invalid_json";             // 400
+inline constexpr std::string_view kNumberOutOfRange = "number_out_of_range"; // 422
+inline constexpr std::string_view kInvalidBody = "invalid_body";             // 400, not an object
+inline constexpr std::string_view kRateLimited = "rate_limited";             // 429
+inline constexpr std::string_view kUnauthorized = "unauthorized";            // 401
+inline constexpr std::string_view kSemanticSearchNotConfigured =
+    "semantic_search_not_configured";  // 422: store search with a `query`
+}  // namespace code
 
 }  // namespace agentd::api

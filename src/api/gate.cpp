@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/errors.hpp"
 #include "api/handlers.hpp"
 #include "api/thread_expiry.hpp"
 #include "common/assert.hpp"
@@ -29,10 +30,33 @@ std::int64_t CeilSeconds(std::chrono::milliseconds d) {
   return std::max<std::int64_t>(0, (d.count() + 999) / 1000);
 }
 
+// An admitted request's RateLimit-* headers: what is left of its tightest limit, and when that
+// limit's bucket is full again.
 void AddRateHeaders(http::HeaderList& out, const limits::Decision& d) {
   out.emplace_back("RateLimit-Limit", std::to_string(static_cast<std::int64_t>(d.limit)));
   out.emplace_back("RateLimit-Remaining", std::to_string(static_cast<std::int64_t>(d.remaining)));
   out.emplace_back("RateLimit-Reset", std::to_string(CeilSeconds(d.reset)));
+}
+
+// A refusal's Retry-After and RateLimit-* headers, from one number: the whole seconds until the
+// refused request would pass (at least 1). RateLimit-Reset names the same moment as
+// Retry-After (draft-ietf-httpapi-ratelimit-headers: when both are sent they SHOULD agree) and
+// RateLimit-Remaining is 0, whichever limit refused (per_ip, per_key, tier_requests,
+// tier_tokens, or a full key table).
+std::int64_t AddRefusalHeaders(http::HeaderList& out, const limits::Decision& d) {
+  const std::int64_t retry = std::max<std::int64_t>(1, CeilSeconds(d.retry_after));
+  out.emplace_back("Retry-After", std::to_string(retry));
+  out.emplace_back("RateLimit-Limit", std::to_string(static_cast<std::int64_t>(d.limit)));
+  out.emplace_back("RateLimit-Remaining", "0");
+  out.emplace_back("RateLimit-Reset", std::to_string(retry));
+  return retry;
+}
+
+bool HasHeader(const http::HeaderList& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (http::EqualsIgnoreCase(key, name)) return true;
+  }
+  return false;
 }
 
 // The tighter of two verdicts (fewer requests remaining) for the response headers.
@@ -49,7 +73,12 @@ detail::Reply Admitted(ApiContext& ctx, http::Request& request, detail::HandlerF
   if (auto refusal = co_await ctx.gate->Admit(request, kind, &headers)) co_return std::move(*refusal);
   detail::Reply inner = thread_scoped ? detail::IfThreadLive(ctx, request, fn) : fn(ctx, request);
   Response response = co_await std::move(inner);
-  for (auto& h : headers) response.headers.push_back(std::move(h));
+  // A handler's own refusal (a run admission limit: 429/503 + Retry-After) is about another
+  // limit: request-limit headers saying "requests remain, reset in N s" next to its Retry-After
+  // would contradict it, so they are left off.
+  if (!HasHeader(response.headers, "Retry-After")) {
+    for (auto& h : headers) response.headers.push_back(std::move(h));
+  }
   co_return response;
 }
 
@@ -131,7 +160,7 @@ Response Gate::Unauthorized(const AuthOutcome& outcome) {
     challenge += fmt::format(", error=\"invalid_token\", error_description=\"{}\"", outcome.description);
     detail = "Invalid credentials: " + outcome.description;
   }
-  Response r = Response::Json(401, json::serialize(json::object{{"error", "unauthorized"}, {"detail", detail}}));
+  Response r = ErrorReply(401, code::kUnauthorized, detail);
   r.SetHeader("WWW-Authenticate", std::move(challenge));
   return r;
 }
@@ -140,16 +169,14 @@ Response Gate::TooMany(const limits::Verdict& verdict) {
   const std::string_view name = limits::LimitName(verdict.kind);
   metrics_.GetCounter("agentd_ratelimit_rejections_total", "Requests refused with 429, by limit",
                       {{"limit", std::string(name)}}).Inc();
-  const std::int64_t retry = std::max<std::int64_t>(1, CeilSeconds(verdict.decision.retry_after));
-  json::object body{{"error", "rate_limited"},
-                    {"limit", name},
-                    {"retry_after", retry},
-                    {"detail", verdict.kind == limits::LimitKind::kTierTokens
-                                   ? "Token budget exhausted; retry later"
-                                   : "Too many requests; retry later"}};
-  Response r = Response::Json(429, json::serialize(body));
-  r.SetHeader("Retry-After", std::to_string(retry));
-  AddRateHeaders(r.headers, verdict.decision);
+  http::HeaderList headers;
+  const std::int64_t retry = AddRefusalHeaders(headers, verdict.decision);
+  Response r = ErrorReply(429, code::kRateLimited,
+                          verdict.kind == limits::LimitKind::kTierTokens
+                              ? "Token budget exhausted; retry later"
+                              : "Too many requests; retry later",
+                          json::object{{"limit", name}, {"retry_after", retry}});
+  for (auto& h : headers) r.headers.push_back(std::move(h));
   return r;
 }
 
@@ -159,10 +186,11 @@ boost::asio::awaitable<std::optional<Response>> Gate::Admit(http::Request& reque
   // This request is judged by the credentials in force now, even if a reload comes meanwhile.
   const std::shared_ptr<const Access> access = access_.Get();
   if (kind == RouteKind::kInternal && access->required) {
-    co_return Response::Json(404, R"({"detail":"Not Found"})");
+    // The same answer as a route that does not exist (http/ router).
+    co_return ErrorReply(404, ErrorCode(Errc::kNotFound), "404 Not Found");
   }
   if (access->auth == nullptr) {
-    co_return Response::Json(503, R"({"error":"unavailable","detail":"authentication is misconfigured"})");
+    co_return ErrorReply(503, ErrorCode(Errc::kUnavailable), "authentication is misconfigured");
   }
   MaybeEvict();
   limits::Verdict by_ip = co_await limits_->AdmitIp(request.remote_address);

@@ -11,8 +11,11 @@
 // 401: WWW-Authenticate: Bearer realm="agentd" (+ error="invalid_token", error_description
 // for a bad credential) and {"error":"unauthorized","detail":...}.
 // 429: {"error":"rate_limited","limit":"per_ip"|"per_key"|"tier_requests"|"tier_tokens",
-// "retry_after":<s>,"detail":...} with Retry-After; routes under a limit also carry
-// RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset on every response.
+// "retry_after":<s>,"detail":...} with Retry-After: <s>, RateLimit-Remaining: 0 and
+// RateLimit-Reset: <s> (the same moment). Routes under a limit also carry RateLimit-Limit /
+// RateLimit-Remaining / RateLimit-Reset (until the bucket is full) on every admitted response,
+// except one the handler refused with its own Retry-After (a run admission limit).
+// Every body is an errors.hpp error body.
 // Metrics: agentd_auth_failures_total{reason}, agentd_ratelimit_rejections_total{limit}.
 //
 // The limits are a limits::Limiter: in-process by default (embedded mode, one instance), or

@@ -198,8 +198,8 @@ Reply CreateRun(ApiContext& ctx, Request& req, bool stateless, Mode mode) {
     thread_id = PathUuid(req, "thread_id", &refusal);
     if (!thread_id) co_return refusal;
   }
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   bool cancel_on_disconnect = false;
   auto spec = ReadRunSpec(v, req, &cancel_on_disconnect);
@@ -250,9 +250,8 @@ Reply StatelessWait(ApiContext& ctx, Request& req) { return CreateRun(ctx, req, 
 
 Reply Batch(ApiContext& ctx, Request& req) {
   if (ctx.runs == nullptr) co_return ErrorResponse(MakeError(Errc::kUnavailable, "runs are not available"));
-  std::string error;
-  auto parsed = ParseJson(req.body, &error);
-  if (!parsed) co_return ErrorResponse(MakeError(Errc::kInvalidArgument, std::string(text::kMalformedJson)));
+  auto parsed = ParseJsonBody(req.body, ctx.config.server.json_max_depth);
+  if (!parsed) co_return std::move(parsed.error());
   if (!parsed->is_array()) {
     Validator v;
     v.InvalidType(json::array{}, "array", JsonTypeName(*parsed));

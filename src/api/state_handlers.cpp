@@ -72,8 +72,8 @@ Reply PostStateCheckpoint(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   std::optional<std::string> checkpoint_id;
   std::string checkpoint_ns;
@@ -111,8 +111,8 @@ Reply PostHistory(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::HistoryQuery q;
   q.thread_id = *id;
@@ -150,8 +150,8 @@ Reply UpdateState(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto as_node = v.String("as_node");
   auto checkpoint_id = v.Uuid("checkpoint_id");

@@ -47,8 +47,8 @@ std::optional<Error> CheckNamespace(const std::vector<std::string>& ns, bool req
 }
 
 Reply Put(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto ns = v.Strings("namespace", kRequired);
   auto key = v.String("key", kRequired);
@@ -98,8 +98,8 @@ Reply Get(ApiContext& ctx, Request& req) {
 }
 
 Reply Delete(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto ns = v.Strings("namespace", kRequired);
   auto key = v.String("key", kRequired);
@@ -111,8 +111,8 @@ Reply Delete(ApiContext& ctx, Request& req) {
 }
 
 Reply Search(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::ItemSearch q;
   q.tenant = Tenant(req);
@@ -120,9 +120,15 @@ Reply Search(ApiContext& ctx, Request& req) {
   q.filter = v.Object("filter");
   q.limit = v.Limit();
   q.offset = v.Offset();
-  v.String("query");  // semantic search is not configured: validated, ignored
+  auto query = v.String("query");
   q.refresh_ttl = v.Bool("refresh_ttl").value_or(false);
   if (!v.ok()) co_return v.Response();
+  // No store index exists to rank by: answering every item unranked would pretend to have
+  // searched. An empty query asks for nothing and reads as absent.
+  if (query && !query->empty()) {
+    co_return ErrorReply(HttpStatus(Errc::kUnsupported), code::kSemanticSearchNotConfigured,
+                         text::kSemanticSearchNotConfigured);
+  }
   if (auto bad = CheckNamespace(q.namespace_prefix, false)) co_return ErrorResponse(*bad);
   auto items = co_await ctx.storage.items().Search(std::move(q));
   if (!items) co_return ErrorResponse(items.error());
@@ -132,8 +138,8 @@ Reply Search(ApiContext& ctx, Request& req) {
 }
 
 Reply Namespaces(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::NamespaceQuery q;
   q.tenant = Tenant(req);

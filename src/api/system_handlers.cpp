@@ -80,8 +80,8 @@ Reply MetricsText(ApiContext& ctx, Request&) {
 }
 
 Reply Truncate(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::TruncateOptions options;
   options.runs = v.Bool("runs").value_or(false);

@@ -20,8 +20,8 @@ constexpr std::array<std::string_view, 5> kSortBy = {"thread_id", "status", "cre
 constexpr std::array<std::string_view, 4> kStatuses = {"idle", "busy", "interrupted", "error"};
 
 Reply Create(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   auto thread_id = v.Uuid("thread_id");
   auto metadata = v.Object("metadata");
@@ -62,8 +62,8 @@ Reply Patch(ApiContext& ctx, Request& req) {
   Response refusal;
   auto id = PathUuid(req, "thread_id", &refusal);
   if (!id) co_return refusal;
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::ThreadPatch patch;
   patch.metadata = v.Object("metadata");
@@ -128,8 +128,8 @@ storage::ThreadQuery ReadQuery(Validator& v, const Request& req) {
 }
 
 Reply Search(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::ThreadQuery q = ReadQuery(v, req);
   q.ids = v.Uuids("ids");
@@ -150,8 +150,8 @@ Reply Search(ApiContext& ctx, Request& req) {
 }
 
 Reply Count(ApiContext& ctx, Request& req) {
-  auto body = ParseBody(req);
-  if (!body) co_return ErrorResponse(body.error());
+  auto body = ParseBody(req, ctx.config.server.json_max_depth);
+  if (!body) co_return std::move(body.error());
   Validator v(*body);
   storage::ThreadQuery q = ReadQuery(v, req);
   if (!v.ok()) co_return v.Response();

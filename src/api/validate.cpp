@@ -15,16 +15,37 @@ namespace agentd::api {
 
 const json::object Validator::empty_;
 
-Result<json::object> ParseBody(const http::Request& request) {
+BodyResult<json::value> ParseJsonBody(std::string_view input, std::size_t max_depth) {
+  JsonProblem problem;
+  auto parsed = ParseJsonLimited(input, max_depth, &problem);
+  if (parsed) return std::move(*parsed);
+  switch (problem.kind) {
+    case JsonProblem::Kind::kNumberOutOfRange: {
+      std::string detail = problem.message;  // "number out of range at <path>: ..."
+      if (!detail.empty()) detail.front() = 'N';
+      return ErrorReply(HttpStatus(Errc::kUnprocessable), code::kNumberOutOfRange, detail,
+                        json::object{{"path", std::move(problem.path)}});
+    }
+    case JsonProblem::Kind::kTooDeep:
+      return ErrorReply(400, code::kInvalidJson,
+                        fmt::format("{}: {} (server.json_max_depth)", text::kMalformedJson,
+                                    problem.message));
+    case JsonProblem::Kind::kSyntax:
+      break;
+  }
+  return ErrorReply(400, code::kInvalidJson, text::kMalformedJson);
+}
+
+BodyResult<json::object> ParseBody(const http::Request& request, std::size_t max_depth) {
   std::string_view body = request.body;
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (blank) return json::object{};
-  auto parsed = ParseJson(body);
-  if (!parsed) return MakeError(Errc::kInvalidArgument, std::string(text::kMalformedJson));
+  auto parsed = ParseJsonBody(body, max_depth);
+  if (!parsed) return std::move(parsed.error());
   if (!parsed->is_object()) {
-    return MakeError(Errc::kInvalidArgument,
-                     fmt::format("Request body must be a JSON object, received {}",
-                                 JsonTypeName(*parsed)));
+    return ErrorReply(400, code::kInvalidBody,
+                      fmt::format("Request body must be a JSON object, received {}",
+                                  JsonTypeName(*parsed)));
   }
   return std::move(parsed->get_object());
 }

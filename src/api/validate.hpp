@@ -32,9 +32,24 @@ namespace agentd::api {
 
 namespace json = boost::json;
 
-// The body as a JSON object, whatever the Content-Type: empty means {}. Malformed JSON fails
-// with kInvalidArgument "Malformed JSON in request body"; a non-object with kInvalidArgument.
-Result<json::object> ParseBody(const http::Request& request);
+// A parsed body, or the refusal to send instead (an errors.hpp error body).
+template <class T>
+using BodyResult = boost::system::result<T, http::Response>;
+
+// The one parser of request bodies (and of WebSocket messages): `input` as JSON whatever the
+// Content-Type, objects/arrays nested at most `max_depth` levels (server.json_max_depth).
+// Refusals, which nothing has acted on yet:
+//   400 {"error":"invalid_json","detail":"Malformed JSON in request body"}; too deep: the same
+//       detail + ": nesting deeper than <N> levels (server.json_max_depth)"
+//   422 {"error":"number_out_of_range","detail":"Number out of range at <path>: ...",
+//       "path":[...]} for a number beyond a double's range (1e999): it could not be stored
+//       as JSON, and every reader of the stored copy would lose the object around it.
+BodyResult<json::value> ParseJsonBody(std::string_view input, std::size_t max_depth);
+
+// ParseJsonBody of the request's body as an object: empty (or blank) means {}; any other JSON
+// type is refused with 400 {"error":"invalid_body","detail":"Request body must be a JSON
+// object, received <type>"}.
+BodyResult<json::object> ParseBody(const http::Request& request, std::size_t max_depth);
 
 // true/false, 1/0, yes/no in any case; nullopt for anything else.
 std::optional<bool> ParseBool(std::string_view text);

@@ -57,7 +57,9 @@ struct EventLogOptions {
   // the highest one already used, subscribers that joined before keep receiving, and a closed
   // log is reopened (its end is no longer delivered as an end; a backend may skip the id the
   // end marker used, or start a new id range when it continues another writer's log, so
-  // continued ids are > the last frame's id, not necessarily +1).
+  // continued ids are > the last frame's id, not necessarily +1). Readers never see such a
+  // jump as lag or loss: subscribers go on across it, and kAfterId with an id from either
+  // side of it starts right after that id.
   bool continue_existing = false;
 };
 

@@ -22,6 +22,8 @@ struct ServerSettings {
   std::uint16_t port = 8123;
   std::size_t threads = 0;  // 0 = one per core (resolved at load)
   std::size_t body_limit_bytes = 10 * 1024 * 1024;
+  // Deepest nesting of objects/arrays in a request body (api/validate.hpp ParseBody).
+  std::size_t json_max_depth = 64;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};

@@ -7,6 +7,8 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
+#include "common/json.hpp"
+
 namespace agentd::config {
 namespace {
 
@@ -151,6 +153,16 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.server.body_limit_bytes); }},
+    {"json_max_depth", "server", SettingType::kInteger, "64",
+     "Deepest nesting of objects and arrays accepted in a JSON request body or WebSocket "
+     "message (deeper: 400 \"Malformed JSON in request body: nesting deeper than N levels\"). "
+     "64 leaves room for messages with structured content and tool arguments; up to 512.",
+     8, static_cast<std::int64_t>(kMaxRequestJsonDepth),
+     [](Config& c, const SettingValue& v) {
+       c.server.json_max_depth = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.server.json_max_depth); }},
     {"header_timeout_ms", "server", SettingType::kDuration, "10000",
      "The whole request head must arrive within this time.", 1, kHour,
      [](Config& c, const SettingValue& v) {

@@ -56,7 +56,10 @@ Decision DescribeBucket(const BucketOptions& options, double tokens, bool allowe
         std::ceil(std::max(0.0, tokens_missing) / options.rate_per_second * 1000.0)));
   };
   d.reset = ms(options.burst - tokens);
-  if (!allowed) d.retry_after = ms(std::min(cost, options.burst) - tokens);
+  if (!allowed) {
+    d.retry_after = ms(std::min(cost, options.burst) - tokens);
+    d.reset = d.retry_after;
+  }
   return d;
 }
 

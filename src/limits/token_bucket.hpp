@@ -42,7 +42,9 @@ struct Decision {
   double limit = 0;       // the bucket size (RateLimit-Limit)
   double remaining = 0;   // whole tokens left after this request (RateLimit-Remaining)
   std::chrono::milliseconds retry_after{0};  // refused: until one `cost` fits (Retry-After)
-  std::chrono::milliseconds reset{0};        // until the bucket is full again (RateLimit-Reset)
+  // RateLimit-Reset. Allowed: until the bucket is full again. Refused: equal to retry_after, so
+  // a refusal's RateLimit-Reset and Retry-After name the same moment.
+  std::chrono::milliseconds reset{0};
 };
 
 // The Decision for a bucket holding `tokens` (possibly negative: a charged debt) under

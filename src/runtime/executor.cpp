@@ -120,13 +120,22 @@ bool Cancelled(asio::cancellation_state state) {
 }
 
 // The goto targets of a command: a node name, a list of names, or Send objects {node, ...}.
+// END ("__end__") is a valid target that runs nothing: LangGraph maps goto X to a write on
+// the channel "branch:to:X", and no node listens on "branch:to:__end__", so the write is
+// dropped. A command whose only target is END therefore writes its `input` checkpoint with
+// next [] and the run ends there (success, thread idle), as the reference does for a command
+// on a finished thread. (Here goto replaces where a paused thread would continue; LangGraph
+// would also re-run the paused task.)
 std::vector<std::string> GotoNodes(const json::value& go) {
   std::vector<std::string> out;
+  auto add = [&](std::string_view node) {
+    if (node != "__end__") out.emplace_back(node);
+  };
   auto one = [&](const json::value& v) {
-    if (v.is_string()) out.emplace_back(v.get_string());
+    if (v.is_string()) add(v.get_string());
     if (v.is_object()) {
       if (const auto* n = v.get_object().if_contains("node"); n && n->is_string()) {
-        out.emplace_back(n->get_string());
+        add(n->get_string());
       }
     }
   };

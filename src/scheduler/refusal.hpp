@@ -3,7 +3,7 @@
 // trip through an Error. An Error has only a code and a message, and the scheduler may not
 // see api/, so an over-limit refusal is encoded in the message as "refusal:" + JSON; the one
 // place that maps errors to HTTP (api/errors.cpp) decodes it into a JSON body
-// {"error","message","limit"} and a Retry-After header. Logs see the JSON, which is readable.
+// {"error","detail","limit","retry_after"} and a Retry-After header. Logs see the JSON, which is readable.
 //
 // Codes: Errc::kResourceExhausted (429: the tenant's own limit), Errc::kUnavailable (503: the
 // server's queue is full, or it is shutting down).

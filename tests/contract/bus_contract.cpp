@@ -17,6 +17,7 @@ namespace asio = boost::asio;
 using agentd::testing::RunCo;
 using testing::AppendN;
 using testing::Drain;
+using testing::FrameFor;
 using testing::FramesFor;
 using testing::Texts;
 
@@ -218,6 +219,205 @@ TEST_P(BusContract, ContinueExistingReopensAClosedLog) {
   EXPECT_EQ(DrainAll(*sub), expected);
   auto resumed_sub = log->Subscribe({StartAt::Kind::kAfterId, 1});
   EXPECT_EQ(DrainAll(*resumed_sub), std::vector<std::string>{testing::FrameFor(next)});
+}
+
+// ------------------------------------------------------------------ failover (an adopted run)
+//
+// Instance A writes a run's log and dies (kill -9: its log object and its bus are gone); a
+// client follows the run on instance C; instance B adopts the run and continues the log
+// (continue_existing). With a shared store (Redis) A, B and C are three buses; in process
+// they are one. A backend may start B's frames in a new id range: followers and resuming
+// clients must go on across it as if the ids were consecutive.
+
+struct Failover {
+  std::string run_id;
+  std::vector<std::string> before;  // the frames A wrote
+  std::shared_ptr<RunEventLog> continued;  // B's log
+  std::uint64_t first_continued_id = 0;
+  std::unique_ptr<EventBus> adopter_bus;  // B (null: the fixture's bus)
+};
+
+// Reads until at least `n` frames came; fails the test on an error or an early end.
+std::vector<std::string> TakeAtLeast(Subscription& sub, std::size_t n) {
+  return RunCo([&]() -> asio::awaitable<std::vector<std::string>> {
+    std::vector<std::string> got;
+    while (got.size() < n) {
+      auto next = co_await sub.Next();
+      if (!next) {
+        ADD_FAILURE() << "Next failed: " << next.error().message;
+        break;
+      }
+      if (next->empty()) {
+        ADD_FAILURE() << "ended after " << got.size() << " of " << n << " frames";
+        break;
+      }
+      for (const auto& f : *next) got.push_back(*f);
+    }
+    co_return got;
+  }(), std::chrono::seconds(10));
+}
+
+// Find on the fixture's bus (instance C) once the log is there: another instance's appends
+// reach a shared store a moment after Append returns (a client asks for a run it was told of).
+std::shared_ptr<RunEventLog> FindWhenWritten(EventBus& bus, const std::string& id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto log = RunCo(bus.Find(id));
+    if (log || std::chrono::steady_clock::now() >= deadline) return log;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// Every frame up to the end, or the error that ended the subscription.
+Result<std::vector<std::string>> DrainOrError(Subscription& sub) {
+  return RunCo([&]() -> asio::awaitable<Result<std::vector<std::string>>> {
+    std::vector<std::string> got;
+    for (;;) {
+      auto next = co_await sub.Next();
+      if (!next) co_return next.error();
+      if (next->empty()) co_return got;
+      for (const auto& f : *next) got.push_back(*f);
+    }
+  }(), std::chrono::seconds(10));
+}
+
+TEST_P(BusContract, AFollowerGoesOnAcrossTheContinuationOfAnAdoptedRunWithoutAnError) {
+  EventLogOptions options;
+  options.subscriber_backlog = 8;  // a jump in ids is no lag: far more ids than 8 are skipped
+  const std::string id = RunId();
+  auto owner_bus = MakeInstance();  // A
+  auto adopter_bus = MakeInstance();  // B
+  auto owner = CreateLogOn(owner_bus ? *owner_bus : bus(), id, options).value();
+  AppendN(*owner, 3);
+  auto followed = FindWhenWritten(bus(), id);  // C
+  ASSERT_NE(followed, nullptr);
+  auto follower = followed->Subscribe({StartAt::Kind::kBeginning});
+  // The follower has read what A wrote before A dies.
+  EXPECT_EQ(TakeAtLeast(*follower, 3), FramesFor(0, 3));
+  // A client joining now for live events only (a resumable run's join), on C: C's head is
+  // what its lookup saw, and it saw A's last frame (the follower read it).
+  auto found_now = FindLog(id);
+  ASSERT_NE(found_now, nullptr);
+  auto resumer = found_now->Subscribe({StartAt::Kind::kLiveOnly});
+  owner.reset();
+  owner_bus.reset();
+
+  EventLogOptions continued_options = options;
+  continued_options.continue_existing = true;
+  auto continued = CreateLogOn(adopter_bus ? *adopter_bus : bus(), id, continued_options).value();
+  const std::uint64_t next = continued->next_id();
+  ASSERT_GE(next, 3u);
+  AppendN(*continued, 2);
+  // It sees the new attempt's frames as they come, not an error...
+  EXPECT_EQ(TakeAtLeast(*follower, 2), FramesFor(next, next + 2));
+  AppendN(*continued, 6);
+  continued->Close();
+  // ... and then the rest and the end. 6 + 2 frames since it joined: within its backlog.
+  auto rest = DrainOrError(*follower);
+  ASSERT_TRUE(rest.has_value()) << rest.error().message;
+  EXPECT_EQ(*rest, FramesFor(next + 2, next + 8));
+  // A live-only subscriber that joined before the jump gets exactly the continuation.
+  auto live = DrainOrError(*resumer);
+  ASSERT_TRUE(live.has_value()) << live.error().message;
+  EXPECT_EQ(*live, FramesFor(next, next + 8));
+}
+
+TEST_P(BusContract, LastEventIdFromEitherSideOfAContinuationGivesExactlyTheRest) {
+  const std::string id = RunId();
+  auto owner_bus = MakeInstance();
+  auto adopter_bus = MakeInstance();
+  auto owner = CreateLogOn(owner_bus ? *owner_bus : bus(), id).value();
+  AppendN(*owner, 4);
+  // A's last frame reached the store before A died: a reader sees it.
+  auto witness = FindWhenWritten(bus(), id);
+  ASSERT_NE(witness, nullptr);
+  auto seen = witness->Subscribe({StartAt::Kind::kBeginning});
+  ASSERT_EQ(TakeAtLeast(*seen, 4), FramesFor(0, 4));
+  owner.reset();
+  owner_bus.reset();
+  EventLogOptions continued_options;
+  continued_options.continue_existing = true;
+  EventBus& adopter = adopter_bus ? *adopter_bus : bus();
+  auto continued = CreateLogOn(adopter, id, continued_options).value();
+  const std::uint64_t next = continued->next_id();
+  ASSERT_GE(next, 4u);
+  AppendN(*continued, 3);
+  // A client on C saw them (so they are in the store) and reconnects after one of them.
+  ASSERT_EQ(TakeAtLeast(*seen, 3), FramesFor(next, next + 3));
+
+  std::vector<std::string> all = FramesFor(0, 4);
+  for (const auto& f : FramesFor(next, next + 6)) all.push_back(f);
+  // What a client missed after `last_id`: every frame with a greater id.
+  const auto after = [&](std::uint64_t last_id) {
+    std::vector<std::string> out;
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      if (i > last_id) out.push_back(FrameFor(i));
+    }
+    for (std::uint64_t i = next; i < next + 6; ++i) {
+      if (i > last_id) out.push_back(FrameFor(i));
+    }
+    return out;
+  };
+  const std::vector<std::uint64_t> last_ids = {0, 3, next, next + 1};
+  // Clients reconnecting on another instance (C) while B still writes: replay, then live.
+  std::vector<std::unique_ptr<Subscription>> live_resumes;
+  auto found_live = FindLog(id);
+  ASSERT_NE(found_live, nullptr);
+  for (auto last_id : last_ids) {
+    live_resumes.push_back(found_live->Subscribe({StartAt::Kind::kAfterId, last_id}));
+  }
+  AppendN(*continued, 3);
+  continued->Close();
+  for (std::size_t i = 0; i < last_ids.size(); ++i) {
+    auto got = DrainOrError(*live_resumes[i]);
+    ASSERT_TRUE(got.has_value()) << "after " << last_ids[i] << ": " << got.error().message;
+    EXPECT_EQ(*got, after(last_ids[i])) << "live resume after id " << last_ids[i];
+  }
+  // After the run ended, on C and on B (the adopter's own log object).
+  for (const auto& log : {FindLog(id), continued}) {
+    ASSERT_NE(log, nullptr);
+    for (auto last_id : last_ids) {
+      auto sub = log->Subscribe({StartAt::Kind::kAfterId, last_id});
+      auto got = DrainOrError(*sub);
+      ASSERT_TRUE(got.has_value()) << "after " << last_id << ": " << got.error().message;
+      EXPECT_EQ(*got, after(last_id)) << "resume after id " << last_id;
+    }
+    auto sub = log->Subscribe({StartAt::Kind::kBeginning});
+    EXPECT_EQ(DrainAll(*sub), all);
+  }
+}
+
+TEST_P(BusContract, AFollowerThatLagsPastItsBacklogAfterAContinuationIsStillCut) {
+  // Default options: a follower on another instance gets the backlog of the logs it finds
+  // (Redis: RedisOptions::found_log_options), which is the default.
+  const EventLogOptions options;
+  const std::string id = RunId();
+  auto owner_bus = MakeInstance();
+  auto adopter_bus = MakeInstance();
+  auto owner = CreateLogOn(owner_bus ? *owner_bus : bus(), id, options).value();
+  AppendN(*owner, 2);
+  auto followed = FindWhenWritten(bus(), id);
+  ASSERT_NE(followed, nullptr);
+  auto follower = followed->Subscribe({StartAt::Kind::kBeginning});
+  ASSERT_EQ(TakeAtLeast(*follower, 2), FramesFor(0, 2));
+  owner.reset();
+  owner_bus.reset();
+  EventLogOptions continued_options = options;
+  continued_options.continue_existing = true;
+  auto continued = CreateLogOn(adopter_bus ? *adopter_bus : bus(), id, continued_options).value();
+  // The follower reads none of them meanwhile: more than its backlog.
+  AppendN(*continued, static_cast<int>(options.subscriber_backlog) + 10);
+  continued->Close();
+  // Its instance has read them all (the end too) before it asks again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!followed->closed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(followed->closed()) << "the follower's instance never read the end";
+  auto got = DrainOrError(*follower);
+  ASSERT_FALSE(got.has_value()) << "delivered all " << got.value().size() << " frames";
+  EXPECT_EQ(got.error().code, Errc::kResourceExhausted);
+  EXPECT_NE(got.error().message.find("fell behind"), std::string::npos) << got.error().message;
 }
 
 TEST_P(BusContract, CreateOfANewRunWithContinueExistingStartsAtZero) {

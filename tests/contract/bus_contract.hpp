@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,11 @@ struct BusBackend {
   std::string name;
   // A fresh bus on `executor`; nullptr = backend unavailable here (the test is skipped).
   std::function<std::unique_ptr<EventBus>(boost::asio::any_io_executor executor)> make;
+  // Two buses made by `make` share one store (Redis: two instances of a cluster). Tests of
+  // cross-instance behaviour then use separate buses; otherwise they use the fixture's one.
+  bool shared_store = false;
+  // gtest prints the parameter of a failed test by this.
+  friend void PrintTo(const BusBackend& backend, std::ostream* os) { *os << backend.name; }
 };
 
 class BusContract : public ::testing::TestWithParam<BusBackend> {
@@ -45,12 +51,22 @@ class BusContract : public ::testing::TestWithParam<BusBackend> {
   }
 
   EventBus& bus() { return *bus_; }
+  // Another instance on the same store when the backend has one (shared_store), else nullptr:
+  // callers then use bus() for every role.
+  std::unique_ptr<EventBus> MakeInstance() {
+    return GetParam().shared_store ? GetParam().make(io_.get_executor()) : nullptr;
+  }
   // Create / Find awaited on a fresh io_context of the test thread.
   Result<std::shared_ptr<RunEventLog>> CreateLog(const std::string& id, EventLogOptions o = {}) {
-    return agentd::testing::RunCo(bus().Create(id, o));
+    return CreateLogOn(bus(), id, o);
   }
-  std::shared_ptr<RunEventLog> FindLog(const std::string& id) {
-    return agentd::testing::RunCo(bus().Find(id));
+  static Result<std::shared_ptr<RunEventLog>> CreateLogOn(EventBus& on, const std::string& id,
+                                                          EventLogOptions o = {}) {
+    return agentd::testing::RunCo(on.Create(id, o));
+  }
+  std::shared_ptr<RunEventLog> FindLog(const std::string& id) { return FindLogOn(bus(), id); }
+  static std::shared_ptr<RunEventLog> FindLogOn(EventBus& on, const std::string& id) {
+    return agentd::testing::RunCo(on.Find(id));
   }
   // Run ids unique per test and process, so a shared Redis never mixes tests.
   std::string RunId(const std::string& tag = "r") {

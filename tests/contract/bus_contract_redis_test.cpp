@@ -22,7 +22,8 @@ INSTANTIATE_TEST_SUITE_P(
           auto bus = redis::MakeRedisEventBus(options, executor);
           if (!bus) throw std::runtime_error("MakeRedisEventBus: " + bus.error().message);
           return std::move(*bus);
-        }}),
+        },
+        /*shared_store=*/true}),
     [](const auto& info) { return info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,8 +1,10 @@
 // fuzz_json_body: arbitrary bytes as the JSON body of the endpoints that create things, through
 // the real handlers (api::ParseBody + the Validator + the handler's own field readers, which
 // live inside the handler .cpp files) on a memory storage. The first byte picks the endpoint;
-// the rest is the body. Properties: no crash, no sanitizer report, no escaped exception, and
-// the status is one the protocol allows for a create (never a 500).
+// the rest is the body. Properties: no crash, no sanitizer report, no escaped exception, the
+// status is one the protocol allows for a create (never a 500), every JSON response is JSON
+// agentd can read back (no `Infinity` from a number beyond a double), and every error body has
+// the one shape {"error": <code or Zod object>, "detail": <string>}.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <string_view>
 
 #include "api_world.hpp"
+#include "common/json.hpp"
 
 namespace {
 
@@ -59,6 +62,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "fuzz_json_body: %s %s answered %d: %s\n",
                  std::string(agentd::http::MethodName(req.method)).c_str(), req.target.c_str(),
                  response.status, response.body.c_str());
+    std::abort();
+  }
+  bool json_body = false;
+  for (const auto& [name, value] : response.headers) {
+    json_body |= agentd::http::EqualsIgnoreCase(name, "content-type") && value == "application/json";
+  }
+  if (!json_body) return 0;
+  std::string why;
+  auto parsed = agentd::ParseJson(response.body, &why);
+  const boost::json::object* o = parsed ? parsed->if_object() : nullptr;
+  const boost::json::value* detail = o ? o->if_contains("detail") : nullptr;
+  const bool error_shape = o && o->contains("error") && detail && detail->is_string();
+  if (!parsed || (response.status >= 400 && !error_shape)) {
+    std::fprintf(stderr, "fuzz_json_body: %s %s answered %d with %s: %s\n",
+                 std::string(agentd::http::MethodName(req.method)).c_str(), req.target.c_str(),
+                 response.status, parsed ? "an error body without error/detail" : why.c_str(),
+                 response.body.c_str());
     std::abort();
   }
   return 0;

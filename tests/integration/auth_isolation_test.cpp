@@ -137,7 +137,8 @@ TEST_F(AuthServerTest, TenantBNeverSeesOrChangesTenantAObjects) {
     // 404 - exactly what a missing object gets (a copy of a missing thread is 409 "Thread not
     // found" by the protocol; creating a run on one under if_not_exists=reject is refused too).
     const bool as_missing = res.status == 404 ||
-                            (p.target == tp + "/copy" && res.status == 409 && res.body == "Thread not found") ||
+                            (p.target == tp + "/copy" && res.status == 409 &&
+                             json::parse(res.body).at("detail") == "Thread not found") ||
                             (p.target == tp + "/runs" && res.status >= 400 && res.status < 500);
     EXPECT_TRUE(as_missing) << res.status << " " << res.body;
   }
@@ -191,6 +192,7 @@ TEST_F(AuthServerTest, RateLimitsAnswer429WithHeaders) {
   auto refused = As("key-a", "POST", "/threads/count", "{}");
   EXPECT_EQ(refused.status, 429);
   EXPECT_TRUE(refused.Header("retry-after").has_value());
+  EXPECT_EQ(refused.Header("ratelimit-reset"), refused.Header("retry-after"));
   EXPECT_EQ(refused.Header("ratelimit-remaining"), "0");
   auto body = json::parse(refused.body);
   EXPECT_EQ(body.at("error"), "rate_limited");

@@ -285,9 +285,11 @@ TEST_P(BroadcastAcrossInstances, AWebSocketClientPublishesToFollowersOnTheOtherI
                    [&](std::exception_ptr) { reader_done = true; });
     std::vector<std::shared_ptr<Follower>> readers{reader};
     EXPECT_TRUE(co_await WarmUp(Port(1), "key-a", readers));
-    // The WebSocket client publishes two messages, a bad one, then the end marker.
+    // The WebSocket client publishes two messages, a bad one (a number beyond a double: it
+    // would be stored and relayed as `Infinity`, which is not JSON), then the end marker.
     std::vector<std::string> sends{R"({"data":{"kind":"msg","from":"ws"}})",
-                                   R"({"data":"not an object? fine"})", R"({"nodata":1})",
+                                   R"({"data":"not an object? fine"})",
+                                   R"({"data":{"kind":"msg","n":1e999}})",
                                    R"({"data":{"kind":"end"}})"};
     co_await testing::FollowWebSocket(Port(1), "key-a", "board", writer, sends);
     asio::steady_timer timer(executor);
@@ -304,9 +306,13 @@ TEST_P(BroadcastAcrossInstances, AWebSocketClientPublishesToFollowersOnTheOtherI
   ASSERT_EQ(real.size(), 2u);
   EXPECT_EQ(real[0].at("from"), "ws");
   EXPECT_EQ(real[1], "not an object? fine");
-  // The bad one ({"nodata":1}) was refused on the socket, not published.
+  // The bad one was refused on the socket, not published, with the POST's error body.
   EXPECT_FALSE(writer->finished) << "the writer sees the refusal before its end marker";
   EXPECT_NE(writer->error.find("not a message"), std::string::npos) << writer->error;
+  EXPECT_NE(writer->error.find(R"("error":"number_out_of_range")"), std::string::npos)
+      << writer->error;
+  EXPECT_NE(writer->error.find(R"("path":["data","n"])"), std::string::npos) << writer->error;
+  EXPECT_NE(writer->error.find(R"("status":422)"), std::string::npos) << writer->error;
 }
 
 TEST_P(BroadcastAcrossInstances, RefusesBadRequestsAndUnauthenticatedClients) {
@@ -315,6 +321,14 @@ TEST_P(BroadcastAcrossInstances, RefusesBadRequestsAndUnauthenticatedClients) {
     EXPECT_EQ(bad_name.status, 400) << bad_name.body;
     auto no_data = co_await testing::PostJson(Port(0), "key-a", "/broadcast/board", R"({"x":1})");
     EXPECT_EQ(no_data.status, 400) << no_data.body;
+    auto huge = co_await testing::PostJson(Port(0), "key-a", "/broadcast/board",
+                                           R"({"data":{"n":-1e400}})");
+    EXPECT_EQ(huge.status, 422) << huge.body;
+    EXPECT_NE(huge.body.find(R"("error":"number_out_of_range")"), std::string::npos) << huge.body;
+    auto malformed = co_await testing::PostJson(Port(0), "key-a", "/broadcast/board", "{");
+    EXPECT_EQ(malformed.status, 400) << malformed.body;
+    EXPECT_NE(malformed.body.find(R"("error":"invalid_json")"), std::string::npos)
+        << malformed.body;
     json::object big_body{{"data", std::string(70 * 1024, 'x')}};
     std::string big_text = json::serialize(big_body);
     auto big = co_await testing::PostJson(Port(0), "key-a", "/broadcast/board", big_text);

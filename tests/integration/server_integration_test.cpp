@@ -88,7 +88,8 @@ TEST_F(ServerTest, AnswersBadInputWithClear4xxAndWritesNothing) {
 
   auto malformed = client.Post("/threads", "{not json");
   EXPECT_EQ(malformed.status, 400);
-  EXPECT_EQ(malformed.body, "Malformed JSON in request body");
+  EXPECT_EQ(Json(malformed),
+            json::parse(R"({"error":"invalid_json","detail":"Malformed JSON in request body"})"));
 
   auto wrong_type = client.Post("/threads", R"({"metadata":"x"})");
   EXPECT_EQ(wrong_type.status, 400);
@@ -104,7 +105,8 @@ TEST_F(ServerTest, AnswersBadInputWithClear4xxAndWritesNothing) {
 
   auto missing_thread = client.Get("/threads/00000000-0000-4000-8000-000000000000");
   EXPECT_EQ(missing_thread.status, 404);
-  EXPECT_EQ(missing_thread.body, "Thread with ID 00000000-0000-4000-8000-000000000000 not found");
+  EXPECT_EQ(Json(missing_thread).at("detail"),
+            "Thread with ID 00000000-0000-4000-8000-000000000000 not found");
 
   EXPECT_EQ(client.Get("/no/such/route").status, 404);
   EXPECT_EQ(client.Send("PUT", "/threads/search").status, 405);

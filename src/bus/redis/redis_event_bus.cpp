@@ -66,10 +66,15 @@ class RedisEventBus final : public EventBus {
     // they could take ids the continuation is about to use and push its events out, since
     // Redis never accepts an entry id at or below the stream's last one. In the new range they
     // either land below the continuation's first event (what that writer did while it still
-    // held the run) or are refused. An end marker's id is spent the same way.
+    // held the run) or are refused. An end marker's id is spent the same way. The first entry
+    // of the continuation says where the skipped ids start, so readers following the stream
+    // (live or replaying) go on across the jump instead of taking it for lost events.
     const std::uint64_t next_id = head ? head->id + 1 + kContinuationIdGap : 0;
     auto log = std::make_shared<RedisRunEventLog>(core_, key, options, next_id, false);
-    if (head) log->Continue(head->end ? std::optional<std::uint64_t>(head->id) : std::nullopt);
+    if (head) {
+      log->Continue(head->end ? head->id : head->id + 1,
+                    head->end ? std::optional<std::uint64_t>(head->id) : std::nullopt);
+    }
     logs_[run_id] = log;
     co_return std::shared_ptr<RunEventLog>(std::move(log));
   }
@@ -102,10 +107,12 @@ class RedisEventBus final : public EventBus {
       if (auto log = it->second.lock()) co_return log;  // created here meanwhile
     }
     if (removed_.contains(run_id)) co_return nullptr;
-    auto log = std::make_shared<RedisRunEventLog>(core_, key, core_->options.found_log_options,
-                                                  next_id, entry->end);
-    logs_[run_id] = log;
-    co_return log;
+    // Not kept in logs_: a found log only reads, and its head is as of this lookup. The next
+    // Find looks again (a client resuming after an id this lookup has not seen must not be
+    // answered from an older head), and a Create that continues the run (this process adopts
+    // it) continues from what Redis holds, never from a reader's stale next_id.
+    co_return std::make_shared<RedisRunEventLog>(core_, key, core_->options.found_log_options,
+                                                 next_id, entry->end);
   }
 
   void Remove(const std::string& run_id) override {
@@ -154,7 +161,8 @@ class RedisEventBus final : public EventBus {
 
   std::shared_ptr<detail::BusCore> core_;
   std::mutex mu_;
-  // Logs handed out and still alive, so Find returns the writer's own object in its process.
+  // Logs made by Create and still alive, so Find returns the writer's own object in its
+  // process (and Create with continue_existing reopens it).
   std::unordered_map<std::string, std::weak_ptr<RedisRunEventLog>> logs_;
   // Runs removed here recently: Find answers nullptr even if a late write recreated them.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> removed_;

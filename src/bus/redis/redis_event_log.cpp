@@ -57,10 +57,11 @@ void RedisRunEventLog::Write(std::vector<std::string> args) {
       });
 }
 
-void RedisRunEventLog::Continue(std::optional<std::uint64_t> end_marker_id) {
-  if (end_marker_id) {
+void RedisRunEventLog::Continue(std::uint64_t skip_from,
+                                std::optional<std::uint64_t> end_marker_id) {
+  {
     std::lock_guard lock(mu_);
-    skipped_id_ = end_marker_id;
+    skip_from_ = skip_from;
   }
   if (end_marker_id) Write({"XDEL", key_, EntryId(*end_marker_id)});
   Write({"PEXPIRE", key_, std::to_string(core_->options.open_stream_ttl.count())});
@@ -74,7 +75,7 @@ void RedisRunEventLog::Reopen() {
     closed_ = false;
     end_marker_id = next_id_++;
   }
-  Continue(end_marker_id);
+  Continue(*end_marker_id, end_marker_id);
 }
 
 std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view data_json) {
@@ -84,7 +85,7 @@ std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view 
     std::lock_guard lock(mu_);
     AGENTD_ASSERT(!closed_);  // the run appends nothing after it ended
     id = next_id_++;
-    skipped = std::exchange(skipped_id_, std::nullopt);
+    skipped = std::exchange(skip_from_, std::nullopt);
   }
   // Encoded once here; readers share the bytes Redis hands back.
   std::vector<std::string> args = {"XADD",      key_,
@@ -106,14 +107,22 @@ std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view 
 
 void RedisRunEventLog::Close() {
   std::uint64_t end_id = 0;
+  std::optional<std::uint64_t> skipped;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
     end_id = next_id_;
+    skipped = std::exchange(skip_from_, std::nullopt);  // a continuation that appended nothing
   }
-  Write({"XADD", key_, "MAXLEN", "~", std::to_string(options_.max_retained_events),
-         EntryId(end_id), "id", std::to_string(end_id), "end", "1"});
+  std::vector<std::string> args = {"XADD", key_, "MAXLEN", "~",
+                                   std::to_string(options_.max_retained_events), EntryId(end_id),
+                                   "id", std::to_string(end_id), "end", "1"};
+  if (skipped) {
+    args.push_back("skip");
+    args.push_back(std::to_string(*skipped));
+  }
+  Write(std::move(args));
   Write({"PEXPIRE", key_, std::to_string(std::max<long long>(
                               1, options_.retention_after_close.count()))});
 }

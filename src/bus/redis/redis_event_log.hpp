@@ -4,8 +4,10 @@
 // once and pipelines `XADD <key> MAXLEN ~ <max_retained> 0-<id+1> id <id> f <frame>` on the
 // bus's command connection; explicit entry ids make a second writer's XADD fail instead of
 // interleaving. Close() appends the end marker (`end 1 id <next_id>`) and PEXPIREs the key by
-// retention_after_close. A continued closed log XDELs that marker and marks its next frame
-// `skip <marker id>`, the one legitimate hole in a stream's ids. Subscribe attaches to the process-wide StreamHub.
+// retention_after_close. A continued log (another writer's, or this one's after Close) marks
+// its next entry `skip <first id it skipped>`: the only legitimate holes in a stream's ids are
+// a continuation's new id range and a removed end marker's id. Subscribe attaches to the
+// process-wide StreamHub.
 //
 // Thread safety: all methods thread-safe; Append/Close from the run's executor (one writer).
 
@@ -27,10 +29,10 @@ class RedisRunEventLog final : public RedisRunEventLogApi {
                    EventLogOptions options, std::uint64_t next_id, bool closed);
 
   // This log continues a stream found in Redis (EventLogOptions::continue_existing), whose
-  // writer is gone: the stream gets the open-stream TTL again and, when it had ended at
-  // `end_marker_id`, loses its end marker (the next frame says that id was skipped, so
-  // readers see no gap).
-  void Continue(std::optional<std::uint64_t> end_marker_id);
+  // writer is gone: the stream gets the open-stream TTL again; ids from `skip_from` up to this
+  // log's first entry hold no frame (its next entry says so, so readers see no gap); when the
+  // stream had ended, `end_marker_id` names its end marker, which is removed.
+  void Continue(std::uint64_t skip_from, std::optional<std::uint64_t> end_marker_id);
   // Continue() for this process's own log object: undoes its Close() if it closed.
   void Reopen();
 
@@ -56,7 +58,9 @@ class RedisRunEventLog final : public RedisRunEventLogApi {
   mutable std::mutex mu_;
   std::uint64_t next_id_;
   bool closed_;
-  std::optional<std::uint64_t> skipped_id_;  // the next Append says this id was never a frame
+  // The next entry (frame or end marker) says the ids from this one up to its own were never
+  // frames.
+  std::optional<std::uint64_t> skip_from_;
 };
 
 }  // namespace agentd::bus::redis

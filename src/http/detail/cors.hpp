@@ -25,7 +25,8 @@ void AddCorsHeaders(const std::vector<std::string>& allowed_origins,
 // Access-Control-Request-Headers echoed back.
 Response PreflightResponse(const Request& request);
 
-// {"error":"<code>","detail":"<message>"} with JSON string escaping: the one error shape.
+// {"error":"<code>","detail":"<message>"} with JSON string escaping: the one error body shape
+// of agentd (api/errors.hpp builds the same for handler errors; http/ may not depend on api/).
 std::string ErrorJson(std::string_view code, std::string_view message);
 
 // The client's x-request-id when it is short, printable ASCII; otherwise a fresh uuid4.

@@ -166,11 +166,11 @@ asio::awaitable<Response> Dispatch(ServerState& state, Request& request, std::st
   if (match.handler == nullptr) {
     route = "unmatched";
     if (match.status == 405) {
-      auto r = Response::Text(405, "405 Method Not Allowed");
+      auto r = Response::Json(405, ErrorJson("method_not_allowed", "405 Method Not Allowed"));
       r.SetHeader("Allow", match.allow);
       co_return r;
     }
-    co_return Response::Text(404, "404 Not Found");
+    co_return Response::Json(404, ErrorJson("not_found", "404 Not Found"));
   }
   route = match.route;
   co_return co_await CallHandler(*match.handler, request);

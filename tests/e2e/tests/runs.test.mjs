@@ -134,6 +134,21 @@ describe("runs", () => {
     await client.threads.delete(other.thread_id);
   });
 
+  test("command goto __end__ applies the update and ends the run without running a node", async () => {
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, "echo", { input: Human("one") });
+    const values = await client.runs.wait(thread.thread_id, "echo", {
+      command: { goto: "__end__", update: { messages: [{ role: "user", content: "noted" }] } },
+    });
+    assert.deepEqual(values.messages.map((m) => m.content), ["one", "echo: one", "noted"]);
+    const runs = await client.runs.list(thread.thread_id);
+    assert.equal(runs[0].status, "success");
+    const state = await client.threads.getState(thread.thread_id);
+    assert.deepEqual(state.next, []);
+    assert.equal((await client.threads.get(thread.thread_id)).status, "idle");
+    await client.threads.delete(thread.thread_id);
+  });
+
   test("stateless wait runs on a throwaway thread", async () => {
     const values = await client.runs.wait(null, "agent", { input: Human("nobody") });
     assert.equal(values.messages.at(-1).content, "echo: nobody");

@@ -1,9 +1,12 @@
 // The key-value store through the official JS SDK: put, get, search, namespaces, delete.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AssertTimestamp, NewClient, UniqueTag } from "../lib/harness.mjs";
+import {
+  AssertTimestamp, ExpectHttpError, IsReferenceServer, NewClient, Raw, UniqueTag,
+} from "../lib/harness.mjs";
 
 const client = NewClient();
+const kIsReference = await IsReferenceServer();
 
 describe("store items", () => {
   test("putItem then getItem returns the item; a missing key gives null", async () => {
@@ -75,6 +78,44 @@ describe("store search and namespaces", () => {
     await client.store.deleteItem([root, "b", "deep"], "k3");
     await client.store.deleteItem([`${root}x`, "a"], "k4");
     assert.deepEqual((await client.store.searchItems([root])).items, []);
+  });
+
+  test("searchItems with a query is refused: no semantic index ranks it", async () => {
+    const root = UniqueTag("query");
+    await client.store.putItem([root], "k", { text: "hello" });
+    if (kIsReference) {
+      // ref ignores `query` without an index (agent-protocol.md 8); agentd refuses to pretend.
+      await client.store.searchItems([root], { query: "hello" });
+    } else {
+      const error = await ExpectHttpError(client.store.searchItems([root], { query: "hello" }), 422,
+        /Semantic search is not configured/);
+      assert.match(error.message, /semantic_search_not_configured/);
+    }
+    // Without a query (or with an empty one) it is a plain search.
+    assert.deepEqual((await client.store.searchItems([root], { query: "" })).items.map((i) => i.key), ["k"]);
+    await client.store.deleteItem([root], "k");
+  });
+
+  test("a value with a number beyond a double is refused and nothing is stored", async () => {
+    const root = UniqueTag("huge");
+    const body = `{"namespace":["${root}"],"key":"k","value":{"a":1,"n":1e999}}`;
+    const put = await Raw("PUT", "/store/items", body);
+    if (!kIsReference) {  // ref: JSON.parse reads Infinity (stored as null)
+      assert.equal(put.status, 422, put.text);
+      assert.equal(put.json.error, "number_out_of_range");
+      assert.deepEqual(put.json.path, ["value", "n"]);
+      assert.equal(await client.store.getItem([root], "k"), null, "a refused put stores nothing");
+    }
+    await client.store.deleteItem([root], "k");
+  });
+
+  test("a value nested 60 levels deep is stored and read back whole", async () => {
+    const root = UniqueTag("deep");
+    let value = { leaf: true };
+    for (let i = 0; i < 60; ++i) value = { d: value };
+    await client.store.putItem([root], "k", value);
+    assert.deepEqual((await client.store.getItem([root], "k")).value, value);
+    await client.store.deleteItem([root], "k");
   });
 
   test("listNamespaces lists the distinct namespaces under a prefix, sorted, with max_depth", async () => {

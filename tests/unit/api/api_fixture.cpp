@@ -19,6 +19,24 @@ json::value Reply::Json() const {
   return parsed ? *parsed : json::value();
 }
 
+std::string Reply::Detail() const {
+  EXPECT_EQ(ContentType(), "application/json") << body;
+  json::value v = Json();
+  const json::object* o = v.if_object();
+  const json::value* code = o ? o->if_contains("error") : nullptr;
+  const json::value* detail = o ? o->if_contains("detail") : nullptr;
+  EXPECT_TRUE(code && code->is_string() && detail && detail->is_string())
+      << "not an error body {\"error\": <code>, \"detail\": <message>}: " << body;
+  return detail && detail->is_string() ? std::string(detail->get_string()) : std::string();
+}
+
+std::string Reply::ErrorCode() const {
+  auto parsed = ParseJson(body);
+  const json::object* o = parsed ? parsed->if_object() : nullptr;
+  const json::value* code = o ? o->if_contains("error") : nullptr;
+  return code && code->is_string() ? std::string(code->get_string()) : std::string();
+}
+
 json::value Normalize(json::value v) {
   if (v.is_object()) {
     for (auto& [key, value] : v.get_object()) {

@@ -33,6 +33,11 @@ struct Reply {
   std::optional<std::string> Header(std::string_view name) const;
   // The body parsed as JSON (fails the test when it is not JSON).
   json::value Json() const;
+  // The "detail" of an error body, after checking that the body has the one error shape
+  // {"error": "<code>", "detail": "<message>", ...} (fails the test otherwise).
+  std::string Detail() const;
+  // Its "error" code ("" when the body is not an error body).
+  std::string ErrorCode() const;
   // Json() with created_at/updated_at/state_updated_at replaced by "<ts>".
   json::value Normalized() const;
   std::string ContentType() const { return Header("Content-Type").value_or(""); }

@@ -81,7 +81,7 @@ TEST_F(AssistantExpiryTest, ExpiredAssistantAnswers404WithTheReason) {
                   Post("/assistants/" + id + "/versions", "{}"),
                   Post("/assistants/" + id + "/latest", R"({"version":1})")}) {
     EXPECT_EQ(r.status, 404) << r.body;
-    EXPECT_EQ(r.body, Reason(at));
+    EXPECT_EQ(r.Detail(), Reason(at));
   }
   // A missing one keeps the protocol's text.
   Reply missing = Get("/assistants/" + std::string(kMissingId));

@@ -80,7 +80,7 @@ TEST_F(AssistantsTest, CreateValidatesAndWritesNothing) {
 TEST_F(AssistantsTest, CreateOnUnknownGraphIs404) {
   Reply r = Post("/assistants", R"({"graph_id":"nope"})");
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(r.body, R"(Graph "nope" not found)");
+  EXPECT_EQ(r.Detail(), R"(Graph "nope" not found)");
 }
 
 TEST_F(AssistantsTest, CreateExistingRaisesOrReturnsExisting) {
@@ -90,7 +90,7 @@ TEST_F(AssistantsTest, CreateExistingRaisesOrReturnsExisting) {
   Reply raise = Post("/assistants", R"({"graph_id":"echo",)"
                                     R"("assistant_id":"11111111-1111-4111-8111-111111111111"})");
   EXPECT_EQ(raise.status, 409);
-  EXPECT_EQ(raise.body, "Assistant already exists");
+  EXPECT_EQ(raise.Detail(), "Assistant already exists");
   Reply keep = Post("/assistants", R"({"graph_id":"echo","if_exists":"do_nothing",)"
                                    R"("assistant_id":"11111111-1111-4111-8111-111111111111"})");
   EXPECT_EQ(keep.status, 200);
@@ -100,7 +100,7 @@ TEST_F(AssistantsTest, CreateExistingRaisesOrReturnsExisting) {
 TEST_F(AssistantsTest, GetMissingIs404) {
   Reply r = Get("/assistants/" + std::string(kMissingId));
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(r.body, "Assistant not found");
+  EXPECT_EQ(r.Detail(), "Assistant not found");
   EXPECT_EQ(Get("/assistants/not-a-graph").status, 404);
 }
 
@@ -117,10 +117,10 @@ TEST_F(AssistantsTest, PatchMergesMetadataReplacesConfigAndBumpsVersion) {
 TEST_F(AssistantsTest, PatchErrors) {
   Reply missing = Patch("/assistants/" + std::string(kMissingId), R"({"name":"n"})");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, "Assistant not found");
+  EXPECT_EQ(missing.Detail(), "Assistant not found");
   Reply graph = Patch("/assistants/agent", R"({"graph_id":"nope"})");
   EXPECT_EQ(graph.status, 404);
-  EXPECT_EQ(graph.body, R"(Graph "nope" not found)");
+  EXPECT_EQ(graph.Detail(), R"(Graph "nope" not found)");
   Reply typed = Patch("/assistants/agent", R"({"metadata":"x"})");
   EXPECT_EQ(typed.status, 400);
   EXPECT_EQ(Get("/assistants/agent").Json().at("version"), 1);
@@ -140,7 +140,7 @@ TEST_F(AssistantsTest, DeleteAnswersIdListAndCanDeleteThreads) {
   EXPECT_EQ(Get("/threads/" + kept).status, 200);
   Reply again = Delete("/assistants/" + id);
   EXPECT_EQ(again.status, 404);
-  EXPECT_EQ(again.body, "Assistant not found");
+  EXPECT_EQ(again.Detail(), "Assistant not found");
 }
 
 TEST_F(AssistantsTest, SearchFiltersPaginatesAndSelects) {
@@ -208,7 +208,7 @@ TEST_F(AssistantsTest, GraphListsNodesAndEdges) {
             R"({"source":"tools","target":"model"}])");
   EXPECT_EQ(Get("/assistants/agent/graph?xray=2").status, 200);
   EXPECT_EQ(Get("/assistants/agent/graph?xray=banana").status, 400);
-  EXPECT_EQ(Get("/assistants/" + std::string(kMissingId) + "/graph").body, "Assistant not found");
+  EXPECT_EQ(Get("/assistants/" + std::string(kMissingId) + "/graph").Detail(), "Assistant not found");
 }
 
 TEST_F(AssistantsTest, SchemasHaveProperties) {
@@ -256,13 +256,13 @@ TEST_F(AssistantsTest, VersionsNewestFirstAndLatestPinsOne) {
 TEST_F(AssistantsTest, VersionsAndLatestErrors) {
   Reply none = Post("/assistants/" + std::string(kMissingId) + "/versions");
   EXPECT_EQ(none.status, 404);
-  EXPECT_EQ(none.body, "Assistant \"" + std::string(kMissingId) + "\" not found.");
+  EXPECT_EQ(none.Detail(), "Assistant \"" + std::string(kMissingId) + "\" not found.");
   Reply no_version = Post("/assistants/agent/latest", R"({"version":99})");
   EXPECT_EQ(no_version.status, 404);
-  EXPECT_EQ(no_version.body, "Assistant version not found");
+  EXPECT_EQ(no_version.Detail(), "Assistant version not found");
   Reply no_assistant = Post("/assistants/" + std::string(kMissingId) + "/latest",
                             R"({"version":1})");
-  EXPECT_EQ(no_assistant.body, "Assistant not found");
+  EXPECT_EQ(no_assistant.Detail(), "Assistant not found");
   Reply required = Post("/assistants/agent/latest", "{}");
   EXPECT_EQ(required.status, 400);
   EXPECT_EQ(required.Json().at("error").at("issues").at(0).at("path").at(0), "version");

@@ -94,7 +94,7 @@ TEST_F(StateTest, StateAtACheckpoint) {
 TEST_F(StateTest, StateErrors) {
   Reply missing = Get("/threads/" + std::string(kMissingId) + "/state");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, "Thread with ID " + std::string(kMissingId) + " not found");
+  EXPECT_EQ(missing.Detail(), "Thread with ID " + std::string(kMissingId) + " not found");
   EXPECT_EQ(Get("/threads/x/state").status, 400);
   Reply bad_cp = Get("/threads/" + thread_ + "/state/zzz");
   EXPECT_EQ(bad_cp.status, 400);
@@ -151,7 +151,7 @@ TEST_F(StateTest, HistoryNewestFirstWithLimitBeforeAndMetadata) {
 TEST_F(StateTest, HistoryErrors) {
   Reply missing = Post("/threads/" + std::string(kMissingId) + "/history");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, "Thread with ID " + std::string(kMissingId) + " not found");
+  EXPECT_EQ(missing.Detail(), "Thread with ID " + std::string(kMissingId) + " not found");
   EXPECT_EQ(Post("/threads/" + thread_ + "/history", R"({"limit":0})").status, 400);
   EXPECT_EQ(Post("/threads/" + thread_ + "/history", R"({"before":5})").status, 400);
   EXPECT_EQ(Get("/threads/" + thread_ + "/history?limit=abc").status, 400);
@@ -162,10 +162,10 @@ TEST_F(StateTest, UpdateStateAnswersProtocolErrorsThen422) {
   std::string no_graph = NewThread();
   Reply r = Post("/threads/" + no_graph + "/state", R"({"values":{"messages":[]}})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body, "Thread " + no_graph + " has no graph ID");
+  EXPECT_EQ(r.Detail(), "Thread " + no_graph + " has no graph ID");
   Reply pending = Post("/threads/" + thread_ + "/state", R"({"values":{},"as_node":"echo"})");
   EXPECT_EQ(pending.status, 422);
-  EXPECT_EQ(pending.body, "updateState is not available until the run engine lands");
+  EXPECT_EQ(pending.Detail(), "updateState is not available until the run engine lands");
   EXPECT_EQ(Post("/threads/" + thread_ + "/state", R"({"values":5})").status, 400);
   Reply missing = Post("/threads/" + std::string(kMissingId) + "/state", "{}");
   EXPECT_EQ(missing.status, 404);
@@ -175,7 +175,7 @@ TEST_F(StateTest, UpdateStateAnswersProtocolErrorsThen422) {
   ASSERT_TRUE(agentd::testing::RunCo(storage_->threads().Update("", thread_, busy)));
   Reply conflict = Post("/threads/" + thread_ + "/state", R"({"values":{}})");
   EXPECT_EQ(conflict.status, 409);
-  EXPECT_EQ(conflict.body, "Thread is busy");
+  EXPECT_EQ(conflict.Detail(), "Thread is busy");
 }
 
 }  // namespace

@@ -60,23 +60,23 @@ TEST_F(StoreTest, PutValidates) {
 TEST_F(StoreTest, NamespaceRules) {
   Reply empty = Put("/store/items", R"({"namespace":[],"key":"k","value":{}})");
   EXPECT_EQ(empty.status, 400);
-  EXPECT_EQ(empty.body, "Namespace is required");
+  EXPECT_EQ(empty.Detail(), "Namespace is required");
   Reply dotted = Put("/store/items", R"({"namespace":["a.b","c"],"key":"k","value":{}})");
   EXPECT_EQ(dotted.status, 422);
-  EXPECT_EQ(dotted.body, "Namespace labels cannot be empty or contain periods. Received: a.b.c");
+  EXPECT_EQ(dotted.Detail(), "Namespace labels cannot be empty or contain periods. Received: a.b.c");
   Reply blank = Put("/store/items", R"({"namespace":["a",""],"key":"k","value":{}})");
   EXPECT_EQ(blank.status, 422);
   Reply get_empty_label = Get("/store/items?namespace=a..b&key=k");
   EXPECT_EQ(get_empty_label.status, 422);
-  EXPECT_EQ(get_empty_label.body,
+  EXPECT_EQ(get_empty_label.Detail(),
             "Namespace labels cannot be empty or contain periods. Received: a..b");
   Reply get_no_ns = Get("/store/items?key=k");
   EXPECT_EQ(get_no_ns.status, 400);
-  EXPECT_EQ(get_no_ns.body, "Namespace is required");
+  EXPECT_EQ(get_no_ns.Detail(), "Namespace is required");
   Reply get_no_key = Get("/store/items?namespace=a");
   EXPECT_EQ(get_no_key.status, 400);
   EXPECT_EQ(get_no_key.Json().at("error").at("issues").at(0).at("path").at(0), "key");
-  EXPECT_EQ(Delete("/store/items", R"({"namespace":[],"key":"k"})").body,
+  EXPECT_EQ(Delete("/store/items", R"({"namespace":[],"key":"k"})").Detail(),
             "Namespace is required");
   EXPECT_EQ(Post("/store/items/search", R"({"namespace_prefix":["a.b"]})").status, 422);
 }
@@ -101,7 +101,7 @@ TEST_F(StoreTest, SearchByPrefixAndFilterNewestFirst) {
             R"({"namespace":["docs","b"],"key":"2","value":{"n":2,"kind":"y"},)"
             R"("created_at":"<ts>","updated_at":"<ts>","score":null})");
   Reply filtered = Post("/store/items/search", R"({"namespace_prefix":[],
-      "filter":{"kind":"x","n":{"$gt":1}},"query":"ignored"})");
+      "filter":{"kind":"x","n":{"$gt":1}},"query":""})");
   ASSERT_EQ(filtered.Json().at("items").as_array().size(), 1u) << filtered.body;
   EXPECT_EQ(filtered.Json().at("items").at(0).at("key"), "3");
   Reply paged = Post("/store/items/search", R"({"limit":1,"offset":1})");
@@ -109,6 +109,19 @@ TEST_F(StoreTest, SearchByPrefixAndFilterNewestFirst) {
   EXPECT_EQ(paged.Json().at("items").at(0).at("key"), "2");
   EXPECT_EQ(Post("/store/items/search", R"({"limit":0})").status, 400);
   EXPECT_EQ(Post("/store/items/search", R"({"filter":[]})").status, 400);
+}
+
+TEST_F(StoreTest, SearchWithAQueryIsRefusedUntilSemanticSearchExists) {
+  PutItem(R"(["docs"])", "1", R"({"text":"hello"})");
+  Reply r = Post("/store/items/search", R"({"namespace_prefix":["docs"],"query":"hello"})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.ErrorCode(), "semantic_search_not_configured");
+  EXPECT_EQ(r.Detail(),
+            "Semantic search is not configured: this server has no store index, so it cannot "
+            "rank items by `query`. Search without `query` (namespace prefix and filter only).");
+  // A bad field is still reported as such first.
+  EXPECT_EQ(Post("/store/items/search", R"({"query":"x","limit":0})").status, 400);
+  EXPECT_EQ(Post("/store/items/search", R"({"query":5})").status, 400);
 }
 
 TEST_F(StoreTest, NamespacesListedSortedWithDepthAndPaging) {

@@ -1,5 +1,7 @@
 #include <chrono>
 
+#include <boost/json/parse.hpp>
+
 #include "api_fixture.hpp"
 
 namespace agentd::api::testing {
@@ -81,19 +83,21 @@ TEST_F(ApiTest, TruncateValidatesFlags) {
   EXPECT_EQ(r.Json().at("error").at("issues").at(0).at("path"), json::array{"threads"});
 }
 
-TEST_F(ApiTest, MalformedJsonIs400Text) {
+TEST_F(ApiTest, MalformedJsonIs400InvalidJson) {
   for (auto target : {"/threads", "/assistants", "/assistants/search", "/store/items/search"}) {
     Reply r = Post(target, "{\"graph_id\":");
     EXPECT_EQ(r.status, 400) << target;
-    EXPECT_EQ(r.body, "Malformed JSON in request body") << target;
-    EXPECT_NE(r.ContentType().find("text/plain"), std::string::npos) << target;
+    EXPECT_EQ(r.ContentType(), "application/json") << target;
+    EXPECT_EQ(r.Json(), json::parse(R"({"error":"invalid_json",)"
+                                    R"("detail":"Malformed JSON in request body"})"))
+        << target;
   }
 }
 
 TEST_F(ApiTest, NonObjectBodyIs400) {
   Reply r = Post("/threads", "[1,2]");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body, "Request body must be a JSON object, received array");
+  EXPECT_EQ(r.Detail(), "Request body must be a JSON object, received array");
 }
 
 class ApiTestNoDevEndpoints : public ApiTest {

@@ -130,7 +130,7 @@ TEST_F(ThreadExpiryRunsTest, RunCreationOnAnExpiredThreadAnswers404WithTheReason
                            R"({"assistant_id":"echo","if_not_exists":"create"})"}) {
     Reply r = Post("/threads/" + id + "/runs", body);
     EXPECT_EQ(r.status, 404) << body << " " << r.body;
-    EXPECT_EQ(r.body, reason) << body;
+    EXPECT_EQ(r.Detail(), reason) << body;
   }
   EXPECT_FALSE(manager_->IsThreadActive(id));
   // A thread that never existed keeps its own answer.
@@ -150,7 +150,7 @@ TEST_F(ThreadExpiryRunsTest, RunCreationOnAnExpiredAssistantAnswers404WithTheRea
   std::string thread = NewThread("{}");
   Reply r = Post("/threads/" + thread + "/runs", R"({"assistant_id":")" + a.assistant_id + "\"}");
   EXPECT_EQ(r.status, 404) << r.body;
-  EXPECT_EQ(r.body, reason);
+  EXPECT_EQ(r.Detail(), reason);
   EXPECT_FALSE(manager_->IsThreadActive(thread));
 }
 

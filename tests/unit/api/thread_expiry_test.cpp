@@ -35,14 +35,14 @@ TEST_F(ThreadExpiryTest, ExpiredThreadAnswers404WithReasonOnEveryThreadRoute) {
                   Post("/threads/" + id + "/copy"), Get("/threads/" + id + "/runs"),
                   Delete("/threads/" + id)}) {
     EXPECT_EQ(r.status, 404) << r.body;
-    EXPECT_EQ(r.body, reason);
+    EXPECT_EQ(r.Detail(), reason);
   }
 }
 
 TEST_F(ThreadExpiryTest, LiveThreadWithTtlAnswersNormally) {
   std::string id = NewThread(R"({"ttl":60})");
   EXPECT_EQ(Get("/threads/" + id).status, 200);
-  EXPECT_EQ(Get("/threads/" + std::string(kMissingId)).body,
+  EXPECT_EQ(Get("/threads/" + std::string(kMissingId)).Detail(),
             "Thread with ID " + std::string(kMissingId) + " not found");
 }
 

@@ -31,7 +31,7 @@ TEST_F(ThreadsTest, CreateExistingRaisesOrReturnsExisting) {
   NewThread(R"({"thread_id":")" + id + R"(","metadata":{"n":1}})");
   Reply raise = Post("/threads", R"({"thread_id":")" + id + R"("})");
   EXPECT_EQ(raise.status, 409);
-  EXPECT_EQ(raise.body, "Thread already exists");
+  EXPECT_EQ(raise.Detail(), "Thread already exists");
   Reply keep = Post("/threads", R"({"thread_id":")" + id + R"(","if_exists":"do_nothing"})");
   EXPECT_EQ(keep.status, 200);
   EXPECT_EQ(keep.Json().at("metadata").at("n"), 1);
@@ -51,7 +51,7 @@ TEST_F(ThreadsTest, CreateValidatesAndWritesNothing) {
 TEST_F(ThreadsTest, SuperstepsAreRefusedUntilTheRunEngineExists) {
   Reply r = Post("/threads", R"({"supersteps":[{"updates":[{"values":{},"as_node":"model"}]}]})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body, "supersteps is not supported yet");
+  EXPECT_EQ(r.Detail(), "supersteps is not supported yet");
   EXPECT_EQ(Post("/threads/count").body, "0");
   EXPECT_EQ(Post("/threads", R"({"supersteps":[]})").status, 200);
 }
@@ -66,7 +66,7 @@ TEST_F(ThreadsTest, GetAndPathValidation) {
   EXPECT_EQ(Str(Get("/threads/" + id).Json().at("thread_id")), id);
   Reply missing = Get("/threads/" + std::string(kMissingId));
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, "Thread with ID " + std::string(kMissingId) + " not found");
+  EXPECT_EQ(missing.Detail(), "Thread with ID " + std::string(kMissingId) + " not found");
   Reply bad = Get("/threads/nope");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(ToJson(bad.Json().at("error").at("issues")),
@@ -83,7 +83,7 @@ TEST_F(ThreadsTest, PatchMergesMetadata) {
   EXPECT_EQ(Patch("/threads/" + id, R"({"ttl":10})").status, 200);
   Reply missing = Patch("/threads/" + std::string(kMissingId), R"({"metadata":{}})");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, "Thread not found");
+  EXPECT_EQ(missing.Detail(), "Thread not found");
   EXPECT_EQ(Patch("/threads/" + id, R"({"metadata":5})").status, 400);
   EXPECT_EQ(Patch("/threads/x", "{}").status, 400);
 }
@@ -96,7 +96,7 @@ TEST_F(ThreadsTest, DeleteAnswers204) {
   EXPECT_EQ(Get("/threads/" + id).status, 404);
   Reply again = Delete("/threads/" + id);
   EXPECT_EQ(again.status, 404);
-  EXPECT_EQ(again.body, "Thread with ID " + id + " not found");
+  EXPECT_EQ(again.Detail(), "Thread with ID " + id + " not found");
   EXPECT_EQ(Delete("/threads/123").status, 400);
 }
 
@@ -111,7 +111,7 @@ TEST_F(ThreadsTest, CopyAddsThreadIdToMetadata) {
   EXPECT_EQ(r.Json().at("status"), "idle");
   Reply missing = Post("/threads/" + std::string(kMissingId) + "/copy");
   EXPECT_EQ(missing.status, 409);
-  EXPECT_EQ(missing.body, "Thread not found");
+  EXPECT_EQ(missing.Detail(), "Thread not found");
 }
 
 TEST_F(ThreadsTest, SearchFiltersPaginatesAndSelects) {

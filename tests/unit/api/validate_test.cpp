@@ -1,9 +1,13 @@
 #include "api/validate.hpp"
 
+#include <chrono>
+
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "api/errors.hpp"
 #include "common/json.hpp"
+#include "scheduler/refusal.hpp"
 
 namespace agentd::api {
 namespace {
@@ -28,7 +32,7 @@ TEST(QueryArray, AcceptsJsonStringAndRepeatedForms) {
 TEST(ParseBody, EmptyBodyIsEmptyObject) {
   http::Request req;
   req.body = "  \n";
-  auto body = ParseBody(req);
+  auto body = ParseBody(req, 64);
   ASSERT_TRUE(body);
   EXPECT_TRUE(body->empty());
 }
@@ -116,17 +120,69 @@ TEST(Validator, MovedRootKeepsItsIssues) {
   EXPECT_EQ(moved.issues().size(), 2u);
 }
 
-TEST(ErrorResponse, MapsErrcToStatusAndKeepsMessage) {
-  EXPECT_EQ(ErrorResponse(MakeError(Errc::kNotFound, "Assistant not found")).status, 404);
-  EXPECT_EQ(ErrorResponse(MakeError(Errc::kNotFound, "Assistant not found")).body,
-            "Assistant not found");
+json::value BodyOf(const http::Response& r) {
+  EXPECT_EQ(r.headers.size() > 0 ? r.headers[0].second : "", "application/json");
+  return json::parse(r.body);
+}
+
+TEST(ErrorResponse, MapsErrcToStatusAndOneJsonShapeKeepingTheMessage) {
+  http::Response missing = ErrorResponse(MakeError(Errc::kNotFound, "Assistant not found"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(BodyOf(missing), json::parse(R"({"error":"not_found","detail":"Assistant not found"})"));
   EXPECT_EQ(ErrorResponse(MakeError(Errc::kConflict, "x")).status, 409);
+  EXPECT_EQ(BodyOf(ErrorResponse(MakeError(Errc::kConflict, "x"))).at("error"), "conflict");
   EXPECT_EQ(ErrorResponse(MakeError(Errc::kUnprocessable, "x")).status, 422);
   EXPECT_EQ(ErrorResponse(MakeError(Errc::kInvalidArgument, "x")).status, 400);
+  EXPECT_EQ(BodyOf(ErrorResponse(MakeError(Errc::kInvalidArgument, "x"))).at("error"),
+            "invalid_argument");
   EXPECT_EQ(ErrorResponse(MakeError(Errc::kUnavailable, "x")).status, 503);
   http::Response internal = ErrorResponse(MakeError(Errc::kInternal, "sqlite: disk I/O"));
   EXPECT_EQ(internal.status, 500);
-  EXPECT_EQ(internal.body, "Internal server error");
+  EXPECT_EQ(BodyOf(internal), json::parse(R"({"error":"internal","detail":"Internal server error"})"))
+      << "a 500 never carries the backend's message";
+}
+
+TEST(ErrorResponse, RefusalCarriesItsCodeLimitAndRetryAfter) {
+  Error e = scheduler::RefusalError(
+      Errc::kResourceExhausted,
+      scheduler::Refusal{"tenant_limit", "max_concurrent_runs", "too many runs", std::chrono::seconds(3)});
+  http::Response r = ErrorResponse(e);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(BodyOf(r), json::parse(R"({"error":"tenant_limit","detail":"too many runs",)"
+                                   R"("retry_after":3,"limit":"max_concurrent_runs"})"));
+  bool retry_after = false;
+  for (const auto& [k, v] : r.headers) retry_after |= k == "Retry-After" && v == "3";
+  EXPECT_TRUE(retry_after);
+}
+
+TEST(ParseJsonBody, RefusesNumbersOutsideADoubleWith422NamingThePath) {
+  auto r = ParseJsonBody(R"({"value":{"a":1,"list":[0,-1e400]}})", 64);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status, 422);
+  auto body = BodyOf(r.error());
+  EXPECT_EQ(body.at("error"), "number_out_of_range");
+  EXPECT_EQ(body.at("path"), json::parse(R"(["value","list",1])"));
+  EXPECT_NE(std::string(body.at("detail").as_string()).find("Number out of range at value.list[1]"),
+            std::string::npos)
+      << body;
+  EXPECT_TRUE(ParseJsonBody(R"({"tiny":1e-400,"big":1.7976931348623157e308})", 64))
+      << "underflow to 0 and the largest double are fine";
+}
+
+TEST(ParseJsonBody, NestingLimitIsSaidAndConfigurable) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(ParseJsonBody(nested(64), 64));
+  auto deep = ParseJsonBody(nested(65), 64);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().status, 400);
+  EXPECT_EQ(BodyOf(deep.error()),
+            json::parse(R"({"error":"invalid_json","detail":"Malformed JSON in request body: )"
+                        R"j(nesting deeper than 64 levels (server.json_max_depth)"})j"));
+  EXPECT_TRUE(ParseJsonBody(nested(100), 100));
+  auto bad = ParseJsonBody("{\"a\":", 64);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(BodyOf(bad.error()),
+            json::parse(R"({"error":"invalid_json","detail":"Malformed JSON in request body"})"));
 }
 
 }  // namespace

@@ -449,6 +449,28 @@ TEST_F(ExecutorTest, CommandGotoRunsTheNamedNode) {
   EXPECT_EQ(Text(out.values.at("messages").as_array().back()), "echo: again");
 }
 
+TEST_F(ExecutorTest, CommandGotoEndAppliesTheUpdateAndRunsNothing) {
+  RecordingSink sink({});
+  ASSERT_EQ(Run("echo", Request("echo", UserInput("x")), sink).kind, Kind::kSuccess);
+  const std::size_t before = History().size();
+  for (const json::value& go : {json::value("__end__"), json::value(json::array{"__end__"}),
+                                json::value(json::object{{"node", "__end__"}})}) {
+    SCOPED_TRACE(json::serialize(go));
+    RunRequest req = Request("echo", nullptr);
+    req.command = json::object{{"goto", go},
+                               {"update", json::object{{"messages", json::array{"noted"}}}}};
+    RunOutcome out = Run("echo", std::move(req), sink);
+    ASSERT_EQ(out.kind, Kind::kSuccess) << (out.error ? out.error->message : "");
+    EXPECT_TRUE(out.next.empty());
+    EXPECT_EQ(Text(out.values.at("messages").as_array().back()), "noted");  // no echo ran
+    EXPECT_EQ(out.checkpoints_written.size(), 1u);
+    auto history = History();
+    EXPECT_EQ(Source(history.front()), "input");
+    EXPECT_TRUE(history.front().next.empty());
+  }
+  EXPECT_EQ(History().size(), before + 3);
+}
+
 TEST_F(ExecutorTest, CancellationDuringSlowCompletionReturnsPromptly) {
   asio::io_context io;
   asio::cancellation_signal cancel;

@@ -161,12 +161,12 @@ TEST_F(ServerTest, ExpectContinueWithOversizeBodyGets413Without100) {
   EXPECT_EQ(raw.find("100 Continue"), std::string::npos);
 }
 
-TEST_F(ServerTest, UnknownRouteGets404TextWithCors) {
+TEST_F(ServerTest, UnknownRouteGets404JsonWithCors) {
   StartServer();
   auto res = RunCo(RoundTrip(port_, Get("/nope")));
   EXPECT_EQ(res.result_int(), 404);
-  EXPECT_EQ(res.body(), "404 Not Found");
-  EXPECT_EQ(res["Content-Type"].substr(0, 10), "text/plain");
+  EXPECT_EQ(res.body(), R"({"error":"not_found","detail":"404 Not Found"})");
+  EXPECT_EQ(res["Content-Type"], "application/json");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
 }
 
@@ -176,6 +176,8 @@ TEST_F(ServerTest, WrongMethodGets405WithAllow) {
   auto res = RunCo(RoundTrip(port_, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_EQ(res.result_int(), 405);
   EXPECT_EQ(res["Allow"], "GET, HEAD");
+  EXPECT_EQ(res.body(), R"({"error":"method_not_allowed","detail":"405 Method Not Allowed"})");
+  EXPECT_EQ(res["Content-Type"], "application/json");
   EXPECT_EQ(res["Access-Control-Allow-Origin"], "*");
 }
 
@@ -249,6 +251,8 @@ TEST_F(ServerTest, MalformedRequestGets400AndClose) {
   }(port_));
   EXPECT_EQ(raw.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << raw;
   EXPECT_NE(raw.find("Connection: close"), std::string::npos) << raw;
+  EXPECT_NE(raw.find(R"({"error":"bad_request","detail":"malformed request)"), std::string::npos)
+      << raw;
 }
 
 }  // namespace

@@ -187,7 +187,7 @@ TEST_F(RedisLimiterTest, RefillFollowsTheScriptClock) {
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.kind, LimitKind::kPerIp);
   EXPECT_EQ(refused.decision.retry_after, milliseconds(1000));
-  EXPECT_EQ(refused.decision.reset, milliseconds(3000));
+  EXPECT_EQ(refused.decision.reset, milliseconds(1000));  // refused: reset = retry_after
   clock.Advance(milliseconds(750));
   EXPECT_EQ(RunCo(limiter->AdmitIp("ip")).decision.retry_after, milliseconds(250));
   clock.Advance(milliseconds(250));

@@ -22,7 +22,38 @@ TEST(TokenBucket, AllowsTheBurstThenRefusesWithRetryAfter) {
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.remaining, 0);
   EXPECT_EQ(refused.retry_after, milliseconds(500));  // one token at 2/s
-  EXPECT_EQ(refused.reset, milliseconds(1500));       // three tokens at 2/s
+  // A refusal's reset is its retry_after (RateLimit-Reset = Retry-After), not the 1500 ms until
+  // the bucket is full.
+  EXPECT_EQ(refused.reset, milliseconds(500));
+  clock.Advance(milliseconds(500));
+  Decision allowed_later = l.Check("a");
+  EXPECT_TRUE(allowed_later.allowed);
+  EXPECT_EQ(allowed_later.reset, milliseconds(1000));  // admitted: until all three are back
+}
+
+TEST(TokenBucket, EveryRefusalKindResetsWhenItsRetryAfterEnds) {
+  FakeClock clock;
+  // Acquire of more than is left.
+  TokenBucketLimiter l({.rate_per_second = 4, .burst = 8}, clock.fn());
+  EXPECT_TRUE(l.Acquire("a", 7).allowed);
+  Decision short_of = l.Acquire("a", 3);
+  EXPECT_FALSE(short_of.allowed);
+  EXPECT_EQ(short_of.retry_after, milliseconds(500));  // 2 more tokens at 4/s
+  EXPECT_EQ(short_of.reset, short_of.retry_after);
+  // A charged debt (the token budget): Check refuses until the balance is positive.
+  l.Charge("b", 12);  // 8 - 12 = -4
+  Decision in_debt = l.Check("b");
+  EXPECT_FALSE(in_debt.allowed);
+  EXPECT_EQ(in_debt.retry_after, milliseconds(1250));  // to +1 at 4/s
+  EXPECT_EQ(in_debt.reset, in_debt.retry_after);
+  // A full key table of active keys refuses a new key.
+  TokenBucketLimiter tiny({.rate_per_second = 1, .burst = 2, .max_keys = 1, .shards = 1},
+                          clock.fn());
+  EXPECT_TRUE(tiny.Acquire("x").allowed);
+  Decision overflow = tiny.Acquire("y");
+  EXPECT_FALSE(overflow.allowed);
+  EXPECT_TRUE(overflow.overflow);
+  EXPECT_EQ(overflow.reset, overflow.retry_after);
 }
 
 TEST(TokenBucket, RefillsWithTimeUpToTheBurst) {

@@ -53,27 +53,24 @@ TEST(GraphRegistry, DescribesReactGraph) {
   EXPECT_EQ(g->spec.model, "mock");
 }
 
-TEST(GraphRegistry, ResolvesAReactGraphsToolsInItsOrder) {
+// Runs resolve the names against their RunCatalog (executor tests, configured_tools_test); the
+// registry checks every name exists and keeps the graph's order.
+TEST(GraphRegistry, ChecksAReactGraphsToolsAndKeepsTheirOrder) {
   config::Config c = DemoConfig();
   config::ToolSpec shipping;
   shipping.name = "shipping_status";
   shipping.kind = "http";
   shipping.url = "http://127.0.0.1:1/ship";
-  shipping.description = "Where a parcel is.";
-  shipping.parameters = boost::json::object{{"type", "object"}, {"required", boost::json::array{"id"}}};
   c.tools.push_back(shipping);
   c.graphs[0].tools = {"shipping_status", "get_weather"};
   auto registry = GraphRegistry::FromConfig(c);
   ASSERT_TRUE(registry) << registry.error().message;
-  const GraphInfo* g = registry->Find("agent");
-  ASSERT_EQ(g->tools.size(), 2u);
-  EXPECT_EQ(g->tools[0].name, "shipping_status");
-  EXPECT_EQ(g->tools[0].kind, "http");
-  EXPECT_EQ(g->tools[0].url, "http://127.0.0.1:1/ship");
-  EXPECT_EQ(g->tools[0].description, "Where a parcel is.");
-  EXPECT_EQ(g->tools[0].parameters, shipping.parameters);
-  EXPECT_EQ(g->tools[1].name, "get_weather");
-  EXPECT_TRUE(registry->Find("echo")->tools.empty());
+  EXPECT_EQ(registry->Find("agent")->spec.tools,
+            (std::vector<std::string>{"shipping_status", "get_weather"}));
+  c.graphs[0].tools = {"shipping_status", "nope"};
+  auto refused = GraphRegistry::FromConfig(c);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "graph \"agent\": tool \"nope\" is not declared in tools");
 }
 
 TEST(GraphRegistry, DescribesEchoGraph) {

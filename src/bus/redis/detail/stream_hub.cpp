@@ -1,7 +1,6 @@
 #include "bus/redis/detail/stream_hub.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,6 +35,17 @@ Error CancelledError() { return Error(Errc::kCancelled, "event stream wait cance
 // Stream entry id of frame `id`: ids are explicit ("0-<id+1>", 0-0 is not a valid entry id),
 // so a range starting at a frame id needs no lookup.
 std::string EntryIdOf(std::uint64_t frame_id) { return "0-" + std::to_string(frame_id + 1); }
+
+// The first slot of `feed` holding a frame with an id >= `id`.
+std::deque<Slot>::const_iterator SlotFrom(const Feed& feed, std::uint64_t id) {
+  return std::lower_bound(feed.ring.begin(), feed.ring.end(), id,
+                          [](const Slot& slot, std::uint64_t v) { return slot.id < v; });
+}
+
+// Frames in the ring with an id >= `id`.
+std::size_t FramesFrom(const Feed& feed, std::uint64_t id) {
+  return static_cast<std::size_t>(feed.ring.end() - SlotFrom(feed, id));
+}
 
 }  // namespace
 
@@ -108,6 +118,7 @@ std::shared_ptr<SubState> StreamHub::Attach(const std::string& key, std::uint64_
     state->feed = feed;
     state->backlog = backlog;
     state->join_head = std::max(head, feed->next_id);
+    state->read_seq = feed->appended;
     switch (start.kind) {
       case StartAt::Kind::kBeginning:
         state->cursor = 0;  // the first replay clamps to the oldest entry Redis still keeps
@@ -241,23 +252,22 @@ void StreamHub::Deliver(const Reply& reply) {
           feed.closed = true;
           break;
         }
-        if (entry->id > feed.next_id && entry->skip_from && *entry->skip_from <= feed.next_id) {
-          // Ids a continued log never used: placeholders keep the ring indexed by id.
-          while (feed.next_id < entry->id) {
-            feed.ring.push_back(nullptr);
-            ++feed.next_id;
-          }
-        } else if (entry->id > feed.next_id) {
+        // A continuation (another instance adopted the run) jumps to a new id range and says
+        // from where: the ids in between were never frames, and the ring simply goes on.
+        const bool continued = entry->skip_from && *entry->skip_from <= feed.next_id;
+        if (entry->id > feed.next_id && !continued) {
           // Entries missing (lost in an outage or trimmed before we read them): subscribers
           // that needed them are cut by the lag rule since first_id moves past them.
           feed.ring.clear();
           feed.first_id = entry->id;
         }
-        feed.ring.push_back(std::make_shared<const std::string>(std::move(entry->frame)));
+        feed.ring.push_back(
+            Slot{entry->id, std::make_shared<const std::string>(std::move(entry->frame))});
+        ++feed.appended;
         feed.next_id = entry->id + 1;
         while (feed.ring.size() > std::max<std::size_t>(feed.capacity, 1)) {
+          feed.first_id = feed.ring.front().id + 1;
           feed.ring.pop_front();
-          ++feed.first_id;
         }
       }
       for (auto& s : feed.waiting) woken.push_back(std::move(s->waiter));
@@ -287,16 +297,27 @@ bool StreamHub::ReadyLocked(const SubState& s) const {
   return s.cut || f.failed || f.closed || s.cursor < f.next_id || s.ended;
 }
 
+void StreamHub::CutLocked(SubState& s, std::string message) {
+  s.cut = true;
+  s.cut_message = std::move(message);
+  if (subscribers_cut_ != nullptr) subscribers_cut_->Inc();
+}
+
 std::optional<Result<std::vector<Frame>>> StreamHub::TryTakeLocked(SubState& s) {
   using R = Result<std::vector<Frame>>;
   Feed& f = *s.feed;
   if (!s.cut) {
+    // Lag: frames appended since it joined that it has not read, counted in frames (ids may
+    // jump at a continuation). Past first_id they are known one by one; below it some were
+    // dropped, so there are more than the ring holds.
     const std::uint64_t counted_from = std::max(s.cursor, s.join_head);
-    const std::uint64_t lag = f.next_id > counted_from ? f.next_id - counted_from : 0;
-    if (lag > s.backlog || (s.cursor >= s.join_head && s.cursor < f.first_id)) {
-      s.cut = true;
-      s.cut_message = fmt::format("subscriber fell behind by {} events", f.next_id - s.cursor);
-      if (subscribers_cut_ != nullptr) subscribers_cut_->Inc();
+    const std::size_t lag =
+        counted_from >= f.first_id ? FramesFrom(f, counted_from) : f.ring.size() + 1;
+    const bool lost = s.cursor >= s.join_head && s.cursor < f.first_id;
+    if (lag > s.backlog || lost) {
+      const std::uint64_t unread =
+          s.cursor >= f.first_id ? FramesFrom(f, s.cursor) : f.appended - s.read_seq;
+      CutLocked(s, fmt::format("subscriber fell behind by {} events", unread));
     }
   }
   if (s.cut) return R(Error(Errc::kResourceExhausted, s.cut_message));
@@ -305,11 +326,11 @@ std::optional<Result<std::vector<Frame>>> StreamHub::TryTakeLocked(SubState& s) 
   if (s.cursor < f.first_id) return std::nullopt;  // replay; the caller reads it with XRANGE
   if (s.cursor < f.next_id) {
     std::vector<Frame> frames;
-    frames.reserve(f.next_id - s.cursor);
-    auto begin = f.ring.begin() + static_cast<std::ptrdiff_t>(s.cursor - f.first_id);
-    std::copy_if(begin, f.ring.end(), std::back_inserter(frames),
-                 [](const Frame& frame) { return frame != nullptr; });
+    auto begin = SlotFrom(f, s.cursor);
+    frames.reserve(static_cast<std::size_t>(f.ring.end() - begin));
+    for (auto it = begin; it != f.ring.end(); ++it) frames.push_back(it->frame);
     s.cursor = f.next_id;
+    s.read_seq = f.appended;
     if (!frames.empty()) return R(std::move(frames));
   }
   if (f.closed) return R(std::vector<Frame>{});
@@ -416,9 +437,7 @@ asio::awaitable<Result<std::vector<Frame>>> StreamHub::Replay(std::shared_ptr<Su
     cursor = std::max(cursor, state->feed->first_id);
   }
   if (gap && state->replayed && !state->cut) {
-    state->cut = true;
-    state->cut_message = "subscriber fell behind the retained events";
-    if (subscribers_cut_ != nullptr) subscribers_cut_->Inc();
+    CutLocked(*state, "subscriber fell behind the retained events");
     co_return Error(Errc::kResourceExhausted, state->cut_message);
   }
   state->replayed = true;

@@ -45,6 +45,7 @@ struct SubState {
   std::shared_ptr<Feed> feed;
   std::uint64_t cursor = 0;     // next frame id to deliver
   std::uint64_t join_head = 0;  // frames before it are replay, not lag
+  std::uint64_t read_seq = 0;   // Feed::appended when it joined or last took from the ring
   std::size_t backlog = 0;
   bool replayed = false;        // a replay batch was read (later gaps mean frames were lost)
   bool ended = false;           // replay reached the end marker at end_id
@@ -54,12 +55,24 @@ struct SubState {
   std::unique_ptr<Waiter> waiter;
 };
 
+// A frame in a feed's ring. Ids rise but need not be consecutive: a continued log's ids jump
+// (a new range, or the end marker's spent id), so slots carry their id and are found by binary
+// search, and lag is counted in frames, never as a difference of ids.
+struct Slot {
+  std::uint64_t id = 0;
+  Frame frame;
+};
+
 struct Feed {
   std::string key;
   std::size_t capacity = 0;
-  std::uint64_t first_id = 0;  // id of ring.front()
-  std::uint64_t next_id = 0;   // next frame id expected from Redis
-  std::deque<Frame> ring;  // null entries: ids skipped by a continued log (never delivered)
+  // Every frame of the stream with an id in [first_id, next_id) is in the ring; ids in that
+  // range without a slot were never frames (a continuation's jump). Frames below first_id were
+  // dropped (ring full) or lost (entries missing in Redis).
+  std::uint64_t first_id = 0;
+  std::uint64_t next_id = 0;   // next frame id expected from Redis (last read + 1)
+  std::uint64_t appended = 0;  // frames added to the ring since the feed started
+  std::deque<Slot> ring;
   bool closed = false;  // the end marker was read
   bool failed = false;  // the reader lost Redis while this feed was live
   std::string fail_message;
@@ -105,6 +118,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   void SendUnblock(long long client_id, bool retry_once);
   std::optional<Result<std::vector<Frame>>> TryTakeLocked(SubState& s);
   bool ReadyLocked(const SubState& s) const;
+  void CutLocked(SubState& s, std::string message);
 
   template <class Token>
   auto AsyncWaitReady(std::shared_ptr<SubState> state, Token&& token);
@@ -130,8 +144,9 @@ struct ParsedEntry {
   std::uint64_t id = 0;
   bool end = false;  // the terminal marker: the log closed with next id == id
   std::string frame;
-  // A continued log's first frame: ids skip_from .. id - 1 were never frames (the removed end
-  // marker's), so jumping over them is no gap.
+  // A continued log's first frame: ids skip_from .. id - 1 that hold no frame were never
+  // frames (the new id range a continuation starts, the removed end marker's id), so jumping
+  // over them is no gap.
   std::optional<std::uint64_t> skip_from;
 };
 std::optional<ParsedEntry> ParseEntry(const Reply& entry);
