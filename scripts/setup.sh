@@ -71,7 +71,7 @@ npm_install() {
   want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   have="$(cat "$stamp" 2>/dev/null || true)"
   if [ ! -d "$dir/node_modules" ] || [ "$want" != "$have" ]; then
-    echo "setup.sh: installing $what's npm packages (${dir#"$REPO"/})"
+    echo "setup.sh: installing the npm packages of $what (${dir#"$REPO"/})"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi

@@ -323,9 +323,10 @@ Result<std::uint16_t> Application::Start() {
   if (config_.console.enabled) {
     p.ops = api::OpsSampler::Make(
         api::OpsSources{p.metrics, p.health, config_, p.runs.get(), p.broadcast.get(),
-                        p.shared_storage.get(), AGENTD_VERSION},
+                        p.shared_storage.get(), AGENTD_VERSION, p.runs->instance_id()},
         config_.console.ops_interval);
     p.context->ops = p.ops;
+    if (p.runs->clustered()) p.ops->StartCluster(*p.pubsub, loop0);
   }
   api::RegisterRoutes(p.router, *p.context);
 

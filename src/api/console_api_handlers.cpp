@@ -73,7 +73,7 @@ Reply OpsSnapshot(ApiContext& ctx, Request& request) {
   // are then over everything since start.
   OpsSampler::Previous previous;
   OpsSources sources{ctx.metrics, ctx.health, ctx.config, ctx.runs, ctx.broadcast, &ctx.storage,
-                     ctx.version};
+                     ctx.version, ctx.runs != nullptr ? ctx.runs->instance_id() : std::string()};
   co_return JsonReply(OpsSampler::BuildSample(sources, previous, std::nullopt, {}));
 }
 

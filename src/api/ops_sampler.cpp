@@ -150,7 +150,7 @@ std::string OpsSampler::HelloFrame() const {
       {"loops", sources_.health.Loops(Clock::now()).size()},
       {"storage", c.storage.url.rfind("postgres", 0) == 0 ? "postgres" : c.storage.url},
       {"bus", c.storage.bus.rfind("redis", 0) == 0 ? "redis" : c.storage.bus},
-      {"instance", sources_.runs != nullptr ? sources_.runs->instance_id() : std::string()},
+      {"instance", sources_.instance_id},
       {"clustered", sources_.runs != nullptr && sources_.runs->clustered()},
       {"limits", json::object{{"max_active_runs", c.limits.max_active_runs},
                               {"max_queued_runs", c.limits.max_queued_runs},
@@ -362,7 +362,111 @@ void OpsSampler::Stop() {
     stopped_ = true;
     wake = next_frame_;
   }
+  // No handler call starts after this returns (PubSubListener's contract).
+  listener_.reset();
   wake->Set();
+}
+
+void OpsSampler::StartCluster(bus::PubSub& pubsub, asio::any_io_executor executor) {
+  pubsub_ = &pubsub;
+  cluster_executor_ = std::move(executor);
+  std::weak_ptr<OpsSampler> weak = weak_from_this();
+  listener_ = pubsub.Listen(std::string(kClusterChannel), [weak](std::string_view, std::string_view payload) {
+    if (auto self = weak.lock()) self->OnClusterMessage(payload);
+  });
+}
+
+json::object OpsSampler::InstanceSummary() const {
+  json::object out{{"instance", sources_.instance_id},
+                   {"version", sources_.version},
+                   {"t", NowMs()}};
+  if (sources_.runs != nullptr) {
+    const scheduler::AdmissionStats stats = sources_.runs->admission_stats();
+    std::size_t total = 0;
+    std::size_t held = 0;
+    for (const auto& r : sources_.runs->ActiveRuns(static_cast<std::size_t>(-1), &total)) {
+      if (r.state != "behind_thread") ++held;
+    }
+    std::string why;
+    out["executing"] = stats.executing;
+    out["queued"] = stats.queued;
+    out["active"] = total;
+    out["saturated"] = stats.saturated;
+    out["runs_held"] = held;
+    out["leases_current"] = sources_.runs->LeasesCurrent(&why);
+    out["leases_problem"] = why;
+  }
+  double lag = 0;
+  bool stalled = false;
+  for (const auto& loop : sources_.health.Loops(Clock::now())) {
+    lag = std::max(lag, static_cast<double>(loop.last_lag.count()) / 1000.0);
+    stalled = stalled || loop.stalled;
+  }
+  out["max_loop_lag_ms"] = Round3(lag);
+  out["stalled"] = stalled;
+  return out;
+}
+
+void OpsSampler::PublishDetached(std::string payload) {
+  if (pubsub_ == nullptr) return;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      cluster_executor_,
+      [](std::shared_ptr<OpsSampler> self, std::string payload) -> asio::awaitable<void> {
+        // Fire and forget: a lost summary only leaves a gap in the watcher's table.
+        (void)co_await self->pubsub_->Publish(std::string(kClusterChannel), std::move(payload));
+      }(self, std::move(payload)),
+      [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::warn("console: publishing an operations message failed: {}", ex.what());
+        }
+      });
+}
+
+void OpsSampler::OnClusterMessage(std::string_view payload) {
+  auto parsed = ParseJson(payload);
+  if (!parsed || !parsed->is_object()) return;
+  const json::object& message = parsed->get_object();
+  const json::value* type = message.if_contains("type");
+  const json::value* from = message.if_contains("instance");
+  if (type == nullptr || !type->is_string() || from == nullptr || !from->is_string()) return;
+  if (from->get_string() == sources_.instance_id) return;  // our own ping or summary, back from the bus
+  const auto now = Clock::now();
+  if (type->get_string() == "watch") {
+    {
+      std::lock_guard lock(mu_);
+      // Several watchers: answer at most twice per interval.
+      if (stopped_ || now - last_answer_ < interval_ / 2) return;
+      last_answer_ = now;
+    }
+    json::object summary = InstanceSummary();
+    summary["type"] = "instance";
+    PublishDetached(ToJson(summary));
+  } else if (type->get_string() == "instance") {
+    json::object summary = message;
+    summary.erase("type");
+    std::lock_guard lock(mu_);
+    if (viewers_ == 0 || peers_.size() > 256) return;  // nobody here asked; bounded
+    peers_[std::string(from->get_string())] = Peer{std::move(summary), now};
+  }
+}
+
+json::array OpsSampler::PeerSummaries() {
+  const auto now = Clock::now();
+  json::array out;
+  std::lock_guard lock(mu_);
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (now - it->second.received > 3 * interval_) {
+      it = peers_.erase(it);
+      continue;
+    }
+    out.push_back(it->second.summary);
+    ++it;
+  }
+  return out;
 }
 
 std::size_t OpsSampler::viewers() const {
@@ -423,6 +527,14 @@ asio::awaitable<void> OpsSampler::Loop() {
       }
     }
     json::object sample = BuildSample(sources_, previous_, ping_ms, std::move(ping_error));
+    if (pubsub_ != nullptr) {
+      // Every instance, this one first; and ask the others for their next summary.
+      json::array instances{InstanceSummary()};
+      for (auto& peer : PeerSummaries()) instances.push_back(std::move(peer));
+      sample["instances"] = std::move(instances);
+      json::object watch{{"type", "watch"}, {"instance", sources_.instance_id}};
+      PublishDetached(ToJson(watch));
+    }
     std::shared_ptr<scheduler::OneShot> wake;
     {
       std::lock_guard lock(mu_);

@@ -23,12 +23,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "bus/pubsub.hpp"
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "observe/health.hpp"
@@ -53,6 +56,7 @@ struct OpsSources {
   broadcast::Hub* broadcast = nullptr;     // null: no broadcast section
   storage::Storage* storage = nullptr;     // null: no storage ping
   std::string version;
+  std::string instance_id;  // this process's name in cluster mode (RunManager::instance_id)
 };
 
 // Quantile `q` (0..1) of a histogram given its upper bounds and per-bucket (non-cumulative)
@@ -93,6 +97,16 @@ class OpsSampler : public std::enable_shared_from_this<OpsSampler> {
   // Ends every viewer's stream and the sampling; later Join()s get viewers that end at once.
   void Stop();
 
+  // Cluster mode: every instance listens to kClusterChannel. A sampling instance publishes a
+  // `watch` ping with each sample; every other instance answers (at most twice per interval)
+  // with its summary (runs, queue, leases, loop lag), which the watcher lists under
+  // `instances` until it is 3 intervals old. Nobody watching: no messages. `executor` runs
+  // the publishes; `pubsub` must outlive Stop().
+  static constexpr std::string_view kClusterChannel = "agentd:console:ops";
+  void StartCluster(bus::PubSub& pubsub, boost::asio::any_io_executor executor);
+  // This instance's summary, as the others list it.
+  boost::json::object InstanceSummary() const;
+
   std::size_t viewers() const;
   std::uint64_t samples_taken() const;
 
@@ -109,6 +123,9 @@ class OpsSampler : public std::enable_shared_from_this<OpsSampler> {
   OpsSampler(OpsSources sources, std::chrono::milliseconds interval, std::size_t history);
   boost::asio::awaitable<void> Loop();
   void Leave();
+  void OnClusterMessage(std::string_view payload);
+  void PublishDetached(std::string payload);
+  boost::json::array PeerSummaries();  // fresh peers, dropping stale ones
 
   OpsSources sources_;
   const std::chrono::milliseconds interval_;
@@ -122,6 +139,17 @@ class OpsSampler : public std::enable_shared_from_this<OpsSampler> {
   bool running_ = false;
   bool stopped_ = false;
   Previous previous_;  // touched only by the sampling coroutine
+
+  // Cluster mode (guarded by mu_ but for the listener, set once by StartCluster).
+  bus::PubSub* pubsub_ = nullptr;
+  boost::asio::any_io_executor cluster_executor_;
+  std::unique_ptr<bus::PubSubListener> listener_;
+  std::chrono::steady_clock::time_point last_answer_{};
+  struct Peer {
+    boost::json::object summary;
+    std::chrono::steady_clock::time_point received;
+  };
+  std::map<std::string, Peer> peers_;  // instance id -> its latest summary
 };
 
 }  // namespace agentd::api

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <gtest/gtest.h>
 
+#include "bus/inproc/inproc_pubsub.hpp"
 #include "support/run_co.hpp"
 
 namespace agentd::api {
@@ -95,6 +96,35 @@ TEST_F(OpsSampleTest, ViewersShareOneSamplerThatStopsWithTheLastOne) {
         co_return static_cast<int>(sampler->samples_taken());
       }(sampler));
   EXPECT_GE(result, 1);
+}
+
+TEST_F(OpsSampleTest, AWatchedInstanceListsTheOthersOfTheCluster) {
+  observe::Health other_health{1, std::chrono::seconds(5)};
+  auto result = agentd::testing::RunCo(
+      [](OpsSources a_sources, OpsSources b_sources) -> boost::asio::awaitable<bool> {
+        auto executor = co_await boost::asio::this_coro::executor;
+        auto pubsub = bus::inproc::MakeInprocPubSub(executor);
+        auto a = OpsSampler::Make(a_sources, std::chrono::milliseconds(50));
+        auto b = OpsSampler::Make(b_sources, std::chrono::milliseconds(50));
+        a->StartCluster(*pubsub, executor);
+        b->StartCluster(*pubsub, executor);
+        auto viewer = a->Join(executor);  // only a is watched
+        bool saw_b = false;
+        for (int i = 0; i < 100 && !saw_b; ++i) {
+          auto frames = co_await viewer->Next(std::chrono::seconds(5));
+          if (!frames) break;
+          for (const auto& f : *frames) {
+            saw_b = saw_b || (f->find("\"instance\":\"a\"") != std::string::npos &&
+                              f->find("\"instance\":\"b\"") != std::string::npos);
+          }
+        }
+        EXPECT_EQ(b->samples_taken(), 0u);  // b answered without sampling
+        a->Stop();
+        b->Stop();
+        co_return saw_b;
+      }(OpsSources{metrics_, health_, config_, nullptr, nullptr, nullptr, "v", "a"},
+        OpsSources{metrics_, other_health, config_, nullptr, nullptr, nullptr, "v", "b"}));
+  EXPECT_TRUE(result);
 }
 
 }  // namespace

@@ -27,6 +27,20 @@ interface Sample {
   runs?: RunRow[];
   tenants?: Array<{ tier: string; tenant: string; running: number; queued: number; behind_thread: number; starting: number }>;
   cluster?: { instance: string; leases_current: boolean; leases_problem: string; runs_held: number; runs_active: number };
+  instances?: Array<{
+    instance: string;
+    version: string;
+    t: number;
+    executing?: number;
+    queued?: number;
+    active?: number;
+    saturated?: boolean;
+    runs_held?: number;
+    leases_current?: boolean;
+    leases_problem?: string;
+    max_loop_lag_ms: number;
+    stalled: boolean;
+  }>;
   loops: Array<{ index: number; lag_ms: number; stalled: boolean }>;
   refusals: { admission?: Counts; rate_limit?: Counts; auth?: Counts };
   runs_total: Counts;
@@ -365,13 +379,35 @@ function Dashboard({ hello, samples, last }: { hello: Hello; samples: Sample[]; 
               </div>
             </>
           )}
-          {last.cluster && (
+          {last.instances && (
             <>
-              <h3>Cluster</h3>
-              <div className="small" data-testid="ops-cluster">
-                instance <code>{last.cluster.instance}</code> holds {last.cluster.runs_held} run leases ·{" "}
-                {last.cluster.leases_current ? <span className="pill success">leases current</span> : <span className="pill error">{last.cluster.leases_problem || "leases stale"}</span>}
-              </div>
+              <h3>Cluster instances ({last.instances.length})</h3>
+              <table data-testid="ops-cluster">
+                <thead>
+                  <tr>
+                    <th>instance</th>
+                    <th>executing</th>
+                    <th>queued</th>
+                    <th>leases held</th>
+                    <th>leases</th>
+                    <th>max loop lag</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {last.instances.map((i, n) => (
+                    <tr key={i.instance} data-instance={i.instance}>
+                      <td>
+                        <code>{i.instance}</code> {n === 0 && <span className="muted small">(this one)</span>}
+                      </td>
+                      <td>{i.executing ?? "–"}</td>
+                      <td>{i.queued ?? "–"}</td>
+                      <td>{i.runs_held ?? "–"}</td>
+                      <td>{i.leases_current ? <span className="pill success">current</span> : <span className="pill error">{i.leases_problem || "stale"}</span>}</td>
+                      <td>{i.stalled ? <span className="pill error">stalled</span> : `${formatNumber(i.max_loop_lag_ms)} ms`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </>
           )}
         </section>
