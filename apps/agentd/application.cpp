@@ -71,6 +71,8 @@ Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSetti
   }
   storage::SqliteOptions options;
   options.busy_timeout_ms = static_cast<int>(settings.sqlite_busy_timeout_ms);
+  options.reserve_bytes = settings.sqlite_reserve_bytes;
+  options.metrics = metrics;
   if (settings.url == "sqlite") {
     std::error_code ec;
     std::filesystem::create_directories(settings.data_dir, ec);
@@ -204,6 +206,11 @@ Result<std::uint16_t> Application::Start() {
   }
   p.storage = std::move(*storage);
   p.shared_storage = api::MakeSharedSystemAssistants(*p.storage);
+  // Disk full, I/O errors, the database file deleted under the server: /ready fails.
+  storage::Storage* writable = p.storage.get();
+  p.health.AddDependencyProbe("storage", [writable](std::string* why) {
+    return writable->Writable(why);
+  });
   auto graphs = runtime::GraphRegistry::FromConfig(config_);
   if (!graphs) return Error(graphs.error().code, "graphs: " + graphs.error().message);
   p.graphs.emplace(std::move(*graphs));

@@ -58,7 +58,11 @@ http::Response ErrorResponse(const Error& error) {
   if (status >= 500) {
     spdlog::warn("api: {} ({}): {}", status, ErrcName(error.code), error.message);
   }
-  return ErrorReply(status, ErrorCode(error.code), error.message);
+  auto response = ErrorReply(status, ErrorCode(error.code), error.message);
+  // A dependency refuses (storage full or its database file deleted, a pool exhausted): say
+  // when to ask again, as the over-limit refusals above do.
+  if (error.code == Errc::kUnavailable) response.SetHeader("Retry-After", "5");
+  return response;
 }
 
 http::Response ValidationResponse(const json::array& issues) {

@@ -140,6 +140,7 @@ class SharedStorage final : public storage::Storage {
   storage::RunLeases* leases() override { return inner_.leases(); }
   storage::ItemStore& items() override { return inner_.items(); }
   Task<Status> Ping() override { return inner_.Ping(); }
+  bool Writable(std::string* why) const override { return inner_.Writable(why); }
   Task<Status> Truncate(storage::TruncateOptions options) override { return inner_.Truncate(options); }
   std::string_view backend_name() const override { return inner_.backend_name(); }
 

@@ -46,6 +46,8 @@ struct StorageSettings {
   std::string url = "sqlite";   // "memory", "sqlite" (data_dir/agentd.db) or "sqlite:/path.db"
   std::string data_dir = "./data";
   std::size_t sqlite_busy_timeout_ms = 5'000;
+  // Bytes held in <database>.reserve and released when the disk fills up (0 = none).
+  std::size_t sqlite_reserve_bytes = 4 << 20;
   // "inproc" (this process) or "redis://host:port[/db]": run event streams and control
   // messages in Redis; with a PostgreSQL `url` this is cluster mode (N instances).
   std::string bus = "inproc";

@@ -106,6 +106,16 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.storage.sqlite_busy_timeout_ms); }},
+    {"sqlite_reserve_bytes", "server", SettingType::kInteger, "4194304",
+     "Bytes SQLite storage keeps allocated in a file beside the database (agentd.db.reserve) "
+     "and gives back when the disk fills up, so that executing runs can still record that "
+     "they ended (error) and release their threads; /ready fails until it can be allocated "
+     "again. 0 = none (docs/operations.md, \"Full disk\").", 0, std::int64_t{1} << 34,
+     [](Config& c, const SettingValue& v) {
+       c.storage.sqlite_reserve_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.storage.sqlite_reserve_bytes); }},
     {"bus", "server", SettingType::kString, "inproc",
      "Where run event streams and control messages live: \"inproc\" (this process) or "
      "\"redis://host:port[/db]\" (Redis Streams + pub/sub, so any instance serves any run). "

@@ -26,14 +26,15 @@ namespace {
 
 // `spec.tools` resolved against `catalog`, in the graph's order. The registry checked every name
 // at start and a reload that drops one is refused (config/reload.cpp), so none is missing.
-std::vector<config::ToolSpec> ResolveTools(const config::GraphSpec& spec,
-                                           const std::vector<config::ToolSpec>& catalog) {
-  std::vector<config::ToolSpec> out;
+// Pointers, not copies (a run would copy every tool's schema): the run holds its catalog.
+std::vector<const config::ToolSpec*> ResolveTools(const config::GraphSpec& spec,
+                                                  const std::vector<config::ToolSpec>& catalog) {
+  std::vector<const config::ToolSpec*> out;
   out.reserve(spec.tools.size());
   for (const auto& name : spec.tools) {
     auto found = std::find_if(catalog.begin(), catalog.end(),
                               [&](const config::ToolSpec& t) { return t.name == name; });
-    if (found != catalog.end()) out.push_back(*found);
+    if (found != catalog.end()) out.push_back(&*found);
   }
   return out;
 }
@@ -478,7 +479,7 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   }
   // What the model is offered and what the tools node runs both come from this one list, so
   // a run can never offer a tool it cannot call.
-  const std::vector<config::ToolSpec> tools = ResolveTools(graph.spec, catalog->tools);
+  const std::vector<const config::ToolSpec*> tools = ResolveTools(graph.spec, catalog->tools);
   RunContext ctx{graph, request, events, *catalog->models, http_, tools, {}, {}, {}};
   ctx.run_metadata = request.metadata;
   ctx.run_metadata["graph_id"] = request.graph_id.empty() ? graph.graph_id : request.graph_id;

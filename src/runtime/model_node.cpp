@@ -200,8 +200,8 @@ json::array AggregatedToolCallChunks(const providers::ChatResult& result) {
 std::vector<providers::ToolSpec> OfferedTools(const RunContext& ctx) {
   std::vector<providers::ToolSpec> out;
   out.reserve(ctx.tools.size());
-  for (const config::ToolSpec& spec : ctx.tools) {
-    out.push_back(providers::ToolSpec{spec.name, spec.description, spec.parameters});
+  for (const config::ToolSpec* spec : ctx.tools) {
+    out.push_back(providers::ToolSpec{spec->name, spec->description, spec->parameters});
   }
   return out;
 }

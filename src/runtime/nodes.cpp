@@ -59,8 +59,8 @@ json::object EchoNode(const GraphState& state) {
 
 // The spec of the graph's tool `name`, or null when the graph does not offer it.
 const config::ToolSpec* OfferedTool(const RunContext& ctx, std::string_view name) {
-  for (const auto& t : ctx.tools) {
-    if (t.name == name) return &t;
+  for (const config::ToolSpec* t : ctx.tools) {
+    if (t->name == name) return t;
   }
   return nullptr;
 }

@@ -34,8 +34,9 @@ struct RunContext {
   ModelRegistry& models;
   HttpTransport& http;
   // The graph's tools (GraphSpec::tools, in order) resolved against the run's catalog: what the
-  // model is offered and what the tools node runs.
-  const std::vector<config::ToolSpec>& tools;
+  // model is offered and what the tools node runs. They point into the run's RunCatalog, which
+  // the run holds to its end.
+  const std::vector<const config::ToolSpec*>& tools;
   // config.metadata-like keys copied onto every message/task metadata: the run's metadata,
   // graph_id, assistant_id, thread_id, run_id.
   json::object run_metadata;

@@ -2,6 +2,10 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -46,6 +50,42 @@ json::object UsageJson(const runtime::TokenUsage& usage) {
   return json::object{{"input_tokens", usage.input_tokens},
                       {"output_tokens", usage.output_tokens},
                       {"total_tokens", usage.total()}};
+}
+
+constexpr std::chrono::milliseconds kEndRetryFirst{100};
+constexpr std::chrono::milliseconds kEndRetryMax{2'000};
+
+// One write of a run's end (embedded mode) while storage may refuse writes (kUnavailable: disk
+// full, I/O errors, its database file deleted). The run must not leave its slot with its end
+// unwritten: the thread's next run would execute, and the next start would find this one still
+// `running` and run it again behind it. So it keeps its thread's turn and retries, the pause
+// doubling up to 2 s, until the write goes through or fails for another reason (returned), or
+// `stopping()` says the server stops (nullopt: the caller abandons the run, which the next
+// start resumes in place, since no later run of its thread has executed).
+template <class Write>
+asio::awaitable<std::optional<typename std::invoke_result_t<Write&>::value_type>> WriteEnd(
+    asio::any_io_executor executor, std::string run_id, std::string_view what,
+    std::function<bool()> stopping, Write write) {
+  auto pause = kEndRetryFirst;
+  for (int attempt = 1;; ++attempt) {
+    auto result = co_await write();
+    if (result || result.error().code != Errc::kUnavailable) {
+      if (attempt > 1) {
+        spdlog::warn("run {}: its {} was recorded after {} attempts; its thread is released",
+                     run_id, what, attempt);
+      }
+      co_return result;
+    }
+    if (attempt == 1) {
+      spdlog::error("run {}: recording its {} failed ({}); the run keeps its thread and retries "
+                    "until storage takes writes again",
+                    run_id, what, result.error().message);
+    }
+    if (stopping()) co_return std::nullopt;
+    asio::steady_timer timer(executor, pause);
+    co_await timer.async_wait(asio::use_awaitable);
+    pause = std::min(pause * 2, kEndRetryMax);
+  }
 }
 
 }  // namespace
@@ -364,7 +404,18 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     }
   }
 
+  // Embedded mode: every write below is retried while storage refuses writes (WriteEnd); the
+  // run gives up its thread only once its end is recorded, or is abandoned when the server
+  // stops meanwhile.
   auto& threads = storage_.threads();
+  auto& runs = storage_.runs();
+  const std::string& tenant = h->tenant_;
+  const std::string& run_id = h->run_id_;
+  const std::string& thread_id = h->thread_id_;
+  std::function<bool()> stopping = [this, h] {
+    std::lock_guard lock(mutex_);
+    return stopping_ || h->abandon_;
+  };
   if (rollback) {
     // The outcome lists what the executor wrote; an executor that threw lists nothing, so
     // the newest checkpoints tagged with this run are collected too.
@@ -381,23 +432,59 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
       }
     }
     if (!written.empty()) {
-      auto removed = co_await storage_.checkpoints().Remove(h->thread_id_, std::move(written));
-      if (!removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed.error().message);
+      auto removed = co_await WriteEnd(h->executor_, run_id, "rollback", stopping, [&] {
+        return storage_.checkpoints().Remove(thread_id, written);
+      });
+      if (!removed) {
+        Abandon(h);
+        co_return;
+      }
+      if (!*removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed->error().message);
     }
-    (void)co_await storage_.runs().Delete(h->tenant_, h->run_id_);
+    auto deleted = co_await WriteEnd(h->executor_, run_id, "rollback", stopping,
+                                     [&] { return runs.Delete(tenant, run_id); });
+    if (!deleted) {
+      Abandon(h);
+      co_return;
+    }
   } else if (!options_.cluster) {
-    (void)co_await storage_.runs().SetStatus(h->tenant_, h->run_id_, status);
-    auto stored = co_await storage_.runs().SetUsage(h->tenant_, h->run_id_, UsageJson(outcome.usage));
-    if (!stored && stored.error().code != Errc::kNotFound) {
-      spdlog::warn("run {}: usage: {}", h->run_id_, stored.error().message);
+    auto set = co_await WriteEnd(h->executor_, run_id, "status", stopping,
+                                 [&] { return runs.SetStatus(tenant, run_id, status); });
+    if (!set) {
+      Abandon(h);
+      co_return;
+    }
+    auto stored = co_await WriteEnd(h->executor_, run_id, "usage", stopping, [&] {
+      return runs.SetUsage(tenant, run_id, UsageJson(outcome.usage));
+    });
+    if (!stored) {
+      Abandon(h);
+      co_return;
+    }
+    if (!*stored && stored->error().code != Errc::kNotFound) {
+      spdlog::warn("run {}: usage: {}", h->run_id_, stored->error().message);
     }
   }
   if (delete_thread) {
-    (void)co_await threads.Delete(h->tenant_, h->thread_id_);
+    if (!options_.cluster) {
+      auto deleted = co_await WriteEnd(h->executor_, run_id, "thread deletion", stopping,
+                                       [&] { return threads.Delete(tenant, thread_id); });
+      if (!deleted) {
+        Abandon(h);
+        co_return;
+      }
+    } else {
+      (void)co_await threads.Delete(h->tenant_, h->thread_id_);
+    }
   } else if (!options_.cluster) {
-    auto updated = co_await threads.Update(h->tenant_, h->thread_id_, std::move(patch));
-    if (!updated && updated.error().code != Errc::kNotFound) {
-      spdlog::warn("run {}: thread update: {}", h->run_id_, updated.error().message);
+    auto updated = co_await WriteEnd(h->executor_, run_id, "thread's end state", stopping,
+                                     [&] { return threads.Update(tenant, thread_id, patch); });
+    if (!updated) {
+      Abandon(h);
+      co_return;
+    }
+    if (!*updated && updated->error().code != Errc::kNotFound) {
+      spdlog::warn("run {}: thread update: {}", h->run_id_, updated->error().message);
     }
   }
   if (options_.charge_tokens && outcome.usage.total() > 0) {

@@ -355,6 +355,9 @@ class RunManager {
   // `leased_at`: when the adoption that gave this instance the run was sent (cluster mode).
   boost::asio::awaitable<bool> ResumeRun(
       model::Run run, std::optional<std::chrono::steady_clock::time_point> leased_at = {});
+  // Embedded Recover(): a run of `run`'s thread created after it that has executed (its status
+  // says so, or it wrote the thread's latest checkpoint), or "" when there is none.
+  boost::asio::awaitable<Result<std::string>> LaterTurn(const model::Run& run);
   boost::asio::awaitable<runtime::RunOutcome> Execute(RunHandle& h);
   boost::asio::awaitable<void> Finish(std::shared_ptr<RunHandle> h, runtime::RunOutcome outcome,
                                       bool executed, boost::json::value values_before,

@@ -7,7 +7,9 @@
 // checkpoint (next ["__start__"], the input not yet applied), the original input/command is
 // run again. Either way the run keeps its id, its place in its thread's order, and gets a fresh
 // event log whose `metadata` event carries the next attempt number.
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
@@ -72,7 +74,47 @@ RunSpec SpecFromKwargs(const model::Run& run) {
   return spec;
 }
 
+constexpr std::int64_t kLaterRunsLimit = 1'000;
+
+bool Executed(const model::Run& run) {
+  switch (run.status) {
+    case model::RunStatus::kRunning:
+    case model::RunStatus::kSuccess:
+    case model::RunStatus::kError:
+    case model::RunStatus::kTimeout: return true;
+    // Pending: never ran. Interrupted: maybe cancelled while pending; the checkpoint test in
+    // LaterTurn sees the ones that did run.
+    default: return false;
+  }
+}
+
 }  // namespace
+
+asio::awaitable<Result<std::string>> RunManager::LaterTurn(const model::Run& run) {
+  storage::RunQuery query;
+  query.tenant = run.tenant;
+  query.thread_id = run.thread_id;
+  query.limit = kLaterRunsLimit;
+  auto listed = co_await storage_.runs().List(std::move(query));
+  if (!listed) {
+    if (listed.error().code == Errc::kNotFound) co_return std::string();  // thread gone
+    co_return listed.error();
+  }
+  // Newest first: the runs before this one in the list were created after it.
+  std::vector<std::string> newer;
+  for (const auto& other : *listed) {
+    if (other.run_id == run.run_id) break;
+    if (Executed(other)) co_return other.run_id;
+    newer.push_back(other.run_id);
+  }
+  if (newer.empty()) co_return std::string();
+  auto latest = co_await storage_.checkpoints().Latest(run.thread_id, "");
+  if (!latest) co_return latest.error();
+  if (*latest && std::find(newer.begin(), newer.end(), (*latest)->run_id) != newer.end()) {
+    co_return (*latest)->run_id;
+  }
+  co_return std::string();
+}
 
 asio::awaitable<Result<std::size_t>> RunManager::Recover() {
   if (options_.cluster) {
@@ -124,6 +166,28 @@ asio::awaitable<bool> RunManager::ResumeRun(
     (void)co_await storage_.threads().Update(tenant, run.thread_id, std::move(patch));
     co_return false;
   };
+  // Embedded mode: a run whose end was never recorded while later runs of its thread executed
+  // (a process before Finish retried refused writes; a database edited by hand) must not run
+  // again behind them: its input would land after theirs and its tools would be called twice.
+  // It is ended `error`; the thread's state belongs to the later runs and is left alone.
+  // (Cluster mode needs no such check: ClaimTurn gives the turn only to a thread's oldest
+  // active run.)
+  if (!options_.cluster) {
+    auto later = co_await LaterTurn(run);
+    if (!later) {
+      spdlog::warn("run {}: checking for later runs of its thread failed: {}", run.run_id,
+                   later.error().message);
+    } else if (!later->empty()) {
+      spdlog::error("run {}: not resumed: its end was never recorded, and run {} of its thread "
+                    "has executed since; it ends `error` instead of running behind it",
+                    run.run_id, *later);
+      auto ended = co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
+      if (!ended) {
+        spdlog::warn("run {}: recording its end failed: {}", run.run_id, ended.error().message);
+      }
+      co_return false;
+    }
+  }
   // An adopted run (cluster mode) always resumes: its instance died, the cluster did not restart.
   if (!options_.resume_on_start && !options_.cluster) {
     co_return co_await fail("the server restarted while the run was active (resume_on_start is off)");

@@ -404,6 +404,15 @@ class Storage {
   virtual ItemStore& items() = 0;
   // A cheap round trip that proves the backend answers (for /ready).
   virtual Task<Status> Ping() = 0;
+  // Whether writes work now (for /ready): false, with `why` naming the problem, while the
+  // backend knows they fail or refuses them (SQLite: disk full or I/O errors, until space is
+  // back; its database file deleted or replaced under the server, until restart). A flag the
+  // backend keeps current by itself: cheap, thread-safe, never blocks. Backends that cannot
+  // tell answer true.
+  virtual bool Writable(std::string* why) const {
+    (void)why;
+    return true;
+  }
   virtual Task<Status> Truncate(TruncateOptions options) = 0;
   // Name for logs and /info: "memory", "sqlite".
   virtual std::string_view backend_name() const = 0;

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "agentd_child.hpp"
+#include "api/jwt.hpp"
 #include "support/http_client.hpp"
 #include "support/temp_dir.hpp"
 
@@ -49,33 +50,16 @@ struct Version {
 
 constexpr const char* kJwtSecret = "reload-test-secret";
 
-std::string Base64Url(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3F]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3F]);
-  return out;
-}
-
 // An HS256 token with kJwtSecret.
 std::string Token(const json::object& header, const json::object& claims) {
   const std::string input =
-      Base64Url(json::serialize(header)) + "." + Base64Url(json::serialize(claims));
+      api::Base64UrlEncode(json::serialize(header)) + "." +
+      api::Base64UrlEncode(json::serialize(claims));
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), kJwtSecret, static_cast<int>(std::strlen(kJwtSecret)),
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
-  return input + "." + Base64Url(std::string(reinterpret_cast<char*>(mac), len));
+  return input + "." + api::Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), len));
 }
 
 std::string ConfigText(const Version& v) {

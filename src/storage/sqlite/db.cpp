@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace agentd::storage::sqlite {
@@ -18,6 +20,17 @@ Errc CodeFor(int rc) {
     case SQLITE_READONLY:
     case SQLITE_PROTOCOL: return Errc::kUnavailable;
     default: return Errc::kInternal;
+  }
+}
+
+// Failures that say the disk refuses writes, as opposed to a lock or a constraint.
+bool IsWriteFailure(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN: return true;
+    default: return false;
   }
 }
 
@@ -92,6 +105,7 @@ Status Db::Exec(std::string_view sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(handle_, text.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
+    NoteFailure(sqlite3_extended_errcode(handle_));
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
     return MakeError(CodeFor(rc), msg);
@@ -112,9 +126,20 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
 }
 
 std::int64_t Db::Changes() const { return sqlite3_changes64(handle_); }
+std::int64_t Db::TotalChanges() const { return sqlite3_total_changes64(handle_); }
+bool Db::InTransaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+
+void Db::NoteFailure(int rc) const {
+  if (IsWriteFailure(rc)) write_failure_ = sqlite3_errstr(rc);
+}
+
+std::optional<std::string> Db::TakeWriteFailure() {
+  return std::exchange(write_failure_, std::nullopt);
+}
 
 Error Db::LastError(std::string_view what) const {
   int rc = sqlite3_extended_errcode(handle_);
+  NoteFailure(rc);
   return MakeError(CodeFor(rc), fmt::format("sqlite: {} ({})", sqlite3_errmsg(handle_), what));
 }
 

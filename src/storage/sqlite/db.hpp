@@ -88,14 +88,25 @@ class Db {
   }
   // Rows changed by the last INSERT/UPDATE/DELETE.
   std::int64_t Changes() const;
+  // Rows changed since the connection opened: a job changed something when this grew.
+  std::int64_t TotalChanges() const;
+  // False once SQLite rolled the open transaction back by itself (it does on some disk-full
+  // and I/O errors): what the batch wrote so far is gone.
+  bool InTransaction() const;
   // The connection's current error as an Error (kConflict for constraint violations,
   // kUnavailable for busy/locked/I/O, kInternal otherwise).
   Error LastError(std::string_view what) const;
+  // SQLite's words ("database or disk is full") for the last failure since the previous call
+  // that said the disk cannot take writes (full, I/O error, read-only, cannot open), or
+  // nullopt; the storage thread then reports storage as not writable. Clears.
+  std::optional<std::string> TakeWriteFailure();
 
  private:
   explicit Db(sqlite3* handle) : handle_(handle) {}
+  void NoteFailure(int rc) const;
   sqlite3* handle_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  mutable std::optional<std::string> write_failure_;
 };
 
 }  // namespace agentd::storage::sqlite

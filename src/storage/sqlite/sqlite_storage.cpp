@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_storage.hpp"
 
 #include "storage/sqlite/db.hpp"
+#include "storage/sqlite/file_guard.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_stores.hpp"
 #include "storage/sqlite/worker.hpp"
@@ -25,6 +26,7 @@ class SqliteStorage final : public Storage {
   RunStore& runs() override { return runs_; }
   ItemStore& items() override { return items_; }
   std::string_view backend_name() const override { return "sqlite"; }
+  bool Writable(std::string* why) const override { return worker_->Writable(why); }
 
   Task<Status> Ping() override {
     return RunStatusJob(*worker_, [](Db& db) { return db.Run("SELECT 1"); });
@@ -73,9 +75,20 @@ Result<std::unique_ptr<Storage>> MakeSqliteStorage(const SqliteOptions& options)
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   if (!st) return st.error();
   if (st = sqlite::ApplyMigrations(**db); !st) return st.error();
-  sqlite::WorkerHooks hooks{options.before_batch_for_test, options.after_batch_for_test};
-  auto worker =
-      std::make_unique<sqlite::Worker>(std::move(*db), std::move(hooks), options.max_batch);
+  sqlite::WorkerHooks hooks{options.before_batch_for_test, options.after_batch_for_test,
+                            options.fail_commit_for_test};
+  sqlite::WorkerOptions worker_options;
+  worker_options.max_batch = options.max_batch;
+  worker_options.check_interval = options.check_interval;
+  worker_options.metrics = options.metrics;
+  // A file on disk (not ":memory:" or a URI) is watched, and holds the reserve beside it.
+  if (!options.path.empty() && options.path != ":memory:" && options.path.rfind("file:", 0) != 0) {
+    auto guard = sqlite::FileGuard::Open(options.path, options.reserve_bytes);
+    if (!guard) return guard.error();
+    worker_options.guard = std::move(*guard);
+  }
+  auto worker = std::make_unique<sqlite::Worker>(std::move(*db), std::move(hooks),
+                                                 std::move(worker_options));
   return std::unique_ptr<Storage>(std::make_unique<sqlite::SqliteStorage>(
       std::move(worker), OrSystemClock(options.clock)));
 }
