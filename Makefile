@@ -14,6 +14,8 @@
 #   make clean        remove the preset build trees and build/agentd
 
 SHELL := /bin/bash
+# Node 20 installed by scripts/setup.sh when the system's is older (Debian 12 ships 18).
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 .SHELLFLAGS := -euo pipefail -c
 JOBS ?= $(shell nproc)
 ARGS ?=

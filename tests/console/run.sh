@@ -11,6 +11,8 @@
 set -euo pipefail
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$DIR/../.." && pwd)"
+# Node 20 from scripts/setup.sh when the system's is older (Debian 12 ships 18).
+if [ -x "$REPO/.tools/node/bin/node" ]; then export PATH="$REPO/.tools/node/bin:$PATH"; fi
 bin="${AGENTD_BIN:-$REPO/build/agentd}"
 chromium="${CHROMIUM_BIN:-/usr/bin/chromium}"
 if [ ! -x "$bin" ] || [ ! -f "$REPO/build/ui/index.html" ]; then
