@@ -40,6 +40,7 @@
 #include "runtime/executor.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/model_registry.hpp"
+#include "runtime/otlp_exporter.hpp"
 #include "runtime/run_trace.hpp"
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_manager.hpp"
@@ -157,6 +158,8 @@ struct Application::Parts {
   std::shared_ptr<api::Gate> gate;
   // Run traces (console run inspector); outlives `runs`, which records into it.
   std::unique_ptr<runtime::TraceStore> traces;
+  // OTLP export of ended traces (otlp_endpoint); outlives `runs`, stopped after them.
+  std::unique_ptr<runtime::OtlpExporter> otlp;
   // Cluster mode on a Redis bus: tier max_concurrent_runs across instances; outlives `runs`.
   std::unique_ptr<scheduler::RunPermits> permits;
   std::unique_ptr<scheduler::RunManager> runs;
@@ -265,8 +268,28 @@ Result<std::uint16_t> Application::Start() {
   run_options.metrics = &p.metrics;
   run_options.resume_on_start = config_.server.resume_on_start;
   run_options.drain_on_stop = config_.server.drain_on_stop;
-  p.traces = std::make_unique<runtime::TraceStore>(config_.console.trace_max_runs);
+  p.traces = std::make_unique<runtime::TraceStore>(config_.console.trace_max_runs,
+                                                   config_.console.trace_max_bytes);
   run_options.traces = p.traces.get();
+  if (!config_.otlp.endpoint.empty() && config_.console.trace_max_bytes > 0) {
+    runtime::OtlpExporterOptions otlp;
+    otlp.endpoint = config_.otlp.endpoint;
+    otlp.headers = config_.otlp.headers;
+    otlp.batch_size = config_.otlp.batch_size;
+    otlp.queue_size = config_.otlp.queue_size;
+    otlp.export_interval = config_.otlp.export_interval;
+    otlp.timeout = config_.otlp.timeout;
+    otlp.service_name = config_.otlp.service_name;
+    otlp.service_version = AGENTD_VERSION;
+    otlp.instance_id = instance_id;
+    for (const auto& m : config_.models) otlp.models[m.name] = {m.provider, m.model};
+    p.otlp = std::make_unique<runtime::OtlpExporter>(loop0, *p.client_pool, p.metrics,
+                                                     std::move(otlp));
+    p.otlp->Start();
+    run_options.trace_exporter = p.otlp.get();
+    spdlog::info("otlp: exporting run traces to {} (batch {}, queue {})", config_.otlp.endpoint,
+                 config_.otlp.batch_size, config_.otlp.queue_size);
+  }
   storage::RunLeases* leases = p.shared_storage->leases();
   if (config_.storage.bus != "inproc" && leases != nullptr) {
     // PostgreSQL + Redis: cluster mode, N identical instances (docs/scaling.md).
@@ -454,6 +477,8 @@ void Application::Stop() {
   // stay pending/running in storage for the next start), so their streams close and the
   // server's drain below does not wait on them; the loops they run on are still alive.
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
+  // Spans of the runs that just ended go out before the loops stop (bounded by otlp_timeout_ms).
+  if (p.otlp && p.loops_running) p.otlp->Stop();
   // Broadcast followers and operations viewers end at once, so the server's drain is not held
   // up by them.
   if (p.broadcast) p.broadcast->Close();
@@ -467,6 +492,7 @@ void Application::Stop() {
   p.ops.reset();
   p.broadcast.reset();
   p.runs.reset();
+  p.otlp.reset();
   p.traces.reset();
   p.run_executor.reset();
   p.pubsub.reset();

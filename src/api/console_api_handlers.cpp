@@ -56,7 +56,7 @@ Reply Session(ApiContext& ctx, Request& request) {
       {"admin", IsAdmin(ctx, request)},
       {"version", ctx.version},
       {"ops", ctx.ops != nullptr},
-      {"traces", ctx.traces != nullptr && ctx.traces->max_runs() > 0},
+      {"traces", ctx.traces != nullptr && ctx.traces->max_bytes() > 0},
       {"stream_token_ttl_s", ctx.config.console.stream_token_ttl.count()},
       {"graphs", [&] {
          json::array ids;
@@ -130,16 +130,25 @@ Reply GetRunTrace(ApiContext& ctx, Request& request) {
   if (!thread_id) co_return refusal;
   auto run_id = PathUuid(request, "run_id", &refusal);
   if (!run_id) co_return refusal;
+  // A running (or recent) run's trace is in this process's memory, live; an ended run's is
+  // stored with the run, for any instance and after a restart.
   std::shared_ptr<const runtime::RunTrace> trace;
   if (ctx.traces != nullptr) trace = ctx.traces->Find(Tenant(request), *run_id);
-  if (!trace || trace->info().thread_id != *thread_id) {
+  if (trace && trace->info().thread_id == *thread_id) co_return JsonReply(trace->Json());
+  auto stored = co_await ctx.storage.runs().GetTrace(Tenant(request), *thread_id, *run_id);
+  if (!stored && stored.error().code != Errc::kNotFound) co_return ErrorResponse(stored.error());
+  if (!stored) {
+    co_return ErrorResponse(
+        Error(Errc::kNotFound, fmt::format("Run {} not found on thread {}", *run_id, *thread_id)));
+  }
+  if (!*stored) {
     co_return ErrorResponse(Error(
         Errc::kNotFound,
-        fmt::format("No trace for run {} on thread {}: traces are kept in memory by the instance "
-                    "that executed the run, for the last {} runs started there",
-                    *run_id, *thread_id, ctx.traces ? ctx.traces->max_runs() : 0)));
+        fmt::format("No trace for run {}: it has not executed on a live instance, traces are "
+                    "off (trace_max_bytes=0), or it ran before traces were stored",
+                    *run_id)));
   }
-  co_return JsonReply(trace->Json());
+  co_return Response::Json(200, std::move(**stored));
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "runtime/run_trace.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include <boost/json/serialize.hpp>
 
 #include "common/json.hpp"
 #include "runtime/executor.hpp"
@@ -30,28 +33,35 @@ std::string Cut(std::string text, std::size_t limit) {
 
 }  // namespace
 
-RunTrace::RunTrace(RunTraceInfo info) : info_(std::move(info)), created_at_(NowMs()) {}
+RunTrace::RunTrace(RunTraceInfo info, std::size_t max_bytes)
+    : info_(std::move(info)), max_bytes_(max_bytes), created_at_(NowMs()) {}
 
 double RunTrace::OffsetMs(Clock::time_point t) const {
   if (started_ == Clock::time_point{}) return 0;
   return Ms(t - started_);
 }
 
-void RunTrace::Add(json::object span) {
-  if (spans_.size() >= kMaxSpans) {
+std::optional<std::size_t> RunTrace::Add(json::object span, std::size_t extra) {
+  // +1 for the comma between spans.
+  const std::size_t size = json::serialize(span).size() + 1 + extra;
+  const std::size_t room = max_bytes_ > kHeaderBytes ? max_bytes_ - kHeaderBytes : 0;
+  if (bytes_used_ + size > room) {
     ++dropped_;
-    return;
+    return std::nullopt;
   }
+  bytes_used_ += size;
   spans_.push_back(std::move(span));
+  return spans_.size() - 1;
 }
 
 std::optional<std::string> RunTrace::Keep(std::string text) {
-  if (text_used_ >= kTextBudget) {
+  const std::size_t budget = max_bytes_ / 2;
+  if (text_used_ >= budget) {
     truncated_ = true;
     return std::nullopt;
   }
   if (text.size() > kMaxText) truncated_ = true;
-  std::string kept = Cut(std::move(text), std::min(kMaxText, kTextBudget - text_used_));
+  std::string kept = Cut(std::move(text), std::min(kMaxText, budget - text_used_));
   text_used_ += kept.size();
   return kept;
 }
@@ -92,18 +102,16 @@ void RunTrace::Finished(std::string status, const RunOutcome& outcome) {
 
 void RunTrace::NodeStarted(const TaskInfo& task) {
   std::lock_guard lock(mu_);
-  if (spans_.size() >= kMaxSpans) {
-    ++dropped_;
-    return;
-  }
-  open_nodes_[task.id] = spans_.size();
-  spans_.push_back(json::object{{"kind", "node"},
+  // Charged with room for its end: a duration, a longer status and a cut error message.
+  auto index = Add(json::object{{"kind", "node"},
                                 {"name", task.node},
                                 {"task_id", task.id},
                                 {"step", task.step},
                                 {"start_ms", OffsetMs(Clock::now())},
                                 {"duration_ms", nullptr},
-                                {"status", "running"}});
+                                {"status", "running"}},
+                   32);
+  if (index) open_nodes_[task.id] = *index;
 }
 
 void RunTrace::NodeFinished(const TaskInfo& task, const Error* error) {
@@ -120,7 +128,7 @@ void RunTrace::NodeFinished(const TaskInfo& task, const Error* error) {
     span["status"] = "ok";
   } else {
     span["status"] = error->code == Errc::kCancelled ? "cancelled" : "error";
-    span["error"] = Cut(error->message, kMaxText);
+    if (auto kept = Keep(error->message)) span["error"] = std::move(*kept);
   }
   open_nodes_.erase(it);
 }
@@ -144,7 +152,9 @@ void RunTrace::ModelCalled(const TaskInfo& task, const ModelCallInfo& call) {
                     {"tool_calls", call.tool_calls},
                     {"restarts", call.restarts},
                     {"status", call.error ? "error" : "ok"}};
-  if (call.error) span["error"] = Cut(call.error->message, kMaxText);
+  if (call.error) {
+    if (auto kept = Keep(call.error->message)) span["error"] = std::move(*kept);
+  }
   Add(std::move(span));
 }
 
@@ -203,10 +213,34 @@ json::object RunTrace::Json() const {
   return out;
 }
 
+std::string RunTrace::Stored() const {
+  json::object out = Json();
+  std::string text = json::serialize(out);
+  if (text.size() <= max_bytes_) return text;
+  // Add's accounting is close but not exact (a node's end, the error): drop the last spans.
+  auto& spans = out["spans"].as_array();
+  std::size_t dropped = out["dropped_spans"].to_number<std::size_t>();
+  while (text.size() > max_bytes_ && !spans.empty()) {
+    const std::size_t cut = std::min<std::size_t>(spans.size(), 1 + spans.size() / 8);
+    spans.erase(spans.end() - static_cast<std::ptrdiff_t>(cut), spans.end());
+    dropped += cut;
+    out["dropped_spans"] = dropped;
+    out["truncated"] = true;
+    text = json::serialize(out);
+  }
+  return text;
+}
+
+TimestampMs RunTrace::started_at() const {
+  std::lock_guard lock(mu_);
+  return started_at_;
+}
+
 std::shared_ptr<RunTrace> TraceStore::Start(RunTraceInfo info) {
-  if (max_runs_ == 0) return nullptr;
+  if (max_bytes_ == 0) return nullptr;
   std::string key = info.tenant + "/" + info.run_id;
-  auto trace = std::make_shared<RunTrace>(std::move(info));
+  auto trace = std::make_shared<RunTrace>(std::move(info), max_bytes_);
+  if (max_runs_ == 0) return trace;
   std::lock_guard lock(mu_);
   auto [it, inserted] = by_key_.insert_or_assign(key, trace);
   if (inserted) {

@@ -5,13 +5,15 @@
 // RunTrace is the RunObserver the scheduler hands the executor for each run: it records spans
 // (node, model call, tool call, checkpoint write) with their start offset from the run's start
 // and duration, the run's queue wait, token usage, and the error with the node and step where
-// it happened. Bounded per run: at most kMaxSpans spans (later ones are counted in
-// dropped_spans), and at most kTextBudget bytes of tool arguments and results in all (each one
-// cut at kMaxText; past the budget they are left out and `truncated` is set). Prompts are
-// never stored, only their size.
+// it happened. Bounded per run by `max_bytes` (the trace_max_bytes setting) of JSON: spans that
+// would pass it are counted in dropped_spans, not kept; tool arguments and results are cut at
+// kMaxText each and take at most half the budget in all (past it they are left out and
+// `truncated` is set). Stored() is the JSON text, never longer than max_bytes, that the run's
+// end writes to storage (RunStore::SetTrace). Prompts are never stored, only their size.
 //
 // TraceStore keeps the traces of the last `max_runs` runs started on this process (oldest
-// dropped first), keyed by tenant and run id: a tenant finds only its own.
+// dropped first) in memory, keyed by tenant and run id: a tenant finds only its own. That is
+// where a running run's trace is read; an ended one is also in storage.
 //
 // Thread safety: RunTrace records on the run's executor and is read (Json) from any thread;
 // TraceStore is safe from any thread. Tests: tests/unit/runtime/run_trace_test.cpp.
@@ -25,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -48,11 +51,12 @@ struct RunTraceInfo {
 
 class RunTrace final : public RunObserver {
  public:
-  static constexpr std::size_t kMaxSpans = 256;
   static constexpr std::size_t kMaxText = 2048;
-  static constexpr std::size_t kTextBudget = 32 * 1024;
+  // Room kept for the fields around the spans (ids, times, usage, the error's cut message).
+  static constexpr std::size_t kHeaderBytes = 3 * 1024;
+  static constexpr std::size_t kDefaultMaxBytes = 64 * 1024;
 
-  explicit RunTrace(RunTraceInfo info);
+  explicit RunTrace(RunTraceInfo info, std::size_t max_bytes = kDefaultMaxBytes);
 
   // The run got its execution slot after waiting `queue_wait`; execution starts now.
   void Started(std::chrono::steady_clock::duration queue_wait);
@@ -70,16 +74,25 @@ class RunTrace final : public RunObserver {
   const RunTraceInfo& info() const { return info_; }
   // The whole trace as the endpoint answers it (docs/console.md has the shape).
   boost::json::object Json() const;
+  // Json() as text of at most max_bytes: the last spans are dropped (and counted) until it fits.
+  std::string Stored() const;
+  // When execution started (wall clock, ms since the epoch; 0 before Started).
+  TimestampMs started_at() const;
+  std::size_t max_bytes() const { return max_bytes_; }
 
  private:
   using Clock = std::chrono::steady_clock;
   double OffsetMs(Clock::time_point t) const;  // since started_
-  void Add(boost::json::object span);          // under mu_
+  // Under mu_: keeps `span` when its size (plus `extra` bytes it may still grow by) fits the
+  // budget, else counts it dropped; returns its index or nullopt.
+  std::optional<std::size_t> Add(boost::json::object span, std::size_t extra = 0);
   // `text` cut to kMaxText and charged to the budget; nullopt once the budget is spent.
   std::optional<std::string> Keep(std::string text);  // under mu_
 
   const RunTraceInfo info_;
+  const std::size_t max_bytes_;
   mutable std::mutex mu_;
+  std::size_t bytes_used_ = 0;  // serialized spans kept, as charged by Add
   TimestampMs created_at_ = 0;
   TimestampMs started_at_ = 0;
   TimestampMs ended_at_ = 0;
@@ -99,17 +112,30 @@ class RunTrace final : public RunObserver {
   int failed_step_ = 0;
 };
 
+// Where ended traces go besides storage (runtime/otlp_exporter.hpp). Export is called on the
+// run's executor once its trace is final; it must neither block nor throw.
+class TraceExporter {
+ public:
+  virtual ~TraceExporter() = default;
+  virtual void Export(const RunTrace& trace) = 0;
+};
+
 class TraceStore {
  public:
-  explicit TraceStore(std::size_t max_runs) : max_runs_(max_runs) {}
-  // Null when max_runs is 0 (traces off); otherwise a new trace, already findable.
+  explicit TraceStore(std::size_t max_runs,
+                      std::size_t max_bytes = RunTrace::kDefaultMaxBytes)
+      : max_runs_(max_runs), max_bytes_(max_bytes) {}
+  // Null when max_bytes is 0 (traces off); otherwise a new trace, findable here unless
+  // max_runs is 0.
   std::shared_ptr<RunTrace> Start(RunTraceInfo info);
   std::shared_ptr<const RunTrace> Find(const std::string& tenant, const std::string& run_id) const;
   std::size_t size() const;
   std::size_t max_runs() const { return max_runs_; }
+  std::size_t max_bytes() const { return max_bytes_; }
 
  private:
   const std::size_t max_runs_;
+  const std::size_t max_bytes_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<RunTrace>> by_key_;  // tenant + "/" + run id
   std::deque<std::string> order_;                            // keys, oldest first

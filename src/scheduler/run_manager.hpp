@@ -59,7 +59,9 @@
 #include "storage/storage.hpp"
 
 namespace agentd::runtime {
-class TraceStore;  // runtime/run_trace.hpp
+class RunTrace;       // runtime/run_trace.hpp
+class TraceStore;     // runtime/run_trace.hpp
+class TraceExporter;  // runtime/run_trace.hpp
 }  // namespace agentd::runtime
 
 namespace agentd::scheduler {
@@ -127,6 +129,7 @@ class RunHandle {
   boost::asio::cancellation_signal signal_;
   bool executing_ = false;
   bool timed_out_ = false;  // run_timeout fired
+  std::shared_ptr<runtime::RunTrace> trace_;  // this attempt's, once it executes (Execute)
 
   // Cluster mode: until when (steady clock, ns since its epoch) this instance is sure it still
   // holds the run's lease, by its own clock: the moment its last successful Enqueue, adoption
@@ -217,6 +220,8 @@ struct RunManagerOptions {
   // Where each executed run's trace goes (runtime/run_trace.hpp); null records none. Must
   // outlive the manager.
   runtime::TraceStore* traces = nullptr;
+  // Told about each ended trace (the OTLP exporter); must not block. May be null.
+  runtime::TraceExporter* trace_exporter = nullptr;
 };
 
 // How a cancel request went (RunManager::Cancel).

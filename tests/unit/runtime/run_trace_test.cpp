@@ -3,6 +3,7 @@
 
 #include "runtime/run_trace.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "runtime/executor.hpp"
@@ -87,19 +88,26 @@ TEST(RunTrace, NamesTheNodeAndStepThatFailed) {
 }
 
 TEST(RunTrace, StaysWithinItsBounds) {
-  RunTrace trace(Info());
+  constexpr std::size_t kMax = 16 * 1024;
+  RunTrace trace(Info(), kMax);
   trace.Started({});
   TaskInfo tools{"t", "tools", 1};
-  for (std::size_t i = 0; i < RunTrace::kMaxSpans + 10; ++i) {
+  constexpr std::size_t kCalls = 200;
+  for (std::size_t i = 0; i < kCalls; ++i) {
     ToolCallInfo call;
     call.name = "big";
     call.args = json::object{{"blob", std::string(100, 'a')}};
     call.result = std::string(RunTrace::kMaxText * 2, 'r');
     trace.ToolCalled(tools, call);
   }
+  RunOutcome outcome;
+  outcome.error = Error(Errc::kInternal, std::string(10'000, 'e'));
+  outcome.kind = RunOutcome::Kind::kError;
+  trace.Finished("error", outcome);
   json::object j = trace.Json();
-  EXPECT_EQ(j.at("spans").as_array().size(), RunTrace::kMaxSpans);
-  EXPECT_EQ(j.at("dropped_spans").to_number<std::size_t>(), 10u);
+  const std::size_t kept = j.at("spans").as_array().size();
+  EXPECT_GT(kept, 0u);
+  EXPECT_EQ(kept + j.at("dropped_spans").to_number<std::size_t>(), kCalls);
   EXPECT_TRUE(j.at("truncated").as_bool());
   std::size_t text = 0;
   for (const auto& s : j.at("spans").as_array()) {
@@ -108,7 +116,33 @@ TEST(RunTrace, StaysWithinItsBounds) {
       text += r->as_string().size();
     }
   }
-  EXPECT_LE(text, RunTrace::kTextBudget + 3 * RunTrace::kMaxSpans);
+  EXPECT_LE(text, kMax / 2 + 3 * kept);
+  // What storage gets is never longer than the bound, and still the same trace.
+  const std::string stored = trace.Stored();
+  EXPECT_LE(stored.size(), kMax);
+  json::value parsed = json::parse(stored);
+  EXPECT_EQ(parsed.at("run_id").as_string(), "r1");
+  EXPECT_EQ(parsed.at("status").as_string(), "error");
+}
+
+TEST(RunTrace, StoredCutsSpansUntilItFits) {
+  // Nodes that end with long errors grow past what was charged when they started.
+  constexpr std::size_t kMax = 8 * 1024;
+  RunTrace trace(Info(), kMax);
+  trace.Started({});
+  for (int i = 0; i < 100; ++i) {
+    TaskInfo task{"t" + std::to_string(i), "n", i};
+    trace.NodeStarted(task);
+    Error e(Errc::kInternal, std::string(RunTrace::kMaxText, 'x'));
+    trace.NodeFinished(task, &e);
+  }
+  trace.Finished("success", RunOutcome{});
+  const std::string stored = trace.Stored();
+  EXPECT_LE(stored.size(), kMax);
+  json::value parsed = json::parse(stored);
+  EXPECT_EQ(parsed.at("spans").as_array().size() +
+                parsed.at("dropped_spans").to_number<std::size_t>(),
+            100u);
 }
 
 TEST(RunTrace, ClosesNodesLeftOpenByACancel) {
@@ -136,7 +170,11 @@ TEST(TraceStore, KeepsTheLastRunsPerTenant) {
   auto again = store.Start(Info("r3"));
   EXPECT_EQ(store.Find("acme", "r3"), again);
   EXPECT_NE(store.Find("acme", "r2"), nullptr);
-  EXPECT_EQ(TraceStore(0).Start(Info()), nullptr);
+  // trace_max_bytes=0: no traces; trace_max_runs=0: traces, none kept in memory.
+  EXPECT_EQ(TraceStore(10, 0).Start(Info()), nullptr);
+  TraceStore unkept(0);
+  EXPECT_NE(unkept.Start(Info("r9")), nullptr);
+  EXPECT_EQ(unkept.Find("acme", "r9"), nullptr);
 }
 
 }  // namespace
