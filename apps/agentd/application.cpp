@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.hpp"
+#include "api/console_assets.hpp"
+#include "api/ops_sampler.hpp"
 #include "api/gate.hpp"
 #include "api/system_assistants.hpp"
 #include "api/thread_expiry.hpp"
@@ -39,6 +41,8 @@
 #include "runtime/executor.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/model_registry.hpp"
+#include "runtime/otlp_exporter.hpp"
+#include "runtime/run_trace.hpp"
 #include "scheduler/run_executor.hpp"
 #include "scheduler/run_manager.hpp"
 #include "storage/memory/memory_storage.hpp"
@@ -108,6 +112,28 @@ http::ServerOptions ServerOptionsFrom(const config::ServerSettings& s) {
 
 }  // namespace
 
+// The console's files: --ui-dir, else the `ui` directory beside this binary (build/ui next to
+// build/agentd). Read once, here, before the loops serve anything.
+std::shared_ptr<const api::ConsoleAssets> LoadConsole(const config::ConsoleSettings& console) {
+  if (!console.enabled) return nullptr;
+  std::filesystem::path dir = console.ui_dir;
+  if (dir.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return nullptr;
+    dir = exe.parent_path() / "ui";
+  }
+  auto assets = api::ConsoleAssets::Load(dir);
+  if (!assets) {
+    observe::Logger("console")->info("console: not installed ({}); `make build` writes it to build/ui",
+                                     assets.error().message);
+    return nullptr;
+  }
+  observe::Logger("console")->info("console: {} files ({} KiB) from {}", (*assets)->file_count(),
+                                   (*assets)->total_bytes() / 1024, dir.string());
+  return std::move(*assets);
+}
+
 // Members are declared in dependency order, so destruction runs in reverse: the server and
 // routes first, then storage (its thread may still post completions into the stopped loops,
 // which are still alive), then probes and loops, then health and metrics, which probes write.
@@ -133,10 +159,16 @@ struct Application::Parts {
   std::unique_ptr<scheduler::RunExecutor> run_executor;
   // Auth and rate limits; built before the scheduler, which charges run tokens to its budgets.
   std::shared_ptr<api::Gate> gate;
+  // Run traces (console run inspector); outlives `runs`, which records into it.
+  std::unique_ptr<runtime::TraceStore> traces;
+  // OTLP export of ended traces (otlp_endpoint); outlives `runs`, stopped after them.
+  std::unique_ptr<runtime::OtlpExporter> otlp;
   // Cluster mode on a Redis bus: tier max_concurrent_runs across instances; outlives `runs`.
   std::unique_ptr<scheduler::RunPermits> permits;
   std::unique_ptr<scheduler::RunManager> runs;
   std::optional<api::ApiContext> context;
+  // The console's operations sampler; stopped before the server drains.
+  std::shared_ptr<api::OpsSampler> ops;
   // Deletes expired threads; stopped before the loops and storage it uses.
   std::unique_ptr<api::ThreadSweeper> sweeper;
   http::Router router;
@@ -257,6 +289,28 @@ Result<std::uint16_t> Application::Start() {
   run_options.log_options.max_retained_bytes = config_.server.stream_log_max_bytes;
   run_options.log_options.subscriber_backlog_bytes = config_.server.stream_backlog_bytes;
   run_options.log_options.retention_after_close = config_.server.stream_retention;
+  p.traces = std::make_unique<runtime::TraceStore>(config_.console.trace_max_runs,
+                                                   config_.console.trace_max_bytes);
+  run_options.traces = p.traces.get();
+  if (!config_.otlp.endpoint.empty() && config_.console.trace_max_bytes > 0) {
+    runtime::OtlpExporterOptions otlp;
+    otlp.endpoint = config_.otlp.endpoint;
+    otlp.headers = config_.otlp.headers;
+    otlp.batch_size = config_.otlp.batch_size;
+    otlp.queue_size = config_.otlp.queue_size;
+    otlp.export_interval = config_.otlp.export_interval;
+    otlp.timeout = config_.otlp.timeout;
+    otlp.service_name = config_.otlp.service_name;
+    otlp.service_version = AGENTD_VERSION;
+    otlp.instance_id = instance_id;
+    for (const auto& m : config_.models) otlp.models[m.name] = {m.provider, m.model};
+    p.otlp = std::make_unique<runtime::OtlpExporter>(loop0, *p.client_pool, p.metrics,
+                                                     std::move(otlp));
+    p.otlp->Start();
+    run_options.trace_exporter = p.otlp.get();
+    spdlog::info("otlp: exporting run traces to {} (batch {}, queue {})", config_.otlp.endpoint,
+                 config_.otlp.batch_size, config_.otlp.queue_size);
+  }
   storage::RunLeases* leases = p.shared_storage->leases();
   if (config_.storage.bus != "inproc" && leases != nullptr) {
     // PostgreSQL + Redis: cluster mode, N identical instances (docs/scaling.md).
@@ -315,6 +369,16 @@ Result<std::uint16_t> Application::Start() {
                                     AGENTD_VERSION, p.runs.get(), p.executor.get(), p.gate});
   p.broadcast = std::make_unique<broadcast::Hub>(*p.pubsub, p.metrics);
   p.context->broadcast = p.broadcast.get();
+  p.context->traces = p.traces.get();
+  p.context->console_assets = LoadConsole(config_.console);
+  if (config_.console.enabled) {
+    p.ops = api::OpsSampler::Make(
+        api::OpsSources{p.metrics, p.health, config_, p.runs.get(), p.broadcast.get(),
+                        p.shared_storage.get(), AGENTD_VERSION, p.runs->instance_id()},
+        config_.console.ops_interval);
+    p.context->ops = p.ops;
+    if (p.runs->clustered()) p.ops->StartCluster(*p.pubsub, loop0);
+  }
   api::RegisterRoutes(p.router, *p.context);
 
   for (auto& probe : p.probes) probe->Start();
@@ -436,16 +500,23 @@ void Application::Stop() {
   if (p.runs && p.loops_running) p.runs->Stop(config_.server.shutdown_grace);
   // MCP sessions end after the runs that used them (stdio children are killed).
   if (p.mcp) p.mcp->Stop();
-  // Broadcast followers end at once, so the server's drain is not held up by them.
+  // Spans of the runs that just ended go out before the loops stop (bounded by otlp_timeout_ms).
+  if (p.otlp && p.loops_running) p.otlp->Stop();
+  // Broadcast followers and operations viewers end at once, so the server's drain is not held
+  // up by them.
   if (p.broadcast) p.broadcast->Close();
+  if (p.ops) p.ops->Stop();
   if (p.server) {
     p.server->Stop();
     p.server.reset();
   }
   p.StopLoops();
   p.context.reset();
+  p.ops.reset();
   p.broadcast.reset();
   p.runs.reset();
+  p.otlp.reset();
+  p.traces.reset();
   p.run_executor.reset();
   p.pubsub.reset();
   p.bus.reset();

@@ -22,6 +22,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   detail::RegisterStoreRoutes(router, context);
   detail::RegisterRunRoutes(router, context);
   detail::RegisterBroadcastRoutes(router, context);
+  detail::RegisterConsoleRoutes(router, context);
 }
 
 boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context) {

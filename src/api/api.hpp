@@ -20,10 +20,15 @@
 namespace agentd::broadcast {
 class Hub;  // broadcast/hub.hpp
 }  // namespace agentd::broadcast
+namespace agentd::runtime {
+class TraceStore;  // runtime/run_trace.hpp
+}  // namespace agentd::runtime
 
 namespace agentd::api {
 
-class Gate;  // gate.hpp
+class Gate;           // gate.hpp
+class ConsoleAssets;  // console_assets.hpp
+class OpsSampler;     // ops_sampler.hpp
 
 struct ApiContext {
   storage::Storage& storage;
@@ -42,6 +47,12 @@ struct ApiContext {
   std::shared_ptr<Gate> gate;
   // Broadcast channels (/broadcast/...); those routes answer 503 while it is null.
   broadcast::Hub* broadcast = nullptr;
+  // The console (console_handlers.cpp, docs/console.md): its files (null: not installed, and
+  // /console/ says how to build it), the operations sampler (null: the ops routes answer 503)
+  // and the run traces (null: every trace is 404).
+  std::shared_ptr<const ConsoleAssets> console_assets;
+  std::shared_ptr<OpsSampler> ops;
+  runtime::TraceStore* traces = nullptr;
 };
 
 // `context` must outlive the router's use.

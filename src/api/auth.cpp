@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "api/stream_token.hpp"
+
 namespace agentd::api {
 namespace {
 
@@ -114,6 +116,9 @@ AuthOutcome Authenticator::Authenticate(const http::Request& request, std::int64
       return ByJwt(token, now);
     }
     return Refused("invalid_token", true, "expected Authorization: Bearer <token>");
+  }
+  if (auto token = StreamTokenOf(request); token && !stream_key_.empty()) {
+    return ByStreamToken(*token, now);
   }
   return Refused("missing", false, "");
 }

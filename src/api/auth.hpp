@@ -42,6 +42,9 @@ class Authenticator {
   bool required() const { return required_; }
   // `now`: seconds since the epoch (JWT exp/nbf).
   AuthOutcome Authenticate(const http::Request& request, std::int64_t now) const;
+  // Also accept stream tokens signed with `key` (stream_token.hpp) on stream routes, after the
+  // headers; an empty key accepts none.
+  void AcceptStreamTokens(std::string key) { stream_key_ = std::move(key); }
 
  private:
   struct Key {
@@ -51,6 +54,7 @@ class Authenticator {
   };
   AuthOutcome ByApiKey(std::string_view key) const;
   AuthOutcome ByJwt(std::string_view token, std::int64_t now) const;
+  AuthOutcome ByStreamToken(std::string_view token, std::int64_t now) const;  // stream_token.cpp
 
   bool required_ = false;
   std::string default_tier_;
@@ -58,6 +62,7 @@ class Authenticator {
   std::vector<Key> keys_;
   config::JwtSettings jwt_settings_;
   std::unique_ptr<JwtVerifier> jwt_;
+  std::string stream_key_;
 };
 
 }  // namespace agentd::api

@@ -116,6 +116,7 @@ Gate::Gate(const config::Config& config, observe::Metrics& metrics,
   auto auth = Authenticator::Make(config.auth, config.limits);
   if (auth) {
     access->auth = std::move(*auth);
+    access->auth->AcceptStreamTokens(config.console.stream_token_secret);  // stream_token.hpp
   } else {
     spdlog::error("api: auth is misconfigured, refusing every request: {}", auth.error().message);
   }
@@ -133,6 +134,8 @@ Status Gate::Reload(const config::Config& config) {
   auto access = std::make_shared<Access>();
   access->required = config.auth.mode == "required";
   access->auth = std::move(*auth);
+  // The key is restart-only (PlanReload keeps the running one): tokens outlive a reload.
+  access->auth->AcceptStreamTokens(config.console.stream_token_secret);
   access_.Set(std::move(access));
   limits_->Reconfigure(config.limits);
   return {};

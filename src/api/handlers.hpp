@@ -33,6 +33,9 @@ void RegisterThreadRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStateRoutes(http::Router& router, ApiContext& ctx);
 void RegisterStoreRoutes(http::Router& router, ApiContext& ctx);
 void RegisterBroadcastRoutes(http::Router& router, ApiContext& ctx);
+void RegisterConsoleRoutes(http::Router& router, ApiContext& ctx);  // console_handlers.cpp
+// The console's API (console_api_handlers.cpp): session, operations, stream tokens, traces.
+void RegisterConsoleApiRoutes(http::Router& router, ApiContext& ctx);
 
 // Runs `fn` behind the context's gate (gate.hpp): auth, rate limits, Request::principal.
 // A coroutine for every gated route (the limiter may ask Redis); public routes and contexts

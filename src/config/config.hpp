@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -215,6 +216,32 @@ struct AuthSettings {
   JwtSettings jwt;
 };
 
+// The console served at /console/ and what it relies on (docs/console.md).
+struct ConsoleSettings {
+  bool enabled = true;
+  std::string ui_dir;  // the built console (index.html + assets/); "" = <agentd's dir>/ui
+  // Tenants whose credentials may open the operations view while auth is required.
+  std::vector<std::string> admin_tenants;
+  std::chrono::milliseconds ops_interval{1'000};  // how often the operations sampler samples
+  std::chrono::seconds stream_token_ttl{60};      // POST /auth/stream-token lifetime
+  std::string stream_token_secret_env;  // env var holding the signing key ("" = random per start)
+  std::string stream_token_secret;      // resolved at load; masked when printed
+  std::size_t trace_max_runs = 1'000;   // run traces kept in memory (0 = none in memory)
+  // Largest trace a run records and stores with it, in bytes of JSON (0 = no traces).
+  std::size_t trace_max_bytes = 64 * 1024;
+};
+
+// OpenTelemetry export of run traces over OTLP/HTTP (docs/console.md, "OpenTelemetry").
+struct OtlpSettings {
+  std::string endpoint;  // the traces URL (http[s]://host:port/v1/traces); "" = no export
+  std::vector<std::pair<std::string, std::string>> headers;  // sent on every export; masked
+  std::size_t batch_size = 512;     // spans per request at most
+  std::size_t queue_size = 8'192;   // spans waiting at most; more are dropped and counted
+  std::chrono::milliseconds export_interval{1'000};  // a partial batch waits at most this
+  std::chrono::milliseconds timeout{10'000};         // one export request
+  std::string service_name = "agentd";
+};
+
 struct Config {
   ServerSettings server;
   StorageSettings storage;
@@ -228,6 +255,8 @@ struct Config {
   std::vector<GraphFileRef> graph_files;
   Limits limits;
   AuthSettings auth;
+  ConsoleSettings console;
+  OtlpSettings otlp;
   std::string source;  // "demo" or the config file path
   // setting name -> where its value came from: "default", "file", "env", "flag", or "auto"
   // (a 0 default sized from the machine at load). Shown by `agentd config`.

@@ -14,6 +14,7 @@
 
 #include "config/access.hpp"
 #include "config/catalog.hpp"
+#include "config/console.hpp"
 #include "config/settings.hpp"
 
 namespace agentd::config {
@@ -262,6 +263,7 @@ Result<Config> LoadConfig(std::span<const std::string> args, const Environment& 
   }
   config.source = path.empty() ? "demo" : path;
   if (auto st = FinishAccess(env, config); !st) return st.error();
+  if (auto st = FinishConsole(env, config); !st) return st.error();
 
   if (config.server.threads == 0) {
     config.server.threads = AutoThreads(env);

@@ -316,6 +316,146 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.server.stream_backlog_bytes); }},
+    // The console (docs/console.md).
+    {"console", "server", SettingType::kBool, "true",
+     "Serve the console (playground, operations, run traces) at /console/; GET / redirects "
+     "there.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.enabled = std::get<bool>(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.enabled); }},
+    {"ui_dir", "server", SettingType::kString, "",
+     "Directory of the built console (index.html, assets/), read once at start; empty = the "
+     "`ui` directory beside the agentd binary (build/ui, written by make build).", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.ui_dir = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.ui_dir); }},
+    {"console_admin_tenants", "server", SettingType::kList, "",
+     "With auth required: the tenants whose credentials may open the console's operations "
+     "view (every tenant's runs, queues and limits). With auth off everyone may.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.admin_tenants = std::get<std::vector<std::string>>(v);
+       return Ok();
+     },
+     [](const Config& c) { return ListJson(c.console.admin_tenants); }},
+    {"ops_interval_ms", "server", SettingType::kDuration, "1000",
+     "How often the operations view is sampled (one sampler for every viewer, only while "
+     "someone watches).", 100, 60'000,
+     [](Config& c, const SettingValue& v) {
+       c.console.ops_interval = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.console.ops_interval); }},
+    {"stream_token_ttl_s", "server", SettingType::kInteger, "60",
+     "Lifetime of the short-lived tokens POST /auth/stream-token hands out, for browsers' "
+     "EventSource and WebSocket (?access_token=).", 5, 3600,
+     [](Config& c, const SettingValue& v) {
+       c.console.stream_token_ttl = std::chrono::seconds(Int(v));
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.stream_token_ttl.count()); }},
+    {"stream_token_secret_env", "server", SettingType::kString, "",
+     "Environment variable holding the key that signs stream tokens (at least 32 bytes); "
+     "empty = a random key per start. Cluster mode: set the same on every instance.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       c.console.stream_token_secret_env = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.console.stream_token_secret_env); }},
+    {"trace_max_runs", "server", SettingType::kInteger, "1000",
+     "Run traces kept in memory (GET /threads/{thread_id}/runs/{run_id}/trace), oldest "
+     "dropped first; 0 records none.", 0, 1'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.console.trace_max_runs = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.console.trace_max_runs); }},
+    {"trace_max_bytes", "server", SettingType::kInteger, "65536",
+     "Largest run trace recorded and stored with its run, in bytes of JSON: spans past it are "
+     "counted in dropped_spans, not kept. 0 records no traces (and exports none).", 0,
+     16 * 1024 * 1024,
+     [](Config& c, const SettingValue& v) {
+       if (Int(v) != 0 && Int(v) < 4096) return std::string("must be 0 or at least 4096");
+       c.console.trace_max_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.console.trace_max_bytes); }},
+    {"otlp_endpoint", "server", SettingType::kString, "",
+     "OTLP/HTTP traces URL (e.g. http://127.0.0.1:4318/v1/traces): run, node, model and tool "
+     "spans are exported there as OTLP JSON with the GenAI semantic conventions. Empty: no "
+     "export.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       const std::string& url = Str(v);
+       if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+         return std::string("must start with http:// or https://");
+       }
+       c.otlp.endpoint = url;
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.otlp.endpoint); }},
+    {"otlp_headers", "server", SettingType::kList, "",
+     "Headers sent with every OTLP export, as name=value (comma-separated in flags and "
+     "AGENTD_OTLP_HEADERS, like OTEL_EXPORTER_OTLP_HEADERS); values are masked when printed.",
+     0, 0,
+     [](Config& c, const SettingValue& v) {
+       std::vector<std::pair<std::string, std::string>> headers;
+       for (const auto& item : std::get<std::vector<std::string>>(v)) {
+         const auto eq = item.find('=');
+         if (eq == std::string::npos || eq == 0) {
+           return fmt::format("\"{}\" must be name=value", item.substr(0, item.find('=')));
+         }
+         headers.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+       }
+       c.otlp.headers = std::move(headers);
+       return Ok();
+     },
+     [](const Config& c) {
+       json::array a;
+       for (const auto& [name, value] : c.otlp.headers) a.emplace_back(name + "=****");
+       return json::value(std::move(a));
+     }},
+    {"otlp_batch_size", "server", SettingType::kInteger, "512",
+     "Spans per OTLP export request at most.", 1, 100'000,
+     [](Config& c, const SettingValue& v) {
+       c.otlp.batch_size = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.otlp.batch_size); }},
+    {"otlp_queue_size", "server", SettingType::kInteger, "8192",
+     "Spans waiting for export at most; when full, new spans are dropped and counted in "
+     "agentd_otlp_spans_dropped_total{reason=\"queue_full\"} (a run never waits for export).",
+     1, 10'000'000,
+     [](Config& c, const SettingValue& v) {
+       c.otlp.queue_size = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.otlp.queue_size); }},
+    {"otlp_export_interval_ms", "server", SettingType::kDuration, "1000",
+     "Longest wait before a partial batch of spans is exported.", 10, 60'000,
+     [](Config& c, const SettingValue& v) {
+       c.otlp.export_interval = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.otlp.export_interval); }},
+    {"otlp_timeout_ms", "server", SettingType::kDuration, "10000",
+     "Bound of one OTLP export request (connect included); a failed export drops its spans "
+     "(agentd_otlp_spans_dropped_total{reason=\"export_failed\"}).", 100, 600'000,
+     [](Config& c, const SettingValue& v) {
+       c.otlp.timeout = Ms(v);
+       return Ok();
+     },
+     [](const Config& c) { return MsJson(c.otlp.timeout); }},
+    {"otlp_service_name", "server", SettingType::kString, "agentd",
+     "service.name of the exported spans' resource.", 0, 0,
+     [](Config& c, const SettingValue& v) {
+       if (Str(v).empty()) return std::string("must not be empty");
+       c.otlp.service_name = Str(v);
+       return Ok();
+     },
+     [](const Config& c) { return json::value(c.otlp.service_name); }},
     {"max_active_runs", "limits", SettingType::kInteger, "0",
      "Runs executing at once; 0 = min(1024 x cores, memory MiB / 4), at least 16.", 0, kMaxCount,
      [](Config& c, const SettingValue& v) {

@@ -1,8 +1,11 @@
 #include "observe/log.hpp"
 
+#include <cctype>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace agentd::observe {
@@ -60,6 +63,28 @@ bool RateLimit::Allow(std::uint64_t* suppressed) {
   auto held = suppressed_.exchange(0, std::memory_order_relaxed);
   if (suppressed) *suppressed = held;
   return true;
+}
+
+std::string TraceIdOf(std::string_view run_id) {
+  std::string hex;
+  hex.reserve(32);
+  for (char c : run_id) {
+    if (c == '-') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      hex.clear();
+      break;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() == 32 && hex != std::string(32, '0')) return hex;
+  // Not a UUID: two FNV-1a 64-bit hashes with different offsets.
+  std::uint64_t a = 14695981039346656037ull;
+  std::uint64_t b = 0x6c62272e07bb0142ull;
+  for (char c : run_id) {
+    a = (a ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    b = (b ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  return fmt::format("{:016x}{:016x}", a, b | 1);
 }
 
 }  // namespace agentd::observe

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -55,4 +56,24 @@ void WarnLimited(RateLimit& limit, spdlog::logger& logger,
   }
 }
 
+// The OpenTelemetry trace id of a run's spans (runtime/otlp_exporter.hpp): its UUID's 32 hex
+// digits (any other id: a 128-bit hash of it, in hex), so a log line and a trace backend agree
+// without a lookup.
+std::string TraceIdOf(std::string_view run_id);
+
+// A run's ids in a log line: `run_id=<id> trace_id=<32 hex>`. Usage:
+// spdlog::warn("{}: usage not stored: {}", observe::RunLog{run_id}, why).
+struct RunLog {
+  std::string_view run_id;
+};
+
 }  // namespace agentd::observe
+
+template <>
+struct fmt::formatter<agentd::observe::RunLog> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const agentd::observe::RunLog& ids, Context& ctx) const {
+    return fmt::format_to(ctx.out(), "run_id={} trace_id={}", ids.run_id,
+                          agentd::observe::TraceIdOf(ids.run_id));
+  }
+};

@@ -234,4 +234,31 @@ std::string Metrics::RenderPrometheus() const {
   return out;
 }
 
+std::vector<Metrics::Sample> Metrics::Collect(std::string_view prefix) const {
+  std::lock_guard lock(mu_);
+  std::vector<Sample> out;
+  for (auto it = families_.lower_bound(prefix);
+       it != families_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
+       ++it) {
+    const auto& [name, fam] = *it;
+    for (const auto& [labels_text, s] : fam->series) {
+      Sample sample;
+      sample.name = name;
+      sample.labels = s.labels;
+      switch (fam->kind) {
+        case Kind::kCounter: sample.value = static_cast<double>(s.counter->value()); break;
+        case Kind::kGauge: sample.value = s.read ? s.read() : s.gauge->value(); break;
+        case Kind::kHistogram:
+          sample.bounds = s.histogram->bounds();
+          sample.buckets = s.histogram->BucketCounts();
+          sample.sum = s.histogram->sum();
+          sample.count = s.histogram->count();
+          break;
+      }
+      out.push_back(std::move(sample));
+    }
+  }
+  return out;
+}
+
 }  // namespace agentd::observe

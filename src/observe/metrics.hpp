@@ -72,6 +72,21 @@ class Metrics {
                         std::function<double()> read);
   std::string RenderPrometheus() const;
 
+  // A point-in-time copy of every series whose family name starts with `prefix`, for readers
+  // that want numbers rather than text (the console's operations sampler). Counters and gauges
+  // fill `value`; histograms fill bounds, cumulative `buckets` (bounds + 1, the last is +Inf),
+  // `sum` and `count`.
+  struct Sample {
+    std::string name;
+    Labels labels;
+    double value = 0;
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> buckets;
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  std::vector<Sample> Collect(std::string_view prefix) const;
+
  private:
   struct Family;
   mutable std::mutex mu_;

@@ -15,6 +15,7 @@
 #include "runtime/messages.hpp"
 #include "runtime/nodes.hpp"
 #include "runtime/run_context.hpp"
+#include "runtime/run_observer.hpp"
 #include "runtime/state.hpp"
 #include "runtime/tools.hpp"
 #include "storage/storage.hpp"
@@ -205,8 +206,13 @@ class RunLoop {
  private:
   // Writes one checkpoint of the current state; marks the state as stored when it succeeds.
   asio::awaitable<Result<std::string>> Write(CheckpointWriter::Step step) {
+    const std::string source = ctx_.request.observer != nullptr ? step.source : std::string();
+    const int number = step.step;
     auto id = co_await writer_.Write(std::move(step), state_, metadata_base_, &ctx_);
     synced_ = id.has_value();
+    if (id && ctx_.request.observer != nullptr) {
+      ctx_.request.observer->CheckpointWritten(*id, source, number);
+    }
     co_return id;
   }
 
@@ -389,7 +395,14 @@ asio::awaitable<std::optional<RunOutcome>> RunLoop::Superstep() {
   std::map<std::string, std::vector<std::string>> gotos;
   bool wrote = false;  // whether any task wrote a channel (else no `values` event, as LangGraph)
   for (const auto& task : tasks) {
+    RunObserver* observer = ctx_.request.observer;
+    if (observer != nullptr) observer->NodeStarted(task);
     auto update = co_await RunNode(ctx_, task, before);
+    if (observer != nullptr) {
+      const std::optional<agentd::Error> failed =
+          update ? std::nullopt : std::optional<agentd::Error>(update.error());
+      observer->NodeFinished(task, failed ? &*failed : nullptr);
+    }
     if (update) {
       if (auto* value = update->if_contains(kInterruptKey)) {
         json::array list{json::object{{"id", InterruptId()}, {"value", std::move(*value)}}};

@@ -40,6 +40,7 @@ namespace agentd::runtime {
 class ModelRegistry;
 class HttpTransport;
 class ToolSource;
+class RunObserver;  // run_observer.hpp
 
 struct RunRequest {
   std::string thread_id;
@@ -56,6 +57,9 @@ struct RunRequest {
   std::optional<std::string> checkpoint_id;  // fork from this checkpoint instead of the latest
   int recursion_limit = 25;
   bool stream_subgraphs = false;
+  // Told about nodes, model and tool calls and checkpoint writes as they happen (the run's
+  // trace); not owned, outlives Run(). Null: nothing is reported.
+  RunObserver* observer = nullptr;
 };
 
 // LLM tokens a run consumed, summed over its model calls (the run record keeps them, and

@@ -9,6 +9,7 @@
 #include "runtime/chat_model.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_registry.hpp"
+#include "runtime/run_observer.hpp"
 #include "runtime/providers/anthropic_provider.hpp"
 
 namespace agentd::runtime {
@@ -312,7 +313,10 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
   if (events) {
     ctx.Emit("events", llm_event("on_chat_model_start", json::object{{"input", llm_input}}));
   }
+  std::optional<ModelCallInfo> traced;  // the run's trace, when observed
+  if (ctx.request.observer != nullptr) traced = BeginModelCall(model_name, request);
   auto on_delta = [&](const providers::StreamDelta& delta) {
+    if (traced) NoteModelDelta(*traced, delta);
     if (const auto* start = std::get_if<providers::MessageStart>(&delta)) {
       // Every chunk and the final message carry the provider's reply id (7.3). Before any
       // chunk went out a retry may replace it; after that the first one stays.
@@ -349,6 +353,10 @@ asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo&
     emit_chunk(ChunkFor(builder, delta));
   };
   auto result = co_await model->Complete(std::move(request), on_delta);
+  if (traced) {
+    EndModelCall(*traced, result);
+    ctx.request.observer->ModelCalled(task, *traced);
+  }
   if (!result) co_return result.error();
   if (result->usage) {
     ctx.usage.input_tokens += result->usage->prompt_tokens;

@@ -14,6 +14,7 @@
 #include "runtime/graph_file_nodes.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_node.hpp"
+#include "runtime/run_observer.hpp"
 #include "runtime/tools.hpp"
 
 namespace agentd::runtime {
@@ -76,6 +77,7 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     std::string name;
     json::value args;
     std::string event_run_id;  // events mode: the tool's run; empty = no tool ran
+    std::shared_ptr<ToolTiming> timing;  // the run's trace, when observed (TimedTool)
   };
   std::vector<Call> meta;
   auto executor = co_await asio::this_coro::executor;
@@ -110,6 +112,10 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
                 co_return ToolOutcome{
                     fmt::format("Error: Tool \"{}\" not found.", name), false};
               }(info.name);
+    if (ctx.request.observer != nullptr) {
+      info.timing = std::make_shared<ToolTiming>();
+      work = TimedTool(std::move(work), info.timing);
+    }
     ops.push_back(asio::co_spawn(executor, std::move(work), asio::deferred));
     meta.push_back(std::move(info));
   }
@@ -144,6 +150,10 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
       ctx.Emit("events", ChildEvent(ctx, task, outcome.ok ? "on_tool_end" : "on_tool_error",
                                     meta[i].name, meta[i].event_run_id, "langgraph",
                                     std::move(data)));
+    }
+    if (ctx.request.observer != nullptr) {
+      ctx.request.observer->ToolCalled(task, ToolCallFor(meta[i].timing, meta[i].name, meta[i].id,
+                                                         *calls, i, message));
     }
     messages.push_back(std::move(message));
   }

@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "scheduler/run_manager.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -161,7 +162,7 @@ asio::awaitable<RunManager::TurnResult> RunManager::WaitTurn(RunHandle& h) {
       }
     } else {
       // The database is unreachable: keep the run and ask again; /ready reports storage down.
-      spdlog::warn("run {}: claiming its turn failed: {}", h.run_id_, claim.error().message);
+      spdlog::warn("{}: claiming its turn failed: {}", observe::RunLog{h.run_id_}, claim.error().message);
     }
     if (!result) {
       if (co_await wakeup->WaitFor(cluster.turn_recheck)) continue;  // fired: the map let go
@@ -177,7 +178,7 @@ void RunManager::DropLost(const std::shared_ptr<RunHandle>& h) {
     if (h->state_ == RunHandle::State::kDone || h->abandon_) return;
     h->abandon_ = true;
   }
-  spdlog::warn("run {}: this instance no longer holds its lease; it stops here", h->run_id_);
+  spdlog::warn("{}: this instance no longer holds its lease; it stops here", observe::RunLog{h->run_id_});
   if (options_.metrics != nullptr) {
     options_.metrics
         ->GetCounter("agentd_cluster_runs_lost_total",
@@ -416,7 +417,7 @@ void RunManager::CancelDetached(std::string tenant, std::string run_id, CancelAc
       [this, tenant = std::move(tenant), run_id = std::move(run_id),
        action]() -> asio::awaitable<void> {
         auto sent = co_await Cancel(tenant, run_id, action);
-        if (!sent) spdlog::warn("run {}: cancel failed: {}", run_id, sent.error().message);
+        if (!sent) spdlog::warn("{}: cancel failed: {}", observe::RunLog{run_id}, sent.error().message);
       },
       asio::detached);
 }

@@ -17,8 +17,10 @@
 
 #include "common/json.hpp"
 #include "common/time.hpp"
+#include "runtime/run_trace.hpp"
 #include "scheduler/run_manager.hpp"
 #include "scheduler/run_sink.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -70,15 +72,15 @@ asio::awaitable<std::optional<typename std::invoke_result_t<Write&>::value_type>
     auto result = co_await write();
     if (result || result.error().code != Errc::kUnavailable) {
       if (attempt > 1) {
-        spdlog::warn("run {}: its {} was recorded after {} attempts; its thread is released",
-                     run_id, what, attempt);
+        spdlog::warn("{}: its {} was recorded after {} attempts; its thread is released",
+                     observe::RunLog{run_id}, what, attempt);
       }
       co_return result;
     }
     if (attempt == 1) {
-      spdlog::error("run {}: recording its {} failed ({}); the run keeps its thread and retries "
+      spdlog::error("{}: recording its {} failed ({}); the run keeps its thread and retries "
                     "until storage takes writes again",
-                    run_id, what, result.error().message);
+                    observe::RunLog{run_id}, what, result.error().message);
     }
     if (stopping()) co_return std::nullopt;
     asio::steady_timer timer(executor, pause);
@@ -243,6 +245,17 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
       co_return outcome;
     }
   }
+  // The run's trace (console run inspector): told about each node, model and tool call.
+  std::shared_ptr<runtime::RunTrace> trace;
+  if (options_.traces != nullptr) {
+    trace = options_.traces->Start({h.tenant_, h.run_id_, h.thread_id_, h.run_.assistant_id,
+                                    h.graph_->graph_id, h.attempt_});
+  }
+  if (trace) {
+    trace->Started(admission_.QueueWait(h.ticket_));
+    h.request_.observer = trace.get();
+    h.trace_ = trace;
+  }
   std::function<bool()> may_write;
   if (options_.cluster) may_write = [this, hp = &h] { return StillLeased(*hp); };
   LogSink sink(h.spec_.stream_modes, h.log_, std::move(may_write));
@@ -273,7 +286,7 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
     outcome = runtime::RunOutcome{};
     outcome.kind = cancelled ? Kind::kCancelled : Kind::kError;
     outcome.error = Error(cancelled ? Errc::kCancelled : Errc::kInternal, e.what());
-    if (!cancelled) spdlog::error("run {}: executor threw: {}", h.run_id_, e.what());
+    if (!cancelled) spdlog::error("{}: executor threw: {}", observe::RunLog{h.run_id_}, e.what());
   }
   h.executing_ = false;
   if (deadline) deadline->cancel();
@@ -283,6 +296,15 @@ asio::awaitable<runtime::RunOutcome> RunManager::Execute(RunHandle& h) {
     outcome.error_type = "TimeoutError";
     outcome.error = Error(Errc::kTimeout, fmt::format("the run exceeded run_timeout ({} ms)",
                                                       options_.limits.run_timeout.count()));
+  }
+  if (trace) {
+    h.request_.observer = nullptr;
+    trace->Finished(outcome.kind == Kind::kSuccess   ? "success"
+                    : outcome.kind == Kind::kCancelled ? "interrupted"
+                    : h.timed_out_                     ? "timeout"
+                                                       : "error",
+                    outcome);
+    if (options_.trace_exporter != nullptr) options_.trace_exporter->Export(*trace);
   }
   co_return outcome;
 }
@@ -352,6 +374,16 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     }
   }
 
+  // The trace goes in before the run's end, so whoever sees the run ended (any instance, after
+  // a restart) finds its trace too. Best effort: a refused write costs the trace, not the run.
+  if (h->trace_ && !rollback && !delete_thread) {
+    auto stored = co_await storage_.runs().SetTrace(h->tenant_, h->run_id_, h->trace_->Stored());
+    if (!stored && stored.error().code != Errc::kNotFound) {
+      spdlog::warn("{}: trace not stored: {}", observe::RunLog{h->run_id_},
+                   stored.error().message);
+    }
+  }
+
   if (options_.cluster) {
     // The fence: only the run's current owner writes its end, and the thread's end state goes
     // in the same transaction. An instance that lost the lease (paused past it, partitioned)
@@ -375,9 +407,9 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
     }
     if (!fenced || !fenced->owned) {
       if (!fenced) {
-        spdlog::warn("run {}: recording its end failed ({}); its lease will expire and another "
+        spdlog::warn("{}: recording its end failed ({}); its lease will expire and another "
                      "instance resumes it",
-                     h->run_id_, fenced.error().message);
+                     observe::RunLog{h->run_id_}, fenced.error().message);
       }
       DropLost(h);
       Abandon(h);
@@ -420,7 +452,7 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
         Abandon(h);
         co_return;
       }
-      if (!*removed) spdlog::warn("run {}: rollback: {}", h->run_id_, removed->error().message);
+      if (!*removed) spdlog::warn("{}: rollback: {}", observe::RunLog{h->run_id_}, removed->error().message);
     }
     auto deleted = co_await WriteEnd(h->executor_, run_id, "rollback", stopping,
                                      [&] { return runs.Delete(tenant, run_id); });
@@ -443,7 +475,7 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
       co_return;
     }
     if (!*stored && stored->error().code != Errc::kNotFound) {
-      spdlog::warn("run {}: usage: {}", h->run_id_, stored->error().message);
+      spdlog::warn("{}: usage: {}", observe::RunLog{h->run_id_}, stored->error().message);
     }
   }
   if (delete_thread) {
@@ -465,7 +497,7 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
       co_return;
     }
     if (!*updated && updated->error().code != Errc::kNotFound) {
-      spdlog::warn("run {}: thread update: {}", h->run_id_, updated->error().message);
+      spdlog::warn("{}: thread update: {}", observe::RunLog{h->run_id_}, updated->error().message);
     }
   }
   if (options_.charge_tokens && outcome.usage.total() > 0) {
@@ -488,6 +520,8 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
                      {{"status", std::string(model::ToString(status))}})
         .Inc();
   }
+  spdlog::debug("{}: ended status={} thread_id={}", observe::RunLog{h->run_id_},
+                model::ToString(status), h->thread_id_);
   bool still_active = false;
   Forget(h, &still_active);
   h->admitted_.Set();
@@ -517,7 +551,7 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
                      try {
                        std::rethrow_exception(e);
                      } catch (const std::exception& ex) {
-                       spdlog::error("run {}: webhook coroutine threw: {}", run_id, ex.what());
+                       spdlog::error("{}: webhook coroutine threw: {}", observe::RunLog{run_id}, ex.what());
                      }
                    });
   }

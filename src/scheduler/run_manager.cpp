@@ -15,6 +15,7 @@
 #include "runtime/graph_file_nodes.hpp"
 #include "scheduler/refusal.hpp"
 #include "storage/query.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -265,7 +266,7 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
         // displaced). Failing now would answer an error for a run that another instance may
         // adopt and execute once the lease expires, and undoing it may fail just the same, so
         // the busy mark is best effort here (Finish writes the thread's status anyway).
-        spdlog::warn("run {}: marking thread {} busy failed: {}", h->run_id_, thread.thread_id,
+        spdlog::warn("{}: marking thread {} busy failed: {}", observe::RunLog{h->run_id_}, thread.thread_id,
                      updated.error().message);
       } else if (!updated) {
         persisted = updated.error();
@@ -401,7 +402,7 @@ void RunManager::Spawn(std::shared_ptr<RunHandle> h) {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        spdlog::error("run {}: coroutine escaped with an exception: {}", run_id, ex.what());
+        spdlog::error("{}: coroutine escaped with an exception: {}", observe::RunLog{run_id}, ex.what());
       }
     }
     std::lock_guard lock(mutex_);

@@ -58,6 +58,12 @@
 #include "scheduler/run_spec.hpp"
 #include "storage/storage.hpp"
 
+namespace agentd::runtime {
+class RunTrace;       // runtime/run_trace.hpp
+class TraceStore;     // runtime/run_trace.hpp
+class TraceExporter;  // runtime/run_trace.hpp
+}  // namespace agentd::runtime
+
 namespace agentd::scheduler {
 
 // The busy refusal of a `reject` run (agent-protocol.md 1.7), word for word.
@@ -123,6 +129,7 @@ class RunHandle {
   boost::asio::cancellation_signal signal_;
   bool executing_ = false;
   bool timed_out_ = false;  // run_timeout fired
+  std::shared_ptr<runtime::RunTrace> trace_;  // this attempt's, once it executes (Execute)
 
   // Cluster mode: until when (steady clock, ns since its epoch) this instance is sure it still
   // holds the run's lease, by its own clock: the moment its last successful Enqueue, adoption
@@ -146,6 +153,22 @@ class RunHandle {
 struct StartedRun {
   model::Run run;
   std::shared_ptr<RunHandle> handle;
+};
+
+// One active run as the console's operations view shows it (RunManager::ActiveRuns).
+struct ActiveRunInfo {
+  std::string run_id;
+  std::string thread_id;
+  std::string assistant_id;
+  std::string tenant;
+  std::string tier;
+  // "behind_thread" (an older run of its thread is active), "queued" (waiting for an
+  // execution slot; position set), "starting", "running".
+  std::string state;
+  std::size_t queue_position = 0;  // 1 = next; 0 unless queued
+  std::int64_t estimated_wait_ms = 0;
+  std::int64_t created_at_ms = 0;  // epoch ms (the run record's created_at)
+  int attempt = 1;
 };
 
 // Cluster mode: N agentd instances on one PostgreSQL (storage::RunLeases) and one Redis
@@ -194,6 +217,11 @@ struct RunManagerOptions {
       charge_tokens;
   // Set for cluster mode; unset runs embedded (this process is the only one).
   std::optional<ClusterOptions> cluster;
+  // Where each executed run's trace goes (runtime/run_trace.hpp); null records none. Must
+  // outlive the manager.
+  runtime::TraceStore* traces = nullptr;
+  // Told about each ended trace (the OTLP exporter); must not block. May be null.
+  runtime::TraceExporter* trace_exporter = nullptr;
 };
 
 // How a cancel request went (RunManager::Cancel).
@@ -237,6 +265,14 @@ class RunManager {
   // (running, ended, or still behind its own thread).
   std::optional<QueuePosition> QueueInfo(const RunHandle& h) const;
   AdmissionStats admission_stats() const { return admission_.Stats(); }
+  // The active runs of this process for the console (run_snapshot.cpp): running first, then
+  // by queue position, then oldest first; at most `limit` of them, `*total` counts all.
+  std::vector<ActiveRunInfo> ActiveRuns(std::size_t limit, std::size_t* total) const;
+  const config::Limits& limits() const { return options_.limits; }
+  // Cluster mode: this process's name in run leases; "" when embedded.
+  std::string instance_id() const {
+    return options_.cluster ? options_.cluster->instance_id : std::string();
+  }
   // True while a new run would be refused for a full queue (or draining): /ready fails.
   bool saturated() const { return admission_.Stats().saturated; }
 

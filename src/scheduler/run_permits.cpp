@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "scheduler/run_manager.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -122,7 +123,7 @@ void RunManager::ReleasePermit(const std::shared_ptr<RunHandle>& h) {
           try {
             std::rethrow_exception(e);
           } catch (const std::exception& ex) {
-            spdlog::error("run {}: releasing its permit threw: {}", run_id, ex.what());
+            spdlog::error("{}: releasing its permit threw: {}", observe::RunLog{run_id}, ex.what());
           }
         }
         std::lock_guard lock(mutex_);

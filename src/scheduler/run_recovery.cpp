@@ -16,6 +16,7 @@
 
 #include "common/json.hpp"
 #include "scheduler/run_manager.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -145,10 +146,10 @@ asio::awaitable<bool> RunManager::ResumeRun(
   // lease, which expires, and an instance adopts it again later.
   auto fail = [&](std::string reason, bool permanent = true) -> asio::awaitable<bool> {
     if (options_.cluster && !permanent) {
-      spdlog::warn("run {}: not resumed now, left to its lease: {}", run.run_id, reason);
+      spdlog::warn("{}: not resumed now, left to its lease: {}", observe::RunLog{run.run_id}, reason);
       co_return false;
     }
-    spdlog::warn("run {}: not resumed: {}", run.run_id, reason);
+    spdlog::warn("{}: not resumed: {}", observe::RunLog{run.run_id}, reason);
     storage::ThreadPatch patch;
     patch.status = model::ThreadStatus::kError;
     patch.error = json::object{{"error", "ServerRestartError"}, {"message", reason}};
@@ -175,15 +176,15 @@ asio::awaitable<bool> RunManager::ResumeRun(
   if (!options_.cluster) {
     auto later = co_await LaterTurn(run);
     if (!later) {
-      spdlog::warn("run {}: checking for later runs of its thread failed: {}", run.run_id,
+      spdlog::warn("{}: checking for later runs of its thread failed: {}", observe::RunLog{run.run_id},
                    later.error().message);
     } else if (!later->empty()) {
-      spdlog::error("run {}: not resumed: its end was never recorded, and run {} of its thread "
+      spdlog::error("{}: not resumed: its end was never recorded, and run {} of its thread "
                     "has executed since; it ends `error` instead of running behind it",
-                    run.run_id, *later);
+                    observe::RunLog{run.run_id}, *later);
       auto ended = co_await storage_.runs().SetStatus(tenant, run.run_id, model::RunStatus::kError);
       if (!ended) {
-        spdlog::warn("run {}: recording its end failed: {}", run.run_id, ended.error().message);
+        spdlog::warn("{}: recording its end failed: {}", observe::RunLog{run.run_id}, ended.error().message);
       }
       co_return false;
     }

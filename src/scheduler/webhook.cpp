@@ -13,6 +13,7 @@
 #include "common/time.hpp"
 #include "scheduler/run_json.hpp"
 #include "scheduler/run_manager.hpp"
+#include "observe/log.hpp"
 
 namespace agentd::scheduler {
 
@@ -28,7 +29,7 @@ asio::awaitable<void> RunManager::SendWebhook(std::shared_ptr<RunHandle> h, mode
     url = self_base_url_ + url;
   }
   if (webhooks_ == nullptr) {
-    spdlog::warn("run {}: webhook {} dropped: no HTTP client", run.run_id, url);
+    spdlog::warn("{}: webhook {} dropped: no HTTP client", observe::RunLog{run.run_id}, url);
     co_return;
   }
   json::object body = RunJson(run);
@@ -49,7 +50,7 @@ asio::awaitable<void> RunManager::SendWebhook(std::shared_ptr<RunHandle> h, mode
     call.first_byte_timeout = std::chrono::seconds(30);
     auto reply = co_await webhooks_->Send(std::move(call), [](std::string_view) { return Status{}; });
     if (reply && reply->status >= 200 && reply->status < 300) co_return;
-    spdlog::warn("run {}: webhook {} attempt {} failed: {}", run.run_id, url, attempt,
+    spdlog::warn("{}: webhook {} attempt {} failed: {}", observe::RunLog{run.run_id}, url, attempt,
                  reply ? "HTTP " + std::to_string(reply->status) : reply.error().message);
     if (attempt == options_.webhook_attempts) break;
     asio::steady_timer timer(co_await asio::this_coro::executor, backoff);

@@ -247,6 +247,27 @@ class RunStore {
     (void)usage;
     co_return MakeError(Errc::kUnsupported, "SetUsage is not supported by this backend");
   }
+  // The run's trace (runtime/run_trace.hpp, docs/console.md "Run traces"): the JSON text the
+  // trace endpoint answers, replacing what was stored; its size is bounded by the caller
+  // (trace_max_bytes). It is deleted with the run; updated_at is left alone. kNotFound when
+  // the run is missing. The defaults keep out-of-tree RunStores compiling.
+  virtual Task<Status> SetTrace(std::string tenant, std::string run_id, std::string trace) {
+    (void)tenant;
+    (void)run_id;
+    (void)trace;
+    co_return MakeError(Errc::kUnsupported, "SetTrace is not supported by this backend");
+  }
+  // The stored trace of run `run_id` on thread `thread_id`; nullopt when the run has none (it
+  // never executed, or has not ended yet). kNotFound when the run is missing or is another
+  // thread's or tenant's.
+  virtual Task<Result<std::optional<std::string>>> GetTrace(std::string tenant,
+                                                            std::string thread_id,
+                                                            std::string run_id) {
+    (void)tenant;
+    (void)thread_id;
+    (void)run_id;
+    co_return MakeError(Errc::kUnsupported, "GetTrace is not supported by this backend");
+  }
 };
 
 // ------------------------------------------------------------------------------ run leases

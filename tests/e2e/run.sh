@@ -10,6 +10,8 @@
 set -euo pipefail
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$E2E_DIR/../.." && pwd)"
+# Node 20 from scripts/setup.sh when the system's is older (Debian 12 ships 18).
+if [ -x "$REPO/.tools/node/bin/node" ]; then export PATH="$REPO/.tools/node/bin:$PATH"; fi
 AGENTD_BIN="${AGENTD_BIN:-$REPO/build/agentd}"
 E2E_STORAGE="${E2E_STORAGE:-memory}"
 E2E_START_TIMEOUT_S="${E2E_START_TIMEOUT_S:-20}"

@@ -20,6 +20,7 @@ template <class T>
 struct Row {
   T value;
   std::int64_t seq = 0;
+  std::string trace;  // runs only: RunStore::SetTrace's text ("" = none); dies with the row
 };
 
 struct State {
@@ -111,6 +112,9 @@ class Runs final : public RunStore {
                                      model::RunStatus status) override;
   Task<Status> Delete(std::string tenant, std::string run_id) override;
   Task<Status> SetUsage(std::string tenant, std::string run_id, json::object usage) override;
+  Task<Status> SetTrace(std::string tenant, std::string run_id, std::string trace) override;
+  Task<Result<std::optional<std::string>>> GetTrace(std::string tenant, std::string thread_id,
+                                                    std::string run_id) override;
   Task<Result<std::vector<model::Run>>> ListByStatus(std::vector<model::RunStatus> statuses,
                                                      std::int64_t limit) override;
   Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) override;

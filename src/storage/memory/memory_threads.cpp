@@ -225,4 +225,24 @@ Task<Status> Runs::SetUsage(std::string tenant, std::string run_id, json::object
   co_return Status{};
 }
 
+Task<Status> Runs::SetTrace(std::string tenant, std::string run_id, std::string trace) {
+  std::lock_guard lock(s_.mu);
+  auto it = s_.runs.find(run_id);
+  if (it == s_.runs.end() || it->second.value.tenant != tenant) co_return RunNotFound(run_id);
+  it->second.trace = std::move(trace);
+  co_return Status{};
+}
+
+Task<Result<std::optional<std::string>>> Runs::GetTrace(std::string tenant, std::string thread_id,
+                                                        std::string run_id) {
+  std::lock_guard lock(s_.mu);
+  auto it = s_.runs.find(run_id);
+  if (it == s_.runs.end() || it->second.value.tenant != tenant ||
+      it->second.value.thread_id != thread_id) {
+    co_return RunNotFound(run_id);
+  }
+  if (it->second.trace.empty()) co_return std::optional<std::string>{};
+  co_return std::optional<std::string>{it->second.trace};
+}
+
 }  // namespace agentd::storage::memory

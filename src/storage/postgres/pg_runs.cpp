@@ -98,6 +98,32 @@ Task<Status> PgRuns::SetUsage(std::string tenant, std::string run_id, json::obje
       });
 }
 
+Task<Status> PgRuns::SetTrace(std::string tenant, std::string run_id, std::string trace) {
+  return WithConn<void>(
+      ctx_.pool, [tenant, run_id, trace = std::move(trace)](PgConn& c) -> Task<Status> {
+        auto r = co_await c.Query("UPDATE runs SET trace = $3 WHERE run_id = $1 AND tenant = $2",
+                                  P(run_id, tenant, trace));
+        if (!r) co_return r.error();
+        if (r->affected() == 0) co_return MakeError(Errc::kNotFound, "run " + run_id);
+        co_return Status{};
+      });
+}
+
+Task<Result<std::optional<std::string>>> PgRuns::GetTrace(std::string tenant,
+                                                          std::string thread_id,
+                                                          std::string run_id) {
+  return WithConn<std::optional<std::string>>(
+      ctx_.pool,
+      [tenant, thread_id, run_id](PgConn& c) -> Task<Result<std::optional<std::string>>> {
+        auto r = co_await c.Query(
+            "SELECT trace FROM runs WHERE run_id = $1 AND tenant = $2 AND thread_id = $3",
+            P(run_id, tenant, thread_id));
+        if (!r) co_return r.error();
+        if (r->rows() == 0) co_return MakeError(Errc::kNotFound, "run " + run_id);
+        co_return r->OptText(0, 0);
+      });
+}
+
 Task<Result<std::vector<model::Run>>> PgRuns::ListByStatus(std::vector<model::RunStatus> statuses,
                                                            std::int64_t limit) {
   return WithConn<std::vector<model::Run>>(

@@ -157,6 +157,9 @@ class PgRuns final : public RunStore {
                                      model::RunStatus status) override;
   Task<Status> Delete(std::string tenant, std::string run_id) override;
   Task<Status> SetUsage(std::string tenant, std::string run_id, json::object usage) override;
+  Task<Status> SetTrace(std::string tenant, std::string run_id, std::string trace) override;
+  Task<Result<std::optional<std::string>>> GetTrace(std::string tenant, std::string thread_id,
+                                                    std::string run_id) override;
   Task<Result<std::vector<model::Run>>> ListByStatus(std::vector<model::RunStatus> statuses,
                                                      std::int64_t limit) override;
   Task<Result<std::int64_t>> NextAttempt(std::string tenant, std::string run_id) override;

@@ -90,4 +90,30 @@ Task<Status> SqliteRuns::SetUsage(std::string tenant, std::string run_id, json::
   });
 }
 
+Task<Status> SqliteRuns::SetTrace(std::string tenant, std::string run_id, std::string trace) {
+  return RunStatusJob(ctx_.worker,
+                      [tenant, run_id, trace = std::move(trace)](Db& db) -> Status {
+                        auto run = LoadRun(db, tenant, run_id);
+                        if (!run) return run.error();
+                        return db.Run("UPDATE runs SET trace = ?2 WHERE run_id = ?1", run_id,
+                                      trace);
+                      });
+}
+
+Task<Result<std::optional<std::string>>> SqliteRuns::GetTrace(std::string tenant,
+                                                              std::string thread_id,
+                                                              std::string run_id) {
+  return RunJob<std::optional<std::string>>(
+      ctx_.worker, [tenant, thread_id, run_id](Db& db) -> Result<std::optional<std::string>> {
+        auto stmt = db.Prepare(
+            "SELECT trace FROM runs WHERE run_id = ?1 AND tenant = ?2 AND thread_id = ?3");
+        if (!stmt) return stmt.error();
+        stmt->BindAll(run_id, tenant, thread_id);
+        auto row = stmt->Step();
+        if (!row) return row.error();
+        if (!*row) return MakeError(Errc::kNotFound, "run " + run_id);
+        return stmt->OptText(0);
+      });
+}
+
 }  // namespace agentd::storage::sqlite

@@ -11,6 +11,8 @@ set -euo pipefail
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 E2E_DIR="$(cd "$CLUSTER_DIR/.." && pwd)"
 REPO="$(cd "$E2E_DIR/../.." && pwd)"
+# Node 20 from scripts/setup.sh when the system's is older (Debian 12 ships 18).
+if [ -x "$REPO/.tools/node/bin/node" ]; then export PATH="$REPO/.tools/node/bin:$PATH"; fi
 export AGENTD_BIN="${AGENTD_BIN:-$REPO/build/agentd}"
 
 if [ ! -x "$AGENTD_BIN" ]; then
