@@ -26,6 +26,7 @@ Catalog CatalogOf(const config::Config& config) {
   Catalog c;
   for (const auto& m : config.models) c.models.push_back(m.name);
   for (const auto& t : config.tools) c.tools.push_back(t.name);
+  c.mcp_servers = config.mcp_servers;
   for (const auto& g : config.graphs) c.builtin_graphs.push_back(g.graph_id);
   return c;
 }

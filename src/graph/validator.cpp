@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "config/catalog.hpp"
 #include "graph/templates.hpp"
 
 namespace agentd::graph {
@@ -83,7 +84,8 @@ class Checker {
 
   void Tools(const NodeDef& node) {
     for (const auto& t : node.tools) {
-      if (!Contains(catalog_.tools, t.ref.name)) {
+      if (!Contains(catalog_.tools, t.ref.name) &&
+          config::McpClaims(catalog_.mcp_servers, t.ref.name) == nullptr) {
         Error(t.ref.mark, t.ref.path,
               fmt::format("unknown tool \"{}\" (configured: {})", t.ref.name, List(catalog_.tools)));
       }

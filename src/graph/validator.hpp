@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "graph/diagnostics.hpp"
 #include "graph/graph_def.hpp"
 
@@ -20,6 +21,9 @@ struct Catalog {
   std::vector<std::string> models;
   std::vector<std::string> tools;
   std::vector<std::string> builtin_graphs;
+  // MCP servers' tools are listed only once agentd runs: a name a server claims (its
+  // tool_filter lists it, or it starts with the server's prefix) is accepted at load.
+  std::vector<config::McpServerSpec> mcp_servers;
 };
 
 void ValidateGraph(const GraphDef& def, const Catalog& catalog, Diagnostics& diags);

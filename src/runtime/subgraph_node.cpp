@@ -105,7 +105,8 @@ asio::awaitable<Result<json::object>> SubgraphNode(RunContext& ctx, const TaskIn
       tools.push_back(t);
     }
   }
-  RunContext sub_ctx{child, ctx.request, sink, ctx.models, ctx.http, tools, ctx.run_metadata, {}, {}, {}};
+  RunContext sub_ctx{child,    ctx.request,      sink, ctx.models, ctx.http, ctx.external,
+                     tools,    ctx.run_metadata, {},   {},         {}};
   sub_ctx.ns_prefix = ns + "|";
   GraphState sub = InputState(child, node, state);
   auto emit_values = [&] {

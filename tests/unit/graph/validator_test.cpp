@@ -35,6 +35,30 @@ edges:
   ASSERT_EQ(loaded.graphs.size(), 1u);
 }
 
+TEST(GraphValidator, ToolsAnMcpServerClaimsAreKnownAtLoad) {
+  Catalog catalog = Demo();
+  config::McpServerSpec everything;
+  everything.name = "everything";
+  everything.prefix = "ev_";
+  config::McpServerSpec web;
+  web.name = "web";
+  web.prefix = "web_";
+  web.tool_filter = {"echo"};
+  catalog.mcp_servers = {everything, web};
+  const std::string graph = R"(graph_id: m
+nodes:
+  answer: {kind: llm, tools: [ev_echo, web_echo, web_get-env, search]}
+edges:
+  - {from: __start__, to: answer}
+  - {from: answer, to: __end__}
+)";
+  // A prefixed name is claimed by a server without a filter; a filtered server claims only
+  // what its filter lists (with its prefix); any other name is still unknown.
+  EXPECT_EQ(Errors({{"m.yaml", graph}}, catalog),
+            "m.yaml:3:50: nodes.answer.tools[2]: unknown tool \"web_get-env\" (configured: get_weather)\n"
+            "m.yaml:3:63: nodes.answer.tools[3]: unknown tool \"search\" (configured: get_weather)");
+}
+
 TEST(GraphValidator, ListsEveryReferenceErrorWithItsPosition) {
   EXPECT_EQ(Errors({{"r.yaml", R"(graph_id: r
 state: {route: {type: string}}
