@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "bus/inproc/inproc_event_bus.hpp"
 #include "bus/inproc/inproc_pubsub.hpp"
 #include "common/uuid.hpp"
+#include "config/catalog.hpp"
 #include "config/loader.hpp"
 #include "config/reload.hpp"
 #ifdef AGENTD_HAVE_REDIS
@@ -39,6 +41,7 @@
 #include "observe/loop_probe.hpp"
 #include "observe/metrics.hpp"
 #include "runtime/executor.hpp"
+#include "graph/graph_def.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/model_registry.hpp"
 #include "runtime/otlp_exporter.hpp"
@@ -55,6 +58,42 @@
 
 namespace agentd::app {
 namespace {
+
+// The tools and literal model names the running graph files use that `next` no longer has
+// (config::PlanReload checks the config file's own graphs).
+std::vector<std::string> GraphFileReferencesMissing(const runtime::GraphRegistry& graphs,
+                                                    const config::Config& next) {
+  std::vector<std::string> problems;
+  auto has_tool = [&](const std::string& name) {
+    return std::any_of(next.tools.begin(), next.tools.end(),
+                       [&](const config::ToolSpec& t) { return t.name == name; }) ||
+           config::McpClaims(next.mcp_servers, name) != nullptr;
+  };
+  auto has_model = [&](std::string_view name) {
+    return std::any_of(next.models.begin(), next.models.end(),
+                       [&](const config::ModelSpec& m) { return m.name == name; });
+  };
+  for (const runtime::GraphInfo& g : graphs.all()) {
+    if (!g.def) continue;
+    for (const std::string& tool : g.spec.tools) {
+      if (!has_tool(tool)) {
+        problems.push_back(fmt::format(
+            "tools: \"{}\" is used by the running graph file \"{}\" (graphs change only at a restart)",
+            tool, g.graph_id));
+      }
+    }
+    for (const graph::NodeDef& node : g.def->nodes) {
+      // A template ("{{config.model}}") is resolved per run; only literal names are checked.
+      if (!node.model.is_string() || node.model.get_string().find("{{") != boost::json::string::npos) continue;
+      if (!has_model(node.model.get_string())) {
+        problems.push_back(fmt::format(
+            "models: \"{}\" is used by the running graph file \"{}\" (graphs change only at a restart)",
+            std::string_view(node.model.get_string()), g.graph_id));
+      }
+    }
+  }
+  return problems;
+}
 
 Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings,
                                                       const std::string& instance_id,
@@ -450,6 +489,10 @@ bool Application::Reload(const Result<config::Config>& candidate) {
   if (!candidate) return refuse(config::SplitProblems(candidate.error().message));
 
   config::ReloadPlan plan = config::PlanReload(*p.running, *candidate);
+  // Graph files change only at a restart too: the new file must keep what they name.
+  for (const std::string& problem : GraphFileReferencesMissing(*p.graphs, plan.next)) {
+    plan.errors.push_back(problem);
+  }
   // Everything that can fail is built before anything is published, so a refusal changes
   // nothing: the models first (unchanged ones are shared with the running registry), then the
   // gate, which builds the new credentials and publishes them with the limits only if they build.

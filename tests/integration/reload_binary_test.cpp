@@ -259,5 +259,44 @@ TEST_F(ReloadBinary, JwtRulesHoldThroughTheBinaryAndReload) {
   EXPECT_EQ(Bearer(port_, Token(crit_header, with_exp)).status, 401);
 }
 
+// Graph files change only at a restart: a reload whose file drops a model one of them names is
+// refused, as for the config file's own graphs.
+TEST(ReloadBinaryGraphFiles, AReloadThatDropsWhatARunningGraphFileNamesIsRefused) {
+  agentd::testing::TempDir dir;
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.path() / name) << text;
+  };
+  write("g.yaml", R"(graph_id: g
+nodes:
+  answer: {kind: llm, model: m2}
+edges:
+  - {from: __start__, to: answer}
+  - {from: answer, to: __end__}
+)");
+  const std::string with_m2 =
+      R"({"models": [{"name": "mock", "provider": "mock"}, {"name": "m2", "provider": "mock"}],
+          "graphs": [{"file": "g.yaml"}]})";
+  write("agentd.json", with_m2);
+  AgentdChild child({AGENTD_BINARY, "serve", "--config", (dir.path() / "agentd.json").string(),
+                     "--port", "0", "--storage", "memory", "--threads", "1"},
+                    {}, (dir.path() / "agentd.log").string());
+  ASSERT_TRUE(child.WaitListening(20s).has_value()) << child.Log();
+
+  write("agentd.json", R"({"models": [{"name": "mock", "provider": "mock"}], "graphs": [{"file": "g.yaml"}]})");
+  const std::size_t from = child.Log().size();
+  child.Signal(SIGHUP);
+  const std::size_t end = child.WaitForLog("config reload refused, keeping the running configuration", from, 20s);
+  ASSERT_NE(end, std::string::npos) << child.Log();
+  EXPECT_NE(child.Log().find(R"(models: "m2" is used by the running graph file "g")", from), std::string::npos)
+      << child.Log();
+
+  // The same file with m2 back: applied.
+  write("agentd.json", with_m2);
+  const std::size_t again = child.Log().size();
+  child.Signal(SIGHUP);
+  EXPECT_NE(child.WaitForLog("config reload applied", again, 20s), std::string::npos) << child.Log();
+  EXPECT_EQ(child.Stop(SIGTERM, 20s), 0) << child.Log();
+}
+
 }  // namespace
 }  // namespace agentd
