@@ -453,6 +453,9 @@ class ConfiguredTools : public ::testing::Test {
     return answer.at("messages").as_array();
   }
 
+  // One shipping_status tool round through `graph` (defined below).
+  void ExpectShippingToolRound(const std::string& graph, const std::string& id);
+
   testing::TempDir dir_;
   Upstream upstream_;
   std::unique_ptr<AgentdChild> serve_;
@@ -464,46 +467,20 @@ std::string Str(const json::value& v, std::string_view key) {
   return f && f->is_string() ? std::string(f->get_string()) : std::string();
 }
 
-TEST_F(ConfiguredTools, HttpToolSchemaReachesTheModelAndItsCallReachesTheTool) {
-  const json::value answer = Turn("shipping", R"(call:{"tracking_id":"T-1"})");
-  const json::array& messages = Messages(answer);
-  ASSERT_EQ(messages.size(), 4u) << answer;
-  EXPECT_EQ(Str(messages[2], "type"), "tool") << answer;
-  EXPECT_EQ(Str(messages[2], "name"), "shipping_status") << answer;
-  EXPECT_EQ(Str(messages[2], "content"), R"(got {"tracking_id":"T-1"})") << answer;
-  EXPECT_EQ(Str(messages[3], "content"), R"(echo: got {"tracking_id":"T-1"})") << answer;
-
-  // The model was offered the configured description and schema, both times.
-  const auto chats = upstream_.Requests("/v1/chat/completions");
-  ASSERT_EQ(chats.size(), 2u);
-  for (const auto& chat : chats) {
-    const json::value body = chat.Json();
-    EXPECT_EQ(body.at("tools"),
-              (json::array{json::object{
-                  {"type", "function"},
-                  {"function", {{"name", "shipping_status"},
-                                {"parameters", kShippingSchema},
-                                {"description", "Where a parcel is right now."}}}}}))
-        << chat.body;
-  }
-  // The tool got the model's arguments as its JSON body.
-  const auto calls = upstream_.Requests("/tools/echo");
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(json::parse(calls[0].body), (json::object{{"tracking_id", "T-1"}}));
-  EXPECT_EQ(calls[0].Header("content-type"), "application/json");
-}
-
-// A graph file names the configured HTTP tool: its llm node offers it with its description and
-// schema, and its tools node calls it (the run's tools come from the catalog it started with).
-TEST_F(ConfiguredTools, GraphFileUsesAConfiguredHttpToolByName) {
-  const json::value answer = Turn("shipping_file", R"(call:{"tracking_id":"T-9"})");
+// One shipping_status round on `graph` with tracking id `id`: the tool's answer and the echo
+// of it end the run; the model was offered the configured description and schema on both of
+// its calls; the tool got the model's arguments as its JSON body.
+void ConfiguredTools::ExpectShippingToolRound(const std::string& graph, const std::string& id) {
+  const std::string args = R"({"tracking_id":")" + id + R"("})";
+  const json::value answer = Turn(graph, "call:" + args);
   const json::array& messages = Messages(answer);
   ASSERT_EQ(messages.size(), 4u) << answer;
   EXPECT_EQ(Str(messages[2], "type"), "tool") << answer;
   EXPECT_EQ(Str(messages[2], "name"), "shipping_status") << answer;
   EXPECT_EQ(Str(messages[2], "status"), "success") << answer;
-  EXPECT_EQ(Str(messages[2], "content"), R"(got {"tracking_id":"T-9"})") << answer;
-  EXPECT_EQ(Str(messages[3], "content"), R"(echo: got {"tracking_id":"T-9"})") << answer;
+  EXPECT_EQ(Str(messages[2], "content"), "got " + args) << answer;
+  EXPECT_EQ(Str(messages[3], "content"), "echo: got " + args) << answer;
+
   const auto chats = upstream_.Requests("/v1/chat/completions");
   ASSERT_EQ(chats.size(), 2u);
   for (const auto& chat : chats) {
@@ -517,7 +494,18 @@ TEST_F(ConfiguredTools, GraphFileUsesAConfiguredHttpToolByName) {
   }
   const auto calls = upstream_.Requests("/tools/echo");
   ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(json::parse(calls[0].body), (json::object{{"tracking_id", "T-9"}}));
+  EXPECT_EQ(json::parse(calls[0].body), (json::object{{"tracking_id", id}}));
+  EXPECT_EQ(calls[0].Header("content-type"), "application/json");
+}
+
+TEST_F(ConfiguredTools, HttpToolSchemaReachesTheModelAndItsCallReachesTheTool) {
+  ExpectShippingToolRound("shipping", "T-1");
+}
+
+// A graph file names the configured HTTP tool: its llm node offers it with its description and
+// schema, and its tools node calls it (the run's tools come from the catalog it started with).
+TEST_F(ConfiguredTools, GraphFileUsesAConfiguredHttpToolByName) {
+  ExpectShippingToolRound("shipping_file", "T-9");
 }
 
 TEST_F(ConfiguredTools, ModelSettingsHeadersAndParamsReachOpenAi) {

@@ -5,10 +5,6 @@
 // cancelled during a long-running MCP tool cancels that call; /ready reports a required
 // server that is down; /metrics has the per-server series.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,7 +15,9 @@
 #include <gtest/gtest.h>
 
 #include "agentd_child.hpp"
+#include "mcp_test_node.hpp"
 #include "support/http_client.hpp"
+#include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace agentd {
@@ -33,32 +31,6 @@ using testing::HttpClient;
 const std::string kSource = AGENTD_SOURCE_DIR;
 const std::string kEverything =
     kSource + "/tests/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
-
-std::string Node() {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin";
-  std::size_t pos = 0;
-  while (pos <= dirs.size()) {
-    const std::size_t end = dirs.find(':', pos);
-    std::string candidate = dirs.substr(pos, end - pos) + "/node";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return {};
-}
-
-std::uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The value of the first metrics line starting with `series`, or -1.
 double Metric(HttpClient& client, const std::string& series) {
@@ -89,7 +61,7 @@ json::object ToolMessage(const json::value& values) {
 class McpBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Node().empty() || !std::filesystem::exists(kEverything)) {
+    if (testing::NodeBinary().empty() || !std::filesystem::exists(kEverything)) {
       GTEST_SKIP() << "node or server-everything missing: run scripts/setup.sh";
     }
   }
@@ -97,8 +69,8 @@ class McpBinaryTest : public ::testing::Test {
 };
 
 TEST_F(McpBinaryTest, ExampleConfigRunsReactTurnsThroughMcpTools) {
-  const std::uint16_t mcp_port = FreePort();
-  AgentdChild web({Node(), "--require", kSource + "/tests/mcp/loopback.cjs", kEverything, "streamableHttp"},
+  const std::uint16_t mcp_port = testing::FreePort();
+  AgentdChild web({testing::NodeBinary(), "--require", kSource + "/tests/mcp/loopback.cjs", kEverything, "streamableHttp"},
                   {{"PORT", std::to_string(mcp_port)}}, (dir_.path() / "web.log").string());
   ASSERT_NE(web.WaitForLog("listening on port", 0, 20s), std::string::npos) << web.Log();
 

@@ -5,9 +5,7 @@
 // one that prints garbage first. Calls run on the test's own io_context while the sessions live
 // on an agentd event loop, as runs do. Every wait is bounded (RunCo, WaitUntil).
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,11 +25,13 @@
 #include <gtest/gtest.h>
 
 #include "agentd_child.hpp"
+#include "mcp_test_node.hpp"
 #include "http/client_pool.hpp"
 #include "http/event_loops.hpp"
 #include "mcp/mcp_tools.hpp"
 #include "observe/metrics.hpp"
 #include "support/run_co.hpp"
+#include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace agentd {
@@ -46,20 +46,6 @@ const std::string kEverything = AGENTD_SOURCE_DIR
     "/tests/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
 const std::string kLoopback = AGENTD_SOURCE_DIR "/tests/mcp/loopback.cjs";
 
-std::string Node() {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin";
-  std::size_t pos = 0;
-  while (pos <= dirs.size()) {
-    const std::size_t end = dirs.find(':', pos);
-    std::string candidate = dirs.substr(pos, end - pos) + "/node";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return {};
-}
-
 std::vector<std::string> ChildEnv() {
   std::vector<std::string> env;
   for (const char* name : {"PATH", "HOME"}) {
@@ -72,24 +58,12 @@ config::McpServerSpec StdioSpec(std::string name = "ev") {
   config::McpServerSpec s;
   s.name = std::move(name);
   s.transport = "stdio";
-  s.command = Node();
+  s.command = testing::NodeBinary();
   s.args = {kEverything, "stdio"};
   s.child_env = ChildEnv();
   s.prefix = "ev_";
   s.timeout = 15s;
   return s;
-}
-
-std::uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 asio::awaitable<void> WaitUntil(std::function<bool()> condition, std::chrono::milliseconds bound) {
@@ -104,7 +78,7 @@ asio::awaitable<void> WaitUntil(std::function<bool()> condition, std::chrono::mi
 class McpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Node().empty() || !std::filesystem::exists(kEverything)) {
+    if (testing::NodeBinary().empty() || !std::filesystem::exists(kEverything)) {
       GTEST_SKIP() << "node or server-everything missing: run scripts/setup.sh";
     }
     loops_.Start();
@@ -311,7 +285,7 @@ TEST_F(McpClientTest, HungServerIsDownWithAClearErrorNotAHungCall) {
 TEST_F(McpClientTest, GarbageLinesAreCountedAndIgnored) {
   auto spec = StdioSpec();
   spec.command = "/bin/sh";
-  spec.args = {"-c", "echo 'this is not JSON'; echo '[1,2]'; exec \"$0\" \"$1\" stdio", Node(), kEverything};
+  spec.args = {"-c", "echo 'this is not JSON'; echo '[1,2]'; exec \"$0\" \"$1\" stdio", testing::NodeBinary(), kEverything};
   auto& tools = Start({spec});
   ASSERT_TRUE(tools.server("ev")->up()) << tools.server("ev")->last_error();
   EXPECT_EQ(Call("ev_echo", {{"message", "fine"}}).content, "Echo: fine");
@@ -320,10 +294,10 @@ TEST_F(McpClientTest, GarbageLinesAreCountedAndIgnored) {
 
 TEST_F(McpClientTest, StreamableHttpListsCallsAndSurvivesAServerRestart) {
   testing::TempDir dir;
-  const std::uint16_t port = FreePort();
+  const std::uint16_t port = testing::FreePort();
   auto start_server = [&](const std::string& log) {
     return std::make_unique<testing::AgentdChild>(
-        std::vector<std::string>{Node(), "--require", kLoopback, kEverything, "streamableHttp"},
+        std::vector<std::string>{testing::NodeBinary(), "--require", kLoopback, kEverything, "streamableHttp"},
         testing::EnvOverrides{{"PORT", std::to_string(port)}}, (dir.path() / log).string());
   };
   auto server = start_server("http1.log");

@@ -14,9 +14,7 @@
 // every wait is bounded.
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +35,7 @@
 #include <gtest/gtest.h>
 
 #include "support/http_client.hpp"
+#include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace agentd {
@@ -47,19 +46,6 @@ namespace json = boost::json;
 using testing::HttpClient;
 using testing::HttpResult;
 using namespace std::chrono_literals;
-
-std::uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Polls `done` until it holds or `bound` passes.
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds bound) {
@@ -75,7 +61,7 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds bound) {
 class Server {
  public:
   Server(const std::string& data_dir, const std::string& log_path)
-      : port_(FreePort()), log_path_(log_path) {
+      : port_(testing::FreePort()), log_path_(log_path) {
     std::vector<std::string> args{AGENTD_BINARY, "serve", "--storage", "sqlite", "--data-dir",
                                   data_dir, "--port", std::to_string(port_), "--threads", "2",
                                   "--log-level", "info"};
