@@ -115,8 +115,10 @@ std::unique_ptr<EventBus> MakeInprocEventBus(observe::Metrics* metrics, SteadyCl
     evicted = &metrics->GetCounter(
         "agentd_bus_logs_evicted_total",
         "Ended runs' event logs dropped before their retention ended, to fit stream_retained_bytes");
-    accounting->gauge = &metrics->GetGauge(
-        "agentd_bus_retained_bytes", "Bytes of encoded events held by runs' event logs");
+    // Read at scrape time: the append path only moves the atomic total.
+    metrics->AddCallbackGauge("agentd_bus_retained_bytes",
+                              "Bytes of encoded events held by runs' event logs", {},
+                              [accounting] { return static_cast<double>(accounting->total.load()); });
   }
   return std::make_unique<InprocEventBus>(cut, std::move(clock), retained_bytes_budget,
                                           std::move(accounting), evicted);

@@ -215,12 +215,6 @@ class InprocSubscription final : public Subscription {
 
 }  // namespace
 
-void RetainedBytes::Add(std::int64_t delta, bool ended) {
-  total.fetch_add(delta, std::memory_order_relaxed);
-  if (ended) ended_bytes.fetch_add(delta, std::memory_order_relaxed);
-  if (gauge != nullptr) gauge->Add(static_cast<double>(delta));
-}
-
 InprocRunEventLog::InprocRunEventLog(EventLogOptions options, observe::Counter* subscribers_cut,
                                      SteadyClock clock, std::shared_ptr<RetainedBytes> accounting)
     : core_(std::make_shared<LogCore>(

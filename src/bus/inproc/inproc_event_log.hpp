@@ -24,7 +24,6 @@
 
 namespace agentd::observe {
 class Counter;
-class Gauge;
 }
 
 namespace agentd::bus::inproc {
@@ -37,14 +36,15 @@ struct LogCore;
 }
 
 // Bytes held by a set of logs (a bus's), in total and in logs that ended (Close()d), which
-// are the ones a bus may evict. Logs add and remove their own bytes; `gauge` (may be null)
-// mirrors `total`.
+// are the ones a bus may evict. Logs add and remove their own bytes.
 struct RetainedBytes {
   std::atomic<std::int64_t> total{0};
   std::atomic<std::int64_t> ended_bytes{0};
-  observe::Gauge* gauge = nullptr;
 
-  void Add(std::int64_t delta, bool ended);
+  void Add(std::int64_t delta, bool ended) {
+    total.fetch_add(delta, std::memory_order_relaxed);
+    if (ended) ended_bytes.fetch_add(delta, std::memory_order_relaxed);
+  }
   void MoveToEnded(std::uint64_t bytes) { ended_bytes.fetch_add(static_cast<std::int64_t>(bytes)); }
   void MoveFromEnded(std::uint64_t bytes) { ended_bytes.fetch_sub(static_cast<std::int64_t>(bytes)); }
 };
