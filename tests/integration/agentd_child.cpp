@@ -43,10 +43,14 @@ pid_t Spawn(std::vector<std::string> argv, const EnvOverrides& env, const std::s
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
 
+  // Truncated before the fork, so a wait in the parent never reads what an earlier child left
+  // in the same file (a restart reusing the log path would see the old "listening on" port).
+  const int truncated = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (truncated >= 0) ::close(truncated);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid != 0) return pid;
-  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
