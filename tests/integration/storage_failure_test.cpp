@@ -10,12 +10,10 @@
 // DeletedDataDirFailsReadinessAndRefusesWrites: the data directory removed under a running
 // server: /ready fails naming it, writes get 503 with Retry-After, the log says so.
 //
-// Children are started with fork/exec on a free loopback port and always killed by pid;
-// every wait is bounded.
+// The server is a testing::AgentdChild (port 0, killed by its pid); every wait is bounded.
 
 #include <fcntl.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,10 +21,8 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +31,7 @@
 #include <gtest/gtest.h>
 
 #include "support/http_client.hpp"
-#include "support/child_process.hpp"
+#include "agentd_child.hpp"
 #include "support/temp_dir.hpp"
 
 namespace agentd {
@@ -57,74 +53,27 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds bound) {
   return true;
 }
 
-// `agentd serve` on SQLite in `data_dir`, its output appended to `log_path`.
+// `agentd serve` on SQLite in `data_dir` (port 0), its output in `log_path` (testing::AgentdChild).
 class Server {
  public:
   Server(const std::string& data_dir, const std::string& log_path)
-      : port_(testing::FreePort()), log_path_(log_path) {
-    std::vector<std::string> args{AGENTD_BINARY, "serve", "--storage", "sqlite", "--data-dir",
-                                  data_dir, "--port", std::to_string(port_), "--threads", "2",
-                                  "--log-level", "info"};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Server() { Stop(SIGKILL); }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+      : child_({AGENTD_BINARY, "serve", "--storage", "sqlite", "--data-dir", data_dir, "--port", "0",
+                "--threads", "2", "--log-level", "info"},
+               {}, log_path) {}
 
-  std::uint16_t port() const { return port_; }
-
+  // Until it listens (its port is then known), at most `bound`.
   bool WaitReady(std::chrono::seconds bound) {
-    return WaitUntil(
-        [&] {
-          try {
-            HttpClient c(port_, "127.0.0.1", 1s);
-            return c.Get("/ok").status == 200;
-          } catch (const std::exception&) {
-            return false;
-          }
-        },
-        bound);
+    port_ = child_.WaitListening(bound).value_or(0);
+    return port_ != 0;
   }
-
+  std::uint16_t port() const { return port_; }
   // Signals the child and reaps it (bounded: SIGKILL after 20 s).
-  void Stop(int signal) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    for (int i = 0; i < 400; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  std::string Log() const {
-    std::ifstream in(log_path_);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
+  void Stop(int signal) { child_.Stop(signal, 20s); }
+  std::string Log() const { return child_.Log(); }
 
  private:
-  std::uint16_t port_;
-  std::string log_path_;
-  pid_t pid_ = -1;
+  testing::AgentdChild child_;
+  std::uint16_t port_ = 0;
 };
 
 // A small tmpfs of its own (root only); always unmounted.
