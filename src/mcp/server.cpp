@@ -388,7 +388,11 @@ void McpServer::OnClosed(const Transport* from, std::string why) {
     if (transport_.get() != from) return;
     pending.swap(pending_);
     last_error_ = why;
+    // Down now, not when the supervisor gets to it: a call made in between must wait for the
+    // reconnect (WaitUp) instead of sending on the dead connection.
+    up_ = false;
   }
+  if (metrics_) metrics_->up->Set(0);
   for (auto& [id, p] : pending) {
     p->result = Error(Errc::kUnavailable, fmt::format("the connection was lost ({})", why));
     p->done.try_send(boost::system::error_code{});
@@ -430,7 +434,11 @@ asio::awaitable<Result<json::value>> McpServer::Request(std::string method, json
   co_await asio::this_coro::throw_if_cancelled(false);
   auto ex = co_await asio::this_coro::executor;
   const std::int64_t id = next_id_.fetch_add(1);
-  auto pending = std::make_shared<Pending>(ex);
+  // The signal belongs to the server's strand, not to the caller's executor: the reader thread
+  // that completes it may drop the last reference after the caller has finished and its
+  // io_context is gone, and destroying a channel touches its execution context's channel
+  // service. The caller still resumes on its own executor (the awaitable's).
+  auto pending = std::make_shared<Pending>(strand_);
   std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mu_);
@@ -476,7 +484,7 @@ asio::awaitable<Result<json::value>> McpServer::Request(std::string method, json
 
 asio::awaitable<bool> McpServer::WaitUp(Clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
-  auto signal = std::make_shared<Signal>(ex, 1);
+  auto signal = std::make_shared<Signal>(strand_, 1);  // strand_: see Request
   {
     std::lock_guard lock(mu_);
     if (up_) co_return true;

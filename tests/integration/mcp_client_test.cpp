@@ -247,6 +247,10 @@ TEST_F(McpClientTest, StdioCallTimesOut) {
   auto spec = StdioSpec();
   spec.timeout = 1500ms;
   auto& tools = Start({spec});
+  // The short timeout also bounds initialize: on a loaded machine node may need longer to
+  // start, and the supervisor then retries. Wait (bounded) until it is up.
+  RunCo(WaitUntil([&] { return tools.server("ev")->up(); }, 30s), 40s);
+  ASSERT_TRUE(tools.server("ev")->up()) << tools.server("ev")->last_error();
   auto out = Call("ev_trigger-long-running-operation", {{"duration", 30}, {"steps", 30}});
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.content.find("tools/call got no answer within 1500 ms (timeout_ms)"), std::string::npos)
