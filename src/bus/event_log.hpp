@@ -75,6 +75,12 @@ class RunEventLog {
   virtual ~RunEventLog() = default;
   // Encodes and appends; returns the event's id. After Close() it is a bug to append.
   virtual std::uint64_t Append(std::string_view event, std::string_view data_json) = 0;
+  // Appends unless the log is closed, checked in the same step: nullopt when closed. For
+  // writers that may legitimately find it closed, such as an attempt that lost its run (cluster
+  // mode) and still emits while the run's next attempt or its end closes the log; a separate
+  // closed() check before Append would race with that Close.
+  virtual std::optional<std::uint64_t> AppendIfOpen(std::string_view event,
+                                                    std::string_view data_json) = 0;
   // The run ended: subscribers receive what remains, then end.
   virtual void Close() = 0;
   virtual bool closed() const = 0;

@@ -178,6 +178,11 @@ void RunManager::DropLost(const std::shared_ptr<RunHandle>& h) {
     if (h->state_ == RunHandle::State::kDone || h->abandon_) return;
     h->abandon_ = true;
   }
+  // Its lease is over for good: StillLeased answers false from now on without the mutex, so
+  // the attempt stops writing events even while its last lease would not have lapsed yet (the
+  // loss came from a renewal), and events of a resumed attempt in this process, which shares
+  // the run's event log, are not mixed with this one's.
+  h->lease_deadline_ns_.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_relaxed);
   spdlog::warn("{}: this instance no longer holds its lease; it stops here", observe::RunLog{h->run_id_});
   if (options_.metrics != nullptr) {
     options_.metrics
@@ -206,11 +211,16 @@ std::int64_t SteadyNs(std::chrono::steady_clock::time_point t) {
 
 void RunManager::ExtendLease(RunHandle& h, std::chrono::steady_clock::time_point asked_at) const {
   const std::int64_t deadline = SteadyNs(asked_at + options_.cluster->lease);
+  constexpr std::int64_t kNeverLapses = std::numeric_limits<std::int64_t>::max();  // no lease yet
+  constexpr std::int64_t kDropped = std::numeric_limits<std::int64_t>::min();      // DropLost
   std::int64_t current = h.lease_deadline_ns_.load(std::memory_order_relaxed);
-  // The first lease replaces the "never lapses" initial value; later ones only extend it.
-  if (current == std::numeric_limits<std::int64_t>::max()) current = 0;
-  while (deadline > current &&
-         !h.lease_deadline_ns_.compare_exchange_weak(current, deadline, std::memory_order_relaxed)) {
+  // The first lease replaces the initial value; later ones only extend it; a dropped attempt
+  // stays dropped. (Comparing against a local 0 in place of kNeverLapses made the first
+  // exchange fail and left every run "never lapses": StillLeased's time check never fired.)
+  while (current != kDropped && (current == kNeverLapses || deadline > current)) {
+    if (h.lease_deadline_ns_.compare_exchange_weak(current, deadline, std::memory_order_relaxed)) {
+      return;
+    }
   }
 }
 
@@ -219,8 +229,10 @@ bool RunManager::StillLeased(RunHandle& h) {
   if (SteadyNs(std::chrono::steady_clock::now()) <= h.lease_deadline_ns_.load(std::memory_order_relaxed)) {
     return true;
   }
-  // Paused or cut off past the lease: another instance may be running this run by now.
-  if (auto shared = Find(h.run_id_)) DropLost(shared);
+  // Paused or cut off past the lease: another instance may be running this run by now. Only
+  // this attempt is dropped: the run's id may belong to a later attempt in this process
+  // already (this instance adopted it back).
+  if (auto shared = Find(h.run_id_); shared && shared.get() == &h) DropLost(shared);
   return false;
 }
 

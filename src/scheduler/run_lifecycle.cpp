@@ -503,9 +503,9 @@ asio::awaitable<void> RunManager::Finish(std::shared_ptr<RunHandle> h,
   if (options_.charge_tokens && outcome.usage.total() > 0) {
     options_.charge_tokens(h->tenant_, h->tier_, outcome.usage.total());
   }
-  if (outcome.kind == Kind::kError && !h->log_->closed()) {
-    h->log_->Append("error", ToJson(json::object{{"error", ErrorType(outcome)},
-                                                 {"message", ErrorMessage(outcome)}}));
+  if (outcome.kind == Kind::kError) {
+    (void)h->log_->AppendIfOpen("error", ToJson(json::object{{"error", ErrorType(outcome)},
+                                                             {"message", ErrorMessage(outcome)}}));
   }
 
   // Release the thread, then tell waiters and readers: the stored state is already final.

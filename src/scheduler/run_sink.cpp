@@ -20,11 +20,10 @@ LogSink::LogSink(std::vector<runtime::StreamMode> modes, std::shared_ptr<bus::Ru
 bool LogSink::Wants(runtime::StreamMode mode) const { return (mask_ & Bit(mode)) != 0; }
 
 void LogSink::Emit(std::string_view event, boost::json::value data) {
-  // Never append after Close (the log treats that as a bug); a closed log means the run
-  // already finished from the scheduler's point of view.
-  if (log_->closed()) return;
+  // A closed log means the run already finished from the scheduler's point of view (or, in
+  // cluster mode, an attempt that lost the run is still winding down): the event is dropped.
   if (may_write_ && !may_write_()) return;
-  log_->Append(event, ToJson(data));
+  (void)log_->AppendIfOpen(event, ToJson(data));
 }
 
 }  // namespace agentd::scheduler

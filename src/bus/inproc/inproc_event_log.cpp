@@ -227,11 +227,18 @@ InprocRunEventLog::InprocRunEventLog(EventLogOptions options, observe::Counter* 
 InprocRunEventLog::~InprocRunEventLog() = default;
 
 std::uint64_t InprocRunEventLog::Append(std::string_view event, std::string_view data_json) {
+  const auto id = AppendIfOpen(event, data_json);
+  AGENTD_ASSERT(id.has_value());  // the run appends nothing after it ended
+  return *id;
+}
+
+std::optional<std::uint64_t> InprocRunEventLog::AppendIfOpen(std::string_view event,
+                                                             std::string_view data_json) {
   std::vector<std::unique_ptr<Waiter>> woken;
   std::uint64_t id = 0;
   {
     std::lock_guard lock(core_->mu);
-    AGENTD_ASSERT(!core_->closed);  // the run appends nothing after it ended
+    if (core_->closed) return std::nullopt;
     id = core_->next_id++;
     // Encoded once here; every subscriber gets this same immutable string.
     auto frame = std::make_shared<const std::string>(EncodeSseFrame(event, data_json, id));

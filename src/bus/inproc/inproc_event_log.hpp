@@ -58,6 +58,8 @@ class InprocRunEventLog final : public RunEventLog {
   ~InprocRunEventLog() override;
 
   std::uint64_t Append(std::string_view event, std::string_view data_json) override;
+  std::optional<std::uint64_t> AppendIfOpen(std::string_view event,
+                                            std::string_view data_json) override;
   void Close() override;
   bool closed() const override;
   std::uint64_t next_id() const override;

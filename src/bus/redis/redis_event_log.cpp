@@ -79,11 +79,18 @@ void RedisRunEventLog::Reopen() {
 }
 
 std::uint64_t RedisRunEventLog::Append(std::string_view event, std::string_view data_json) {
+  const auto id = AppendIfOpen(event, data_json);
+  AGENTD_ASSERT(id.has_value());  // the run appends nothing after it ended
+  return *id;
+}
+
+std::optional<std::uint64_t> RedisRunEventLog::AppendIfOpen(std::string_view event,
+                                                            std::string_view data_json) {
   std::uint64_t id = 0;
   std::optional<std::uint64_t> skipped;
   {
     std::lock_guard lock(mu_);
-    AGENTD_ASSERT(!closed_);  // the run appends nothing after it ended
+    if (closed_) return std::nullopt;
     id = next_id_++;
     skipped = std::exchange(skip_from_, std::nullopt);
   }
