@@ -175,6 +175,10 @@ struct TierLimits {
 struct Limits {
   std::size_t max_active_runs = 0;  // 0 = sized from the machine at load
   std::size_t max_queued_runs = 0;
+  // Memory-aware admission: new runs are refused once resident memory reaches
+  // memory_admission_percent of memory_limit_bytes (0 = the cgroup's limit at load, else none).
+  std::size_t memory_limit_bytes = 0;
+  int memory_admission_percent = 90;
   std::chrono::milliseconds run_timeout{0};         // per-run deadline; 0 = none
   std::chrono::milliseconds queue_timeout{30'000};  // longest a run may wait for a slot
   std::string default_tier = "default";  // the tier of requests without one (and with auth off)

@@ -281,6 +281,10 @@ Result<Config> LoadConfig(std::span<const std::string> args, const Environment& 
     config.limits.max_queued_runs = AutoMaxQueuedRuns(config.limits.max_active_runs);
     config.setting_sources["max_queued_runs"] = "auto";
   }
+  if (config.limits.memory_limit_bytes == 0 && env.cgroup_memory_limit) {
+    config.limits.memory_limit_bytes = static_cast<std::size_t>(*env.cgroup_memory_limit);
+    config.setting_sources["memory_limit_bytes"] = "auto";
+  }
   if (config.server.stream_retained_bytes == 0) {
     config.server.stream_retained_bytes = AutoStreamRetainedBytes(env);
     config.setting_sources["stream_retained_bytes"] = "auto";

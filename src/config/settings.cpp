@@ -470,6 +470,23 @@ const Setting kSettings[] = {
        return Ok();
      },
      [](const Config& c) { return Num(c.limits.max_queued_runs); }},
+    {"memory_limit_bytes", "limits", SettingType::kInteger, "0",
+     "The memory agentd may use; new runs are refused (503) once resident memory reaches "
+     "memory_admission_percent of it. 0 = the cgroup's memory limit when there is one, else no "
+     "limit.", 0, std::int64_t{1} << 50,
+     [](Config& c, const SettingValue& v) {
+       c.limits.memory_limit_bytes = Size(v);
+       return Ok();
+     },
+     [](const Config& c) { return Num(c.limits.memory_limit_bytes); }},
+    {"memory_admission_percent", "limits", SettingType::kInteger, "90",
+     "Share of memory_limit_bytes at which new runs are refused with 503 + Retry-After (runs "
+     "already accepted go on); 0 = never refuse for memory.", 0, 100,
+     [](Config& c, const SettingValue& v) {
+       c.limits.memory_admission_percent = static_cast<int>(std::get<std::int64_t>(v));
+       return Ok();
+     },
+     [](const Config& c) { return Num(static_cast<std::uint64_t>(c.limits.memory_admission_percent)); }},
     {"run_timeout_ms", "limits", SettingType::kDuration, "0",
      "Longest a run may execute before it is stopped (status timeout); 0 = no deadline.", 0,
      24 * kHour,

@@ -37,11 +37,28 @@ std::chrono::seconds Admission::RetryAfterLocked() const {
 }
 
 Result<Ticket> Admission::Admit(std::string tenant, TierQuota quota, bool force) {
+  // Read outside the lock: a cached number, but a /proc read when the cache is old.
+  const std::uint64_t resident =
+      !force && options_.memory_refuse_bytes > 0 && options_.resident_bytes ? options_.resident_bytes() : 0;
   std::lock_guard lock(mu_);
   if (closed_ && !force) {
     return RefusalError(Errc::kUnavailable,
                         Refusal{"shutting_down", "", "the server is shutting down",
                                 std::chrono::seconds(5)});
+  }
+  if (resident >= options_.memory_refuse_bytes && resident > 0) {
+    // Runs already accepted keep going and give memory back as they end: retry in a few
+    // seconds, not at once.
+    constexpr std::uint64_t kMiB = 1 << 20;
+    return RefusalError(
+        Errc::kUnavailable,
+        Refusal{"server_saturated", "memory_limit_bytes",
+                fmt::format("the server is near its memory limit: {} MiB resident, new runs are "
+                            "refused from {} MiB (memory_admission_percent of memory_limit_bytes "
+                            "{} MiB)",
+                            resident / kMiB, options_.memory_refuse_bytes / kMiB,
+                            options_.memory_limit_bytes / kMiB),
+                std::max(RetryAfterLocked(), std::chrono::seconds(5))});
   }
   TenantState& t = tenants_[tenant];
   if (!force) {

@@ -20,6 +20,8 @@
 // server has max_queued_runs waiting (503 server_saturated). "Would have to wait" counts free
 // slots: waiting runs that free slots will absorb are not queued. Runs behind their own thread
 // count as waiting too (they hold memory and will need a slot). 0 means unlimited everywhere.
+// With a memory budget, a run is also refused (503 server_saturated, limit memory_limit_bytes)
+// while the process's resident memory is at or above it.
 //
 // Thread safety: every method may be called from any thread; one mutex, never held while
 // waking waiters. Test: tests/unit/scheduler/admission_test.cpp.
@@ -28,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +46,13 @@ namespace agentd::scheduler {
 struct AdmissionOptions {
   std::size_t max_active = 0;  // runs executing at once; 0 = unlimited
   std::size_t max_queued = 0;  // runs waiting at once; 0 = unlimited
+  // Memory-aware admission: while resident_bytes() is at or above memory_refuse_bytes, new runs
+  // are refused (503 server_saturated, limit memory_limit_bytes) before the process nears its
+  // memory limit, instead of being OOM-killed there. 0 or no reader = off. memory_limit_bytes
+  // is what the message names.
+  std::uint64_t memory_refuse_bytes = 0;
+  std::uint64_t memory_limit_bytes = 0;
+  std::function<std::uint64_t()> resident_bytes;
 };
 
 // The limits of the tier a run's tenant is on (config::TierLimits without the rate limits).

@@ -16,11 +16,40 @@
 #include "scheduler/refusal.hpp"
 #include "storage/query.hpp"
 #include "observe/log.hpp"
+#include "observe/process_memory.hpp"
 
 namespace agentd::scheduler {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+
+namespace {
+
+// Memory-aware admission reads this process's resident size (cached, observe/process_memory)
+// when a limit is set; /metrics shows the size and the limit either way.
+AdmissionOptions AdmissionOptionsFor(const config::Limits& limits, observe::Metrics* metrics) {
+  AdmissionOptions options{limits.max_active_runs, limits.max_queued_runs};
+  auto memory = std::make_shared<observe::ResidentMemory>();
+  if (limits.memory_limit_bytes > 0 && limits.memory_admission_percent > 0) {
+    options.memory_limit_bytes = limits.memory_limit_bytes;
+    options.memory_refuse_bytes = limits.memory_limit_bytes / 100 *
+                                  static_cast<std::uint64_t>(limits.memory_admission_percent);
+    options.resident_bytes = [memory] { return memory->Bytes(); };
+  }
+  if (metrics != nullptr) {
+    metrics->AddCallbackGauge("agentd_resident_memory_bytes",
+                              "Resident memory of the agentd process (/proc/self/statm)", {},
+                              [memory] { return static_cast<double>(memory->Bytes()); });
+    metrics
+        ->GetGauge("agentd_memory_limit_bytes",
+                   "memory_limit_bytes (0 = none): new runs are refused at "
+                   "memory_admission_percent of it")
+        .Set(static_cast<double>(limits.memory_limit_bytes));
+  }
+  return options;
+}
+
+}  // namespace
 
 RunManager::RunManager(storage::Storage& storage, const runtime::GraphRegistry& graphs,
                        bus::EventBus& bus, RunExecutor& executor,
@@ -33,8 +62,7 @@ RunManager::RunManager(storage::Storage& storage, const runtime::GraphRegistry& 
       webhooks_(webhooks),
       pick_(std::move(pick)),
       options_(std::move(options)),
-      admission_(AdmissionOptions{options_.limits.max_active_runs,
-                                  options_.limits.max_queued_runs}),
+      admission_(AdmissionOptionsFor(options_.limits, options_.metrics)),
       tiers_(std::make_shared<const Tiers>(
           Tiers{options_.limits.tiers, options_.limits.default_tier})),
       self_base_url_(options_.self_base_url) {
@@ -127,8 +155,10 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
   auto admitted = admission_.Admit(tenant, quota);
   if (!admitted) {
     auto why = ParseRefusal(admitted.error());
-    CountRejection(why ? (why->error == "tenant_limit" ? "tenant_" + why->limit : why->error)
-                       : std::string("other"));
+    CountRejection(!why ? std::string("other")
+                   : why->error == "tenant_limit"         ? "tenant_" + why->limit
+                   : why->limit == "memory_limit_bytes"   ? std::string("memory")
+                                                          : why->error);
     co_return admitted.error();
   }
   TicketGuard guard{admission_, *admitted};

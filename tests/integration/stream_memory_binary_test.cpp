@@ -1,6 +1,9 @@
-// Bounded memory of runs' event logs through the real binary: past server.stream_retained_bytes
+// Bounded memory through the real binary. Runs' event logs: past server.stream_retained_bytes
 // the longest-ended run's log is dropped (counted in /metrics), and a late joiner of that run
 // gets its final values instead of a replay, while a recent run still replays from its log.
+// Memory-aware admission: with resident memory past memory_admission_percent of
+// memory_limit_bytes, a new run is refused with 503 + Retry-After naming the limit, and the
+// server goes on answering everything else.
 #include <csignal>
 #include <string>
 
@@ -85,6 +88,49 @@ TEST(StreamMemoryBinary, PastTheBudgetEndedLogsAreDroppedAndALateJoinerGetsFinal
   EXPECT_NE(raw.find("\nid: 0\n"), std::string::npos) << raw.substr(0, 600);
 
   EXPECT_EQ(child.Stop(SIGTERM, 20s), 0) << child.Log();
+}
+
+TEST(StreamMemoryBinary, NearItsMemoryLimitNewRunsAreRefusedWith503AndRetryAfter) {
+  agentd::testing::TempDir dir;
+  // 4 MiB: below what the idle process holds resident, so every new run is refused.
+  AgentdChild tight({AGENTD_BINARY, "serve", "--port", "0", "--storage", "memory", "--threads", "1",
+                     "--memory-limit-bytes", "4194304"},
+                    {}, (dir.path() / "tight.log").string());
+  const std::uint16_t port = tight.WaitListening(20s).value_or(0);
+  ASSERT_NE(port, 0) << tight.Log();
+  const std::string run = R"({"assistant_id":"echo","input":{"messages":[{"role":"human","content":"hi"}]}})";
+  std::string raw = RawExchange(port, Request("POST", "/threads", "{}"), 10s);
+  const auto id_at = raw.find("\"thread_id\":\"");
+  ASSERT_NE(id_at, std::string::npos) << raw;
+  const std::string thread_id = raw.substr(id_at + 13, 36);
+  raw = RawExchange(port, Request("POST", "/threads/" + thread_id + "/runs/wait", run), 10s);
+  ASSERT_EQ(raw.rfind("HTTP/1.1 503", 0), 0u) << raw.substr(0, 400);
+  EXPECT_GE(std::stoi(HeaderValue(raw, "Retry-After")), 5) << raw.substr(0, 400);
+  EXPECT_NE(raw.find(R"("error":"server_saturated")"), std::string::npos) << raw;
+  EXPECT_NE(raw.find(R"("limit":"memory_limit_bytes")"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("MiB resident"), std::string::npos) << raw;
+  // Refused before anything was written: the thread has no run and is still idle.
+  raw = RawExchange(port, Request("GET", "/threads/" + thread_id + "/runs"), 10s);
+  EXPECT_NE(raw.find("\r\n\r\n[]"), std::string::npos) << raw.substr(0, 400);
+  raw = RawExchange(port, Request("GET", "/threads/" + thread_id), 10s);
+  EXPECT_NE(raw.find(R"("status":"idle")"), std::string::npos) << raw.substr(0, 400);
+  EXPECT_EQ(RawExchange(port, Request("GET", "/ok"), 10s).rfind("HTTP/1.1 200", 0), 0u);
+  const std::string metrics = RawExchange(port, Request("GET", "/metrics"), 10s);
+  EXPECT_NE(metrics.find("agentd_admission_rejections_total{reason=\"memory\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(MetricValue(metrics, "agentd_memory_limit_bytes"), 4194304) << metrics;
+  EXPECT_GT(MetricValue(metrics, "agentd_resident_memory_bytes"), 4194304) << metrics;
+  EXPECT_EQ(tight.Stop(SIGTERM, 20s), 0) << tight.Log();
+
+  // The same limit with memory_admission_percent 0: never refused for memory.
+  AgentdChild off({AGENTD_BINARY, "serve", "--port", "0", "--storage", "memory", "--threads", "1",
+                   "--memory-limit-bytes", "4194304", "--memory-admission-percent", "0"},
+                  {}, (dir.path() / "off.log").string());
+  const std::uint16_t off_port = off.WaitListening(20s).value_or(0);
+  ASSERT_NE(off_port, 0) << off.Log();
+  raw = RawExchange(off_port, Request("POST", "/runs/wait", run), 10s);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw.substr(0, 400);
+  EXPECT_EQ(off.Stop(SIGTERM, 20s), 0) << off.Log();
 }
 
 }  // namespace

@@ -201,5 +201,44 @@ TEST(Refusal, RoundTripsThroughAnError) {
   EXPECT_FALSE(ParseRefusal(Error(Errc::kUnavailable, "plain")));
 }
 
+TEST(Admission, RefusesNewRunsWhileResidentMemoryIsPastTheBudget) {
+  std::uint64_t resident = 100;
+  Admission a({.max_active = 4,
+               .max_queued = 0,
+               .memory_refuse_bytes = 90 << 20,
+               .memory_limit_bytes = 100 << 20,
+               .resident_bytes = [&] { return resident; }});
+  resident = 89 << 20;
+  auto below = AdmitOk(a, "a");
+  resident = 90 << 20;
+  auto refused = a.Admit("a", Tier());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kUnavailable);
+  auto why = ParseRefusal(refused.error());
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->error, "server_saturated");
+  EXPECT_EQ(why->limit, "memory_limit_bytes");
+  EXPECT_GE(why->retry_after.count(), 5);
+  EXPECT_NE(why->message.find("90 MiB resident"), std::string::npos) << why->message;
+  EXPECT_NE(why->message.find("memory_limit_bytes 100 MiB"), std::string::npos) << why->message;
+  // Nothing was counted for the refused run; an accepted run goes on, and recovery's forced
+  // admission (a run accepted once) is never refused.
+  EXPECT_EQ(a.Stats().waiting, 1u);
+  EXPECT_TRUE(a.Request(below));
+  EXPECT_TRUE(a.Admit("a", Tier(), /*force=*/true));
+  resident = 10 << 20;
+  EXPECT_TRUE(a.Admit("a", Tier()));
+}
+
+TEST(Admission, WithoutAMemoryBudgetResidentMemoryIsNotRead) {
+  int reads = 0;
+  Admission a({.max_active = 1, .resident_bytes = [&] {
+                 ++reads;
+                 return std::uint64_t{1} << 40;
+               }});
+  EXPECT_TRUE(a.Admit("a", Tier()));
+  EXPECT_EQ(reads, 0);
+}
+
 }  // namespace
 }  // namespace agentd::scheduler
