@@ -52,6 +52,9 @@ describe("mcp server", { skip: kSkip }, () => {
       const mine = tools.find((t) => t.name === `my_echo__${assistant.assistant_id}`);
       assert.ok(mine, "a user assistant's tool is <sanitized name>_<assistant_id>");
       assert.equal(mine.title, "my echo!");
+      const called = await mcp.callTool({ name: mine.name, arguments: { message: "to mine" } });
+      assert.deepEqual(called.content, [{ type: "text", text: "echo: to mine" }]);
+      await NewClient().threads.delete(called.structuredContent.thread_id);
     } finally {
       await sdk.assistants.delete(assistant.assistant_id);
     }
