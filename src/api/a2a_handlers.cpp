@@ -7,6 +7,11 @@
 #include <functional>
 #include <utility>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/core.h>
 
 #include "api/a2a.hpp"
@@ -24,6 +29,7 @@ namespace agentd::api::detail {
 namespace {
 
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 constexpr int kParseError = -32700;
 constexpr int kInvalidRequest = -32600;
@@ -122,6 +128,13 @@ Response TaskError(const json::value& id, const Error& e) {
 // Follows a run's event log as A2A stream events: `working` once it starts, the answer
 // artifact whenever the last AI message changes, and at the end the final artifact and status.
 // `first` is written before anything else (the submitted task of a new stream).
+// True when `d` elapsed (false when cancelled: the other branch of `||` completed first).
+asio::awaitable<bool> Sleep(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
 using FinalFn = std::function<asio::awaitable<std::pair<TaskState, RunAnswer>>()>;
 
 asio::awaitable<void> ServeTaskStream(std::shared_ptr<bus::Subscription> sub, http::BodyWriter& out,
@@ -136,7 +149,13 @@ asio::awaitable<void> ServeTaskStream(std::shared_ptr<bus::Subscription> sub, ht
   std::string last_text;
   bool working = false;
   for (;;) {
-    auto frames = co_await sub->Next();
+    // A `: hb` comment every 10 s while the run is quiet, as every SSE route (sse.hpp).
+    auto next = co_await (sub->Next() || Sleep(std::chrono::seconds(10)));
+    if (next.index() == 1) {
+      if (!std::get<1>(next) || !co_await out.Write(std::string_view(": hb\n\n"))) co_return;
+      continue;
+    }
+    auto& frames = std::get<0>(next);
     if (!frames) {
       std::string frame = "data: " + mcp::EncodeError(rpc_id, kInternalError, frames.error().message) + "\n\n";
       co_await out.Write(std::string_view(frame));
