@@ -84,6 +84,20 @@ describe("a2a agent", { skip: kSkip }, () => {
     assert.deepEqual(Texts(final.artifact.parts), ["echo: streamed"]);
   });
 
+  test("resubscribeTask follows a running task from its event log to the end", async () => {
+    const submitted = await client.sendMessage({
+      message: UserMessage("delay=2000 later"),
+      configuration: { returnImmediately: true },
+    });
+    const events = [];
+    for await (const event of client.resubscribeTask({ id: submitted.id })) events.push(event);
+    assert.equal(events[0].payload.$case, "task");
+    const last = events.at(-1).payload;
+    assert.equal(last.$case, "statusUpdate");
+    assert.equal(last.value.status.state, TaskState.TASK_STATE_COMPLETED);
+    assert.deepEqual(Texts(last.value.status.message.parts), ["echo: delay=2000 later"]);
+  });
+
   test("cancelTask cancels a running task; a finished one cannot be canceled", async () => {
     // delay=: the mock model waits that long (mock-llm.md), so the task is still running.
     const submitted = await client.sendMessage({
