@@ -71,6 +71,14 @@ json::object McpToolJson(const model::Assistant& assistant, const runtime::Graph
       {"description",
        "Run on this existing thread (a UUID) and continue its state; omitted: a new thread"}};
   if (graph != nullptr && IsMessageGraph(*graph)) {
+    // `message` stands in for `messages`, so `messages` cannot stay required.
+    if (json::value* required = schema.if_contains("required"); required && required->is_array()) {
+      json::array kept;
+      for (const auto& r : required->as_array()) {
+        if (!(r.is_string() && r.get_string() == "messages")) kept.push_back(r);
+      }
+      *required = std::move(kept);
+    }
     p["message"] = json::object{
         {"type", "string"},
         {"description", "What the user says, as plain text (instead of `messages`)"}};

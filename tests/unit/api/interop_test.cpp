@@ -66,6 +66,11 @@ TEST_F(InteropTest, ToolJsonAddsThreadIdAndMessageToTheGraphsInputSchema) {
   EXPECT_TRUE(props.contains("messages"));  // the graph's own
   EXPECT_EQ(Str(props.at("message").at("type")), "string");
   EXPECT_EQ(Str(props.at("thread_id").at("type")), "string");
+
+  runtime::GraphInfo strict = *Graph("echo");
+  strict.input_schema.as_object()["required"] = json::array{"messages", "topic"};
+  json::object relaxed = McpToolJson(UserAssistant("e"), &strict);
+  EXPECT_EQ(ToJson(relaxed.at("inputSchema").at("required")), R"(["topic"])");
 }
 
 TEST_F(InteropTest, ToolCallArguments) {
