@@ -19,6 +19,42 @@ std::string NegotiateMcpVersion(std::string_view requested) {
   return std::string(kMcpVersions[0]);
 }
 
+namespace {
+
+bool IsLoopbackName(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  // 127.0.0.0/8, written as an IPv4 address (not "127.0.0.1.evil.example.com").
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+// "scheme://host[:port]" -> host ("[::1]" keeps its brackets).
+std::string_view OriginHost(std::string_view origin) {
+  std::size_t scheme = origin.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = origin.substr(scheme + 3);
+  rest = rest.substr(0, rest.find('/'));
+  if (!rest.empty() && rest.front() == '[') return rest.substr(0, rest.find(']') + 1);
+  return rest.substr(0, rest.find(':'));
+}
+
+}  // namespace
+
+bool McpOriginAllowed(std::string_view listen_host, std::optional<std::string_view> origin,
+                      const std::vector<std::string>& cors_origins) {
+  if (!IsLoopbackName(listen_host) || !origin) return true;
+  if (IsLoopbackName(OriginHost(*origin))) return true;
+  return std::find(cors_origins.begin(), cors_origins.end(), *origin) != cors_origins.end();
+}
+
 json::object McpInitializeResult(std::string_view requested, std::string_view version) {
   return json::object{
       {"protocolVersion", NegotiateMcpVersion(requested)},

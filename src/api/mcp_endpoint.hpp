@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -21,6 +22,13 @@ namespace agentd::api::detail {
 inline constexpr std::string_view kMcpVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
 std::string NegotiateMcpVersion(std::string_view requested);
 bool IsSupportedMcpVersion(std::string_view version);
+
+// DNS-rebinding protection (MCP transports, "Security Warning"): true when a request with this
+// `Origin` header may reach /mcp of a server listening on `listen_host`. A server on a loopback
+// address accepts no Origin (non-browser clients), loopback origins (localhost, 127.0.0.1,
+// [::1]) and the origins listed in `cors_origins` ("*" lists none); any other server accepts all.
+bool McpOriginAllowed(std::string_view listen_host, std::optional<std::string_view> origin,
+                      const std::vector<std::string>& cors_origins);
 
 // The initialize result: the negotiated revision, capabilities.tools, serverInfo agentd.
 boost::json::object McpInitializeResult(std::string_view requested, std::string_view version);

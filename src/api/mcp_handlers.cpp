@@ -176,6 +176,12 @@ Reply ToolsCall(ApiContext& ctx, Request& req, const json::value& id, const json
 }
 
 Reply McpPost(ApiContext& ctx, Request& req) {
+  if (!McpOriginAllowed(ctx.config.server.host, req.Header("origin"), ctx.config.server.cors_origins)) {
+    co_return RpcError(nullptr, kInvalidRequest,
+                       "Origin not allowed: a server on a loopback address accepts browser "
+                       "requests to /mcp only from loopback origins or those in cors_origins",
+                       403);
+  }
   if (auto v = req.Header("mcp-protocol-version"); v && !IsSupportedMcpVersion(*v)) {
     co_return RpcError(nullptr, kInvalidRequest,
                        fmt::format("unsupported MCP-Protocol-Version: {}", *v), 400);

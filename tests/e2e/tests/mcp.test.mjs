@@ -4,6 +4,7 @@
 // -32602, and the wire rules the SDK hides (405, -32700, -32601). agentd only: the reference
 // server in shared/peer has no /mcp.
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -112,6 +113,24 @@ describe("mcp wire rules", { skip: kSkip }, () => {
     const n = await Raw("POST", "/mcp", { jsonrpc: "2.0", method: "notifications/initialized" });
     assert.equal(n.status, 202);
     assert.equal(n.text, "");
+  });
+
+  test("a browser Origin that is not loopback is refused (DNS rebinding), loopback ones pass", async () => {
+    const post = (origin) => new Promise((resolve, reject) => {
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+      const req = request(`${kBaseUrl}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin },
+        signal: AbortSignal.timeout(10_000),
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    assert.equal(await post("http://evil.example.com"), 403);
+    assert.equal(await post("http://localhost:3000"), 200);
   });
 
   test("initialize answers the revision the client asked for when agentd speaks it", async () => {

@@ -52,6 +52,17 @@ TEST(McpEndpoint, VersionNegotiation) {
   EXPECT_TRUE(init.at("capabilities").as_object().contains("tools"));
 }
 
+TEST(McpEndpoint, OriginsAllowedOnALoopbackServer) {
+  const std::vector<std::string> any = {"*"};
+  EXPECT_TRUE(McpOriginAllowed("127.0.0.1", std::nullopt, any));
+  EXPECT_TRUE(McpOriginAllowed("127.0.0.1", "http://localhost:8123", any));
+  EXPECT_TRUE(McpOriginAllowed("127.0.0.1", "http://[::1]:8123", any));
+  EXPECT_FALSE(McpOriginAllowed("127.0.0.1", "http://evil.example.com", any));
+  EXPECT_FALSE(McpOriginAllowed("localhost", "https://127.0.0.1.evil.example.com", any));
+  EXPECT_TRUE(McpOriginAllowed("127.0.0.1", "https://app.example.com", {"https://app.example.com"}));
+  EXPECT_TRUE(McpOriginAllowed("0.0.0.0", "http://evil.example.com", any));
+}
+
 class InteropTest : public ApiTest {
  protected:
   const runtime::GraphInfo* Graph(std::string_view id) { return graphs_.Find(id); }
