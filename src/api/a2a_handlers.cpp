@@ -90,6 +90,39 @@ struct StoredTask {
   std::optional<RunAnswer> answer;
 };
 
+// FinishedBody answers from the thread, i.e. its latest run. A task that is not the latest of
+// its context answers from its own checkpoints instead: the last message it wrote (bounded: its
+// ten newest checkpoints), with those checkpoints' small channels as its values.
+asio::awaitable<std::optional<RunAnswer>> OwnAnswer(ApiContext& ctx, const std::string& tenant,
+                                                    const model::Run& run) {
+  storage::RunQuery q;
+  q.tenant = tenant;
+  q.thread_id = run.thread_id;
+  q.limit = 1;
+  auto latest = co_await ctx.storage.runs().List(std::move(q));
+  if (!latest || latest->empty() || latest->front().run_id == run.run_id) co_return std::nullopt;
+  storage::HistoryQuery h;
+  h.thread_id = run.thread_id;
+  h.limit = 10;
+  h.metadata = json::object{{"run_id", run.run_id}};
+  auto checkpoints = co_await ctx.storage.checkpoints().List(std::move(h));
+  if (!checkpoints || checkpoints->empty()) co_return std::nullopt;
+  RunAnswer answer;
+  answer.values = checkpoints->front().channels;
+  for (const auto& cp : *checkpoints) {
+    if (cp.appended_messages.empty()) continue;
+    const json::object* m = cp.appended_messages.back().if_object();
+    if (m == nullptr) continue;
+    if (const json::value* content = m->if_contains("content")) {
+      answer.text = ContentText(*content);
+      answer.values["messages"] = json::array{*m};
+      co_return answer;
+    }
+  }
+  answer.text = ToJson(answer.values);
+  co_return answer;
+}
+
 asio::awaitable<Result<StoredTask>> LoadTask(ApiContext& ctx, const Request& req,
                                              const model::Assistant& a, const json::value& params) {
   const json::object* p = params.if_object();
@@ -111,6 +144,9 @@ asio::awaitable<Result<StoredTask>> LoadTask(ApiContext& ctx, const Request& req
   auto body = co_await ctx.runs->FinishedBody(Tenant(req), t.run);
   if (body) t.answer = ReadAnswer(*body);
   t.state = StateOfRun(t.run.status, t.answer ? &*t.answer : nullptr);
+  if (t.state == TaskState::kCompleted) {
+    if (auto own = co_await OwnAnswer(ctx, Tenant(req), t.run)) t.answer = std::move(*own);
+  }
   co_return t;
 }
 

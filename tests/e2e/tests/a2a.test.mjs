@@ -62,6 +62,9 @@ describe("a2a agent", { skip: kSkip }, () => {
     const got = await client.getTask({ id: task.id });
     assert.equal(got.id, task.id);
     assert.equal(got.status.state, TaskState.TASK_STATE_COMPLETED);
+    // Its own answer, not the context's latest one.
+    assert.deepEqual(Texts(got.artifacts[0].parts), ["echo: hello"]);
+    assert.deepEqual(Texts((await client.getTask({ id: next.id })).artifacts[0].parts), ["echo: more"]);
 
     const listed = await client.listTasks({ contextId: task.contextId });
     assert.deepEqual(listed.tasks.map((t) => t.id).sort(), [task.id, next.id].sort());
