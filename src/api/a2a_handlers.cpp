@@ -3,6 +3,8 @@
 // v0.3 names of the same) and the agent cards. A task is a run, its contextId the run's thread:
 // runs go through the RunManager as POST /threads/{t}/runs/wait and /stream do, streams are
 // read from the run's event log, tasks from the run store.
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <utility>
@@ -371,9 +373,9 @@ Reply ListTasks(ApiContext& ctx, Request& req, const model::Assistant& a, const 
     page_size = std::clamp<std::int64_t>(static_cast<std::int64_t>(s->to_number<double>()), 1, 100);
   }
   if (const json::value* tok = p->if_contains("pageToken"); tok && tok->is_string() && !tok->get_string().empty()) {
-    try {
-      offset = std::max<std::int64_t>(0, std::stoll(std::string(tok->get_string())));
-    } catch (...) {
+    std::string_view text = tok->get_string();
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), offset);
+    if (ec != std::errc() || end != text.data() + text.size() || offset < 0) {
       co_return RpcError(id, kInvalidParams, "invalid pageToken");
     }
   }

@@ -1,6 +1,7 @@
 // POST /mcp: agentd as an MCP server (Streamable HTTP, stateless; docs/interop.md). Each
 // assistant the caller may see is a tool; tools/call runs it through the RunManager exactly as
 // POST /runs/wait does and answers when the run ends.
+#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -60,13 +61,9 @@ Reply ToolsList(ApiContext& ctx, Request& req, const json::value& id, const json
     if (const json::value* cursor = p->if_contains("cursor")) {
       std::int64_t n = -1;
       if (cursor->is_string()) {
-        try {
-          std::size_t used = 0;
-          n = std::stoll(std::string(cursor->get_string()), &used);
-          if (used != cursor->get_string().size()) n = -1;
-        } catch (...) {
-          n = -1;
-        }
+        std::string_view text = cursor->get_string();
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || end != text.data() + text.size()) n = -1;
       }
       if (n < 0) co_return RpcError(id, kInvalidParams, "invalid cursor");
       offset = n;
