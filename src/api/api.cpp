@@ -22,6 +22,8 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   detail::RegisterStoreRoutes(router, context);
   detail::RegisterRunRoutes(router, context);
   detail::RegisterBroadcastRoutes(router, context);
+  detail::RegisterMcpRoutes(router, context);
+  detail::RegisterA2aRoutes(router, context);
   detail::RegisterConsoleRoutes(router, context);
 }
 

@@ -91,7 +91,8 @@ RouteKind ClassifyRoute(http::Method method, std::string_view pattern) {
   if (pattern.rfind("/internal/", 0) == 0) return RouteKind::kInternal;
   if (method == http::Method::kPost &&
       (EndsWith(pattern, "/runs") || EndsWith(pattern, "/runs/stream") ||
-       EndsWith(pattern, "/runs/wait") || EndsWith(pattern, "/runs/batch"))) {
+       EndsWith(pattern, "/runs/wait") || EndsWith(pattern, "/runs/batch") ||
+       pattern == "/mcp" || pattern == "/a2a/{assistant_id}")) {
     return RouteKind::kCreatesRuns;
   }
   return RouteKind::kNormal;

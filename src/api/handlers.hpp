@@ -36,6 +36,9 @@ void RegisterBroadcastRoutes(http::Router& router, ApiContext& ctx);
 void RegisterConsoleRoutes(http::Router& router, ApiContext& ctx);  // console_handlers.cpp
 // The console's API (console_api_handlers.cpp): session, operations, stream tokens, traces.
 void RegisterConsoleApiRoutes(http::Router& router, ApiContext& ctx);
+// agentd as an MCP server (mcp_handlers.cpp) and an A2A agent (a2a_handlers.cpp).
+void RegisterMcpRoutes(http::Router& router, ApiContext& ctx);
+void RegisterA2aRoutes(http::Router& router, ApiContext& ctx);
 
 // Runs `fn` behind the context's gate (gate.hpp): auth, rate limits, Request::principal.
 // A coroutine for every gated route (the limiter may ask Redis); public routes and contexts

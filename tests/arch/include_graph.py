@@ -59,6 +59,7 @@ KNOWN_EXCEPTIONS = {
     ("http", "runtime"): "the HTTP client pool implements runtime's upstream transport",
     ("http", "model"): "a request carries its authenticated principal (model/principal.hpp)",
     ("limits", "scheduler"): "the Redis limiter takes run permits from the scheduler",
+    ("api", "mcp"): "/mcp and /a2a reuse the MCP client's pure JSON-RPC codec (mcp/jsonrpc.hpp)",
 }
 
 # Folders whose headers only apps/, tests/ and the folder itself may include.

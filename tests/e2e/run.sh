@@ -16,7 +16,9 @@ AGENTD_BIN="${AGENTD_BIN:-$REPO/build/agentd}"
 E2E_STORAGE="${E2E_STORAGE:-memory}"
 E2E_START_TIMEOUT_S="${E2E_START_TIMEOUT_S:-20}"
 
-if [ ! -d "$E2E_DIR/node_modules/@langchain/langgraph-sdk" ]; then
+if [ ! -d "$E2E_DIR/node_modules/@langchain/langgraph-sdk" ] ||
+   [ ! -d "$E2E_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
+   [ ! -d "$E2E_DIR/node_modules/@a2a-js/sdk" ]; then
   (cd "$E2E_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -4,6 +4,7 @@
 
 #include "agentd/application.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -202,6 +203,60 @@ TEST_F(AuthServerTest, RateLimitsAnswer429WithHeaders) {
   EXPECT_EQ(c.Get("/ok").status, 200);  // public paths are never limited
   EXPECT_NE(c.Get("/metrics").body.find(R"(agentd_ratelimit_rejections_total{limit="per_key"} 1)"),
             std::string::npos);
+}
+
+// /mcp and /a2a (docs/interop.md) sit behind the same gate: no key, no answer; each tenant's
+// tools are its own assistants (and the system ones); another tenant's tool, agent card or task
+// is unknown.
+TEST_F(AuthServerTest, McpAndA2aAreAuthenticatedAndTenantScoped) {
+  StartWith("{}");
+  a_ = std::make_unique<HttpClient>(port_);
+  b_ = std::make_unique<HttpClient>(port_);
+  const std::string A = "key-a", B = "key-b";
+  HttpClient anonymous(port_);
+  EXPECT_EQ(anonymous.Post("/mcp", R"({"jsonrpc":"2.0","id":1,"method":"ping"})").status, 401);
+  EXPECT_EQ(anonymous.Get("/a2a/echo/.well-known/agent-card.json").status, 401);
+  EXPECT_EQ(anonymous.Post("/a2a/echo", R"({"jsonrpc":"2.0","id":1,"method":"GetTask"})").status, 401);
+
+  auto created = As(A, "POST", "/assistants", R"({"graph_id":"echo","name":"mine"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id = std::string(json::parse(created.body).at("assistant_id").as_string());
+  const std::string tool = "mine_" + id;
+  auto tools_of = [&](const std::string& key) {
+    auto r = As(key, "POST", "/mcp", R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> names;
+    const json::value body = json::parse(r.body);
+    for (const auto& t : body.at("result").at("tools").as_array()) {
+      names.emplace_back(t.at("name").as_string());
+    }
+    return names;
+  };
+  auto a_tools = tools_of(A);
+  auto b_tools = tools_of(B);
+  EXPECT_NE(std::find(a_tools.begin(), a_tools.end(), tool), a_tools.end());
+  EXPECT_EQ(std::find(b_tools.begin(), b_tools.end(), tool), b_tools.end());
+  EXPECT_NE(std::find(b_tools.begin(), b_tools.end(), "echo"), b_tools.end());
+
+  const std::string call = R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":")" +
+                           tool + R"(","arguments":{"message":"hi"}}})";
+  auto by_a = As(A, "POST", "/mcp", call);
+  ASSERT_EQ(by_a.status, 200) << by_a.body;
+  EXPECT_EQ(json::parse(by_a.body).at("result").at("content").at(0).at("text"), "echo: hi");
+  auto by_b = As(B, "POST", "/mcp", call);
+  EXPECT_EQ(json::parse(by_b.body).at("error").at("code"), -32602) << by_b.body;
+
+  EXPECT_EQ(As(A, "GET", "/a2a/" + id + "/.well-known/agent-card.json").status, 200);
+  EXPECT_EQ(As(B, "GET", "/a2a/" + id + "/.well-known/agent-card.json").status, 404);
+  auto sent = As(A, "POST", "/a2a/echo",
+                 R"({"jsonrpc":"2.0","id":3,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"yo"}]}}})");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  const json::value task = json::parse(sent.body).at("result").at("task");
+  EXPECT_EQ(task.at("status").at("state"), "TASK_STATE_COMPLETED") << sent.body;
+  const std::string get = R"({"jsonrpc":"2.0","id":4,"method":"GetTask","params":{"id":")" +
+                          std::string(task.at("id").as_string()) + R"("}})";
+  EXPECT_EQ(json::parse(As(A, "POST", "/a2a/echo", get).body).at("result").at("id"), task.at("id"));
+  EXPECT_EQ(json::parse(As(B, "POST", "/a2a/echo", get).body).at("error").at("code"), -32001);
 }
 
 }  // namespace
