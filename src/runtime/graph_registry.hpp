@@ -36,6 +36,10 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
+  // What an assistant's config.configurable (or context) may set: a graph file's
+  // `configurable`; the built-in react graphs' `model` and `system_prompt` (defaults: the
+  // configuration's). They make config_schema/context_schema.
+  std::vector<graph::KnobDef> knobs;
   // spec.tools: names a run resolves against its catalog (RunCatalog); for a graph file, every
   // tool any of its llm nodes offers.
   config::GraphSpec spec;
