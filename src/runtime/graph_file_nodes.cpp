@@ -175,8 +175,12 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
       if (!rendered) co_return NodeError(ctx, *node, rendered.error().message);
       co_return std::move(*rendered);
     }
-    case graph::NodeKind::kTools:
-      co_return co_await ToolsNodeFor(ctx, task, state);
+    case graph::NodeKind::kTools: {
+      if (!node->has_tool_filter) co_return co_await ToolsNodeFor(ctx, task, state);
+      std::vector<std::string> allowed;
+      for (const auto& t : node->tools) allowed.push_back(t.ref.name);
+      co_return co_await ToolsNodeFor(ctx, task, state, &allowed);
+    }
     case graph::NodeKind::kInterrupt: {
       if (ctx.resume) {
         json::value value = std::move(*ctx.resume);

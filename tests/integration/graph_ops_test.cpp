@@ -152,5 +152,69 @@ TEST(AgentKnobs, AssistantsAndRunsSetTheBuiltInAgentsModelAndSystemPrompt) {
   EXPECT_EQ(served.child().Stop(SIGTERM, 20s), 0) << served.child().Log();
 }
 
+// A tools node's `tools` filter: the calls it names run; a call to another tool is answered
+// with a tool message of status error naming the node and its tools, and the run goes on.
+// The validator checks the filter's names.
+TEST(ToolsFilter, AToolsNodeRunsOnlyTheToolsItNames) {
+  testing::TempDir dir;
+  Write(dir.path() / "filtered.yaml", R"(graph_id: filtered
+state: {mode: {type: string}}
+nodes:
+  ask: {kind: llm, model: mock, tools: [get_weather]}
+  open: {kind: tools, tools: [get_weather]}
+  strict: {kind: tools, tools: [lookup]}
+edges:
+  - {from: __start__, to: ask}
+  - from: ask
+    branches:
+      - {when: {channel: mode, equals: strict}, to: strict}
+      - {to: open}
+  - {from: [open, strict], to: __end__}
+)");
+  Write(dir.path() / "agentd.json", R"({
+  "models": [{"name": "mock", "provider": "mock"}],
+  "tools": [{"name": "get_weather", "kind": "demo"},
+            {"name": "lookup", "kind": "http", "url": "http://127.0.0.1:9/never-called"}],
+  "graphs": [{"file": "filtered.yaml"}]
+})");
+  Served served(dir, {"--storage", "memory"});
+  ASSERT_NE(served.port(), 0) << served.child().Log();
+  HttpClient c = served.Client();
+  auto tool_message = [&](const std::string& mode) {
+    auto r = c.Post("/runs/wait", R"({"assistant_id":"filtered","input":{"mode":")" + mode +
+                                      R"(","messages":[{"role":"human","content":"weather in paris?"}]}})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).at("messages").as_array().back().as_object();
+  };
+  const auto ran = tool_message("open");
+  EXPECT_EQ(ran.at("type"), "tool");
+  EXPECT_EQ(ran.at("status"), "success");
+  EXPECT_EQ(ran.at("name"), "get_weather");
+
+  const auto refused = tool_message("strict");
+  EXPECT_EQ(refused.at("type"), "tool");
+  EXPECT_EQ(refused.at("status"), "error");
+  EXPECT_EQ(refused.at("name"), "get_weather");
+  EXPECT_EQ(refused.at("content"), R"(Error: tool "get_weather" is not run by node "strict" (its tools: lookup).)");
+  EXPECT_EQ(served.child().Stop(SIGTERM, 20s), 0) << served.child().Log();
+
+  // A filter naming a tool the configuration does not have is a load error with its position.
+  Write(dir.path() / "filtered.yaml", R"(graph_id: filtered
+nodes:
+  ask: {kind: llm, model: mock, tools: [get_weather]}
+  run: {kind: tools, tools: [get_weather, serach]}
+edges:
+  - {from: __start__, to: ask}
+  - {from: ask, to: run}
+  - {from: run, to: __end__}
+)");
+  auto [status, output] = testing::RunToCompletion(
+      {AGENTD_BINARY, "config", "--validate", "--config", (dir.path() / "agentd.json").string()}, {},
+      (dir.path() / "validate.log").string(), 30s);
+  EXPECT_EQ(status, 1) << output;
+  EXPECT_NE(output.find("filtered.yaml:4:43: nodes.run.tools[1]: unknown tool \"serach\""), std::string::npos)
+      << output;
+}
+
 }  // namespace
 }  // namespace agentd
