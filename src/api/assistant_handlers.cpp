@@ -163,11 +163,11 @@ Reply Count(ApiContext& ctx, Request& req) {
 }
 
 // The assistant's graph, or the 404 to answer (assistant or graph missing).
-boost::asio::awaitable<Result<const runtime::GraphInfo*>> LoadGraph(ApiContext& ctx,
+boost::asio::awaitable<Result<std::shared_ptr<const runtime::GraphInfo>>> LoadGraph(ApiContext& ctx,
                                                                     Request& req) {
   auto a = co_await LoadAssistant(ctx, req);
   if (!a) co_return a.error();
-  const runtime::GraphInfo* graph = ctx.graphs.Find(a->graph_id);
+  std::shared_ptr<const runtime::GraphInfo> graph = ctx.graphs.Find(a->graph_id);
   if (graph == nullptr) co_return MakeError(Errc::kNotFound, text::GraphNotFound(a->graph_id));
   co_return graph;
 }

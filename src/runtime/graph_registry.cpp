@@ -178,9 +178,44 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config) {
   return FromConfig(config, std::move(loaded.graphs));
 }
 
+namespace {
+
+// The registry being built: plain values, published once complete.
+struct Building {
+  std::vector<GraphInfo> graphs_;
+  const GraphInfo* Find(std::string_view graph_id) const {
+    for (const auto& g : graphs_) {
+      if (g.graph_id == graph_id) return &g;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+GraphRegistry& GraphRegistry::operator=(GraphRegistry&& other) noexcept {
+  if (this != &other) Replace(std::move(other));
+  return *this;
+}
+
+std::shared_ptr<const GraphRegistry::Graphs> GraphRegistry::Current() const {
+  std::lock_guard lock(mutex_);
+  return graphs_;
+}
+
+void GraphRegistry::Replace(GraphRegistry&& next) {
+  std::shared_ptr<const Graphs> graphs = next.Current();
+  {
+    std::lock_guard lock(next.mutex_);
+    next.graphs_ = std::make_shared<const Graphs>();
+  }
+  std::lock_guard lock(mutex_);
+  graphs_ = std::move(graphs);
+}
+
 Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
                                                 std::vector<graph::GraphDef> graph_files) {
-  GraphRegistry registry;
+  Building registry;
   for (const auto& spec : config.graphs) {
     if (spec.graph_id.empty()) {
       return MakeError(Errc::kInvalidArgument, "graph with an empty graph_id");
@@ -261,12 +296,16 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
       if (auto st = resolve(info); !st) return st.error();
     }
   }
-  return registry;
+  GraphRegistry out;
+  out.graphs_ = std::make_shared<const Graphs>(std::move(registry.graphs_));
+  return out;
 }
 
-const GraphInfo* GraphRegistry::Find(std::string_view graph_id) const {
-  for (const auto& g : graphs_) {
-    if (g.graph_id == graph_id) return &g;
+std::shared_ptr<const GraphInfo> GraphRegistry::Find(std::string_view graph_id) const {
+  std::shared_ptr<const Graphs> graphs = Current();
+  for (const auto& g : *graphs) {
+    // Shares ownership of the whole version: the graph lives as long as the pointer.
+    if (g.graph_id == graph_id) return std::shared_ptr<const GraphInfo>(graphs, &g);
   }
   return nullptr;
 }

@@ -6,8 +6,16 @@
 // `system?` probe (shared/docs/mock-llm.md) shows the prompt a run sent. Children run on
 // port 0 and are ended by pid; every wait is bounded.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <map>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -76,6 +84,128 @@ Reply LastMessage(const std::string& body) {
     r.model_name = std::string(meta->as_string());
   }
   return r;
+}
+
+// A real HTTP server on a loopback port for function nodes: it answers `{}` to every POST and
+// counts the calls per path; while `Hold(path)` is on, calls to that path wait (bounded) until
+// `Release()`, so a test can keep a run inside a step.
+class FunctionServer {
+ public:
+  FunctionServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FunctionServer() {
+    Release();
+    stopping_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    for (auto& t : handlers_) t.join();
+  }
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  void Hold(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    held_path_ = path;
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    held_path_.clear();
+    cv_.notify_all();
+  }
+  int Calls(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    return calls_[path];
+  }
+  // Waits at most `bound` until `path` was called `n` times.
+  bool WaitCalls(const std::string& path, int n, std::chrono::milliseconds bound) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, bound, [&] { return calls_[path] >= n; });
+  }
+
+ private:
+  void Serve() {
+    while (!stopping_) {
+      const int conn = ::accept(fd_, nullptr, nullptr);
+      if (conn < 0) return;
+      std::lock_guard lock(mutex_);
+      handlers_.emplace_back([this, conn] { Handle(conn); });
+    }
+  }
+  void Handle(int conn) {
+    std::string request;
+    char buf[4096];
+    std::size_t need = std::string::npos;
+    while (need == std::string::npos || request.size() < need) {
+      const ssize_t n = ::recv(conn, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<std::size_t>(n));
+      const auto head_end = request.find("\r\n\r\n");
+      if (need == std::string::npos && head_end != std::string::npos) {
+        std::size_t length = 0;
+        const auto at = request.find("ontent-Length: ");
+        if (at != std::string::npos && at < head_end) length = std::stoul(request.substr(at + 15));
+        need = head_end + 4 + length;
+      }
+    }
+    const auto sp = request.find(' ');
+    const std::string path = sp == std::string::npos ? "" : request.substr(sp + 1, request.find(' ', sp + 1) - sp - 1);
+    {
+      std::unique_lock lock(mutex_);
+      ++calls_[path];
+      cv_.notify_all();
+      cv_.wait_for(lock, 60s, [&] { return held_path_ != path; });
+    }
+    const std::string body = "{}";
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    ::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
+    ::close(conn);
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::vector<std::thread> handlers_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::string held_path_;
+  std::map<std::string, int> calls_;
+};
+
+// Waits (bounded) for a background run to end; its final status.
+std::string JoinRun(HttpClient& c, const std::string& thread, const std::string& run) {
+  auto joined = c.Get("/threads/" + thread + "/runs/" + run + "/join");
+  EXPECT_EQ(joined.status, 200) << joined.body;
+  auto got = c.Get("/threads/" + thread + "/runs/" + run);
+  return std::string(json::parse(got.body).at("status").as_string());
+}
+
+std::string LastContent(HttpClient& c, const std::string& thread) {
+  auto state = json::parse(c.Get("/threads/" + thread + "/state").body);
+  const auto& messages = state.at("values").at("messages").as_array();
+  return messages.empty() ? "" : std::string(messages.back().at("content").as_string());
+}
+
+std::string NewThread(HttpClient& c) {
+  return std::string(json::parse(c.Post("/threads", "{}").body).at("thread_id").as_string());
+}
+
+// Starts a background run on a new thread: {thread_id, run_id}.
+std::pair<std::string, std::string> StartRun(HttpClient& c, const std::string& assistant, const std::string& text) {
+  const std::string thread = NewThread(c);
+  auto r = c.Post("/threads/" + thread + "/runs", R"({"assistant_id":")" + assistant + R"(","input":)" + Human(text) + "}");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return {thread, std::string(json::parse(r.body).at("run_id").as_string())};
 }
 
 constexpr std::string_view kTwoModels = R"({
@@ -214,6 +344,87 @@ edges:
   EXPECT_EQ(status, 1) << output;
   EXPECT_NE(output.find("filtered.yaml:4:43: nodes.run.tools[1]: unknown tool \"serach\""), std::string::npos)
       << output;
+}
+
+// SIGHUP re-reads the graph files: a run in flight finishes on the version it started with
+// (v1's `hold` -> `mark`), a run after the reload uses the new one (v2 drops `hold`, changes the
+// knob default the system assistant carries, adds a graph); an invalid file is refused with
+// every error logged, and the running version stays.
+TEST(GraphReload, SighupReloadsGraphFilesAndRunsKeepTheVersionTheyStartedWith) {
+  testing::TempDir dir;
+  FunctionServer functions;
+  const auto graphs = dir.path() / "graphs";
+  std::filesystem::create_directories(graphs);
+  Write(graphs / "g.yaml", R"(graph_id: g
+configurable: {tone: {type: string, default: calm}}
+nodes:
+  hold: {kind: function, url: ")" + functions.Url("/hold") + R"("}
+  mark: {kind: set, update: {messages: [{role: ai, content: "v1 {{config.tone}}"}]}}
+edges:
+  - {from: __start__, to: hold}
+  - {from: hold, to: mark}
+  - {from: mark, to: __end__}
+)");
+  Write(dir.path() / "agentd.json", R"({"graphs_dir": "graphs"})");
+  Served served(dir, {"--storage", "memory"});
+  ASSERT_NE(served.port(), 0) << served.child().Log();
+  HttpClient c = served.Client();
+
+  functions.Hold("/hold");
+  const auto [old_thread, old_run] = StartRun(c, "g", "first");
+  ASSERT_TRUE(functions.WaitCalls("/hold", 1, 20s)) << served.child().Log();
+
+  Write(graphs / "g.yaml", R"(graph_id: g
+configurable: {tone: {type: string, default: bright}}
+nodes:
+  mark: {kind: set, update: {messages: [{role: ai, content: "v2 {{config.tone}}"}]}}
+edges:
+  - {from: __start__, to: mark}
+  - {from: mark, to: __end__}
+)");
+  Write(graphs / "h.json", R"({"graph_id": "h", "nodes": {"only": {"kind": "set", "update": {"messages": [{"role": "ai", "content": "h"}]}}},
+  "edges": [{"from": "__start__", "to": "only"}, {"from": "only", "to": "__end__"}]})");
+  std::size_t from = served.child().Log().size();
+  served.child().Signal(SIGHUP);
+  ASSERT_NE(served.child().WaitForLog("config reload applied", from, 20s), std::string::npos) << served.child().Log();
+
+  // After the reload: the new version, with the new default, and the new graph.
+  auto after = c.Post("/runs/wait", R"({"assistant_id":"g","input":)" + Human("second") + "}");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(LastMessage(after.body).content, "v2 bright");
+  auto added = c.Post("/runs/wait", R"({"assistant_id":"h","input":)" + Human("third") + "}");
+  ASSERT_EQ(added.status, 200) << added.body;
+  EXPECT_EQ(LastMessage(added.body).content, "h");
+  EXPECT_EQ(json::parse(c.Get("/assistants/g/graph").body).at("nodes").as_array().size(), 3u);  // start, mark, end
+
+  // The run started before the reload finishes on v1.
+  functions.Release();
+  EXPECT_EQ(JoinRun(c, old_thread, old_run), "success");
+  EXPECT_EQ(LastContent(c, old_thread), "v1 calm");
+
+  // An invalid file: refused, every problem logged with its position, v2 keeps serving.
+  Write(graphs / "g.yaml", R"(graph_id: g
+nodes:
+  mark: {kind: sett}
+edges:
+  - {from: __start__, to: mark}
+  - {from: mark, to: nowhere}
+)");
+  from = served.child().Log().size();
+  served.child().Signal(SIGHUP);
+  ASSERT_NE(served.child().WaitForLog("config reload refused, keeping the running configuration", from, 20s),
+            std::string::npos)
+      << served.child().Log();
+  const std::string log = served.child().Log().substr(from);
+  EXPECT_NE(log.find("errors=3"), std::string::npos) << log;
+  EXPECT_NE(log.find("g.yaml:3:16: nodes.mark.kind: unknown node kind \"sett\""), std::string::npos) << log;
+  EXPECT_NE(log.find("g.yaml:6:22: edges[1].to: unknown node \"nowhere\""), std::string::npos) << log;
+  EXPECT_NE(log.find("g.yaml:3:3: nodes.mark: no way to __end__"), std::string::npos) << log;
+  auto still = c.Post("/runs/wait", R"({"assistant_id":"g","input":)" + Human("fourth") + "}");
+  ASSERT_EQ(still.status, 200) << still.body;
+  EXPECT_EQ(LastMessage(still.body).content, "v2 bright");
+  EXPECT_EQ(functions.Calls("/hold"), 1);
+  EXPECT_EQ(served.child().Stop(SIGTERM, 20s), 0) << served.child().Log();
 }
 
 }  // namespace

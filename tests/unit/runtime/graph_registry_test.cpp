@@ -44,7 +44,7 @@ std::string EdgesText(const GraphInfo& g) {
 TEST(GraphRegistry, DescribesReactGraph) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry) << registry.error().message;
-  const GraphInfo* g = registry->Find("agent");
+  std::shared_ptr<const GraphInfo> g = registry->Find("agent");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->kind, "react");
   EXPECT_EQ(g->nodes, (std::vector<std::string>{"__start__", "model", "tools", "__end__"}));
@@ -76,7 +76,7 @@ TEST(GraphRegistry, ChecksAReactGraphsToolsAndKeepsTheirOrder) {
 TEST(GraphRegistry, DescribesEchoGraph) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry);
-  const GraphInfo* g = registry->Find("echo");
+  std::shared_ptr<const GraphInfo> g = registry->Find("echo");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->nodes, (std::vector<std::string>{"__start__", "echo", "__end__"}));
   EXPECT_EQ(EdgesText(*g), "__start__-->echo echo-->__end__ ");
@@ -87,7 +87,7 @@ TEST(GraphRegistry, DescribesEchoGraph) {
 TEST(GraphRegistry, SchemasHaveMessagesProperty) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry);
-  const GraphInfo* g = registry->Find("agent");
+  std::shared_ptr<const GraphInfo> g = registry->Find("agent");
   ASSERT_NE(g, nullptr);
   for (const auto* schema : {&g->input_schema, &g->output_schema, &g->state_schema}) {
     ASSERT_TRUE(schema->is_object());
