@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -86,8 +87,8 @@ Reply LastMessage(const std::string& body) {
   return r;
 }
 
-// A real HTTP server on a loopback port for function nodes: it answers `{}` to every POST and
-// counts the calls per path; while `Hold(path)` is on, calls to that path wait (bounded) until
+// A real HTTP server on a loopback port for function nodes: it answers every POST with an
+// update that appends the AI message "<path> ran", and counts the calls per path; while `Hold(path)` is on, calls to that path wait (bounded) until
 // `Release()`, so a test can keep a run inside a step.
 class FunctionServer {
  public:
@@ -164,7 +165,7 @@ class FunctionServer {
       cv_.notify_all();
       cv_.wait_for(lock, 60s, [&] { return held_path_ != path; });
     }
-    const std::string body = "{}";
+    const std::string body = R"({"update":{"messages":[{"role":"ai","content":")" + path + R"( ran"}]}})";
     const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     ::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
@@ -425,6 +426,51 @@ edges:
   EXPECT_EQ(LastMessage(still.body).content, "v2 bright");
   EXPECT_EQ(functions.Calls("/hold"), 1);
   EXPECT_EQ(served.child().Stop(SIGTERM, 20s), 0) << served.child().Log();
+}
+
+// kill -9 mid-graph on SQLite: the run is inside `second` (its function server holds the
+// call) when the server is killed; after a restart on the same data dir the run resumes at
+// `second` and ends, and `first`, whose step had committed, is not called again.
+TEST(GraphCrash, AGraphFileRunKilledMidGraphResumesAtItsStepAfterRestart) {
+  testing::TempDir dir;
+  FunctionServer functions;
+  Write(dir.path() / "steps.yaml", R"(graph_id: steps
+nodes:
+  first: {kind: function, url: ")" + functions.Url("/first") + R"("}
+  second: {kind: function, url: ")" + functions.Url("/second") + R"("}
+  done: {kind: set, update: {messages: [{role: ai, content: done}]}}
+edges:
+  - {from: __start__, to: first}
+  - {from: first, to: second}
+  - {from: second, to: done}
+  - {from: done, to: __end__}
+)");
+  Write(dir.path() / "agentd.json", R"({"graphs": [{"file": "steps.yaml"}]})");
+  const std::string data = (dir.path() / "data").string();
+  std::string thread, run;
+  {
+    Served served(dir, {"--storage", "sqlite", "--data-dir", data});
+    ASSERT_NE(served.port(), 0) << served.child().Log();
+    HttpClient c = served.Client();
+    functions.Hold("/second");
+    std::tie(thread, run) = StartRun(c, "steps", "go");
+    ASSERT_TRUE(functions.WaitCalls("/second", 1, 20s)) << served.child().Log();
+    EXPECT_EQ(served.child().Stop(SIGKILL, 20s), -1);
+  }
+  functions.Release();
+  EXPECT_EQ(functions.Calls("/first"), 1);
+
+  Served restarted(dir, {"--storage", "sqlite", "--data-dir", data});
+  ASSERT_NE(restarted.port(), 0) << restarted.child().Log();
+  HttpClient c = restarted.Client();
+  EXPECT_EQ(JoinRun(c, thread, run), "success") << restarted.child().Log();
+  auto state = json::parse(c.Get("/threads/" + thread + "/state").body);
+  std::vector<std::string> texts;
+  for (const auto& m : state.at("values").at("messages").as_array()) texts.emplace_back(m.at("content").as_string());
+  EXPECT_EQ(texts, (std::vector<std::string>{"go", "/first ran", "/second ran", "done"}));
+  EXPECT_EQ(functions.Calls("/first"), 1);
+  EXPECT_EQ(functions.Calls("/second"), 2);
+  EXPECT_EQ(restarted.child().Stop(SIGTERM, 20s), 0) << restarted.child().Log();
 }
 
 }  // namespace
