@@ -272,6 +272,12 @@ TEST(AgentKnobs, AssistantsAndRunsSetTheBuiltInAgentsModelAndSystemPrompt) {
   EXPECT_EQ(json::parse(bad_model.body).at("detail"),
             R"(context.model: graph agent accepts one of ["mock","mock_b"] for this knob, got "gpt-9")");
 
+  // PATCH checks the knobs against the assistant's graph too.
+  auto bad_patch = c.Send("PATCH", "/assistants/" + terse, R"({"config":{"configurable":{"system_prompt":["x"]}}})",
+                          {{"content-type", "application/json"}});
+  EXPECT_EQ(bad_patch.status, 422) << bad_patch.body;
+  EXPECT_EQ(wait(terse).content, "system: Be terse.");
+
   // The schemas describe the knobs, with the configuration's values as defaults.
   auto schemas = json::parse(c.Get("/assistants/" + terse + "/schemas").body);
   for (const char* which : {"config_schema", "context_schema"}) {
