@@ -171,7 +171,7 @@ TEST(GraphRegistry, ReactGraphsDeclareModelAndSystemPromptKnobs) {
   ASSERT_TRUE(registry) << registry.error().message;
   const auto& props = registry->Find("agent")->config_schema.at("properties");
   EXPECT_EQ(ToJson(props.at("model")),
-            R"({"type":"string","enum":["mock"],"default":"mock","description":"a configured model name (models[].name)"})");
+            R"j({"type":"string","enum":["mock"],"default":"mock","description":"a configured model name (models[].name)"})j");
   EXPECT_EQ(props.at("system_prompt").at("default"), "Be brief.");
   EXPECT_TRUE(registry->Find("echo")->knobs.empty());
 }
