@@ -42,6 +42,7 @@
 #include "observe/metrics.hpp"
 #include "runtime/executor.hpp"
 #include "graph/graph_def.hpp"
+#include "graph/loader.hpp"
 #include "runtime/graph_registry.hpp"
 #include "runtime/model_registry.hpp"
 #include "runtime/otlp_exporter.hpp"
@@ -59,40 +60,19 @@
 namespace agentd::app {
 namespace {
 
-// The tools and literal model names the running graph files use that `next` no longer has
-// (config::PlanReload checks the config file's own graphs).
-std::vector<std::string> GraphFileReferencesMissing(const runtime::GraphRegistry& graphs,
-                                                    const config::Config& next) {
-  std::vector<std::string> problems;
-  auto has_tool = [&](const std::string& name) {
-    return std::any_of(next.tools.begin(), next.tools.end(),
-                       [&](const config::ToolSpec& t) { return t.name == name; }) ||
-           config::McpClaims(next.mcp_servers, name) != nullptr;
-  };
-  auto has_model = [&](std::string_view name) {
-    return std::any_of(next.models.begin(), next.models.end(),
-                       [&](const config::ModelSpec& m) { return m.name == name; });
-  };
-  for (const runtime::GraphInfo& g : graphs.all()) {
-    if (!g.def) continue;
-    for (const std::string& tool : g.spec.tools) {
-      if (!has_tool(tool)) {
-        problems.push_back(fmt::format(
-            "tools: \"{}\" is used by the running graph file \"{}\" (graphs change only at a restart)",
-            tool, g.graph_id));
-      }
-    }
-    for (const graph::NodeDef& node : g.def->nodes) {
-      // A template ("{{config.model}}") is resolved per run; only literal names are checked.
-      if (!node.model.is_string() || node.model.get_string().find("{{") != boost::json::string::npos) continue;
-      if (!has_model(node.model.get_string())) {
-        problems.push_back(fmt::format(
-            "models: \"{}\" is used by the running graph file \"{}\" (graphs change only at a restart)",
-            std::string_view(node.model.get_string()), g.graph_id));
-      }
+// The graphs whose system assistant shows different defaults in `next` than in `running`
+// (knob defaults, context, description), and the ids only `next` has.
+std::vector<std::string> ChangedDefaults(const runtime::GraphRegistry& running,
+                                         const runtime::GraphRegistry& next) {
+  std::vector<std::string> changed;
+  for (const runtime::GraphInfo& g : next.all()) {
+    auto before = running.Find(g.graph_id);
+    if (before == nullptr || before->spec.config != g.spec.config || before->spec.context != g.spec.context ||
+        before->spec.description != g.spec.description) {
+      changed.push_back(g.graph_id);
     }
   }
-  return problems;
+  return changed;
 }
 
 Result<std::unique_ptr<storage::Storage>> MakeStorage(const config::StorageSettings& settings,
@@ -489,9 +469,20 @@ bool Application::Reload(const Result<config::Config>& candidate) {
   if (!candidate) return refuse(config::SplitProblems(candidate.error().message));
 
   config::ReloadPlan plan = config::PlanReload(*p.running, *candidate);
-  // Graph files change only at a restart too: the new file must keep what they name.
-  for (const std::string& problem : GraphFileReferencesMissing(*p.graphs, plan.next)) {
-    plan.errors.push_back(problem);
+  // The graph files, read again and validated against the new models and tools: every problem
+  // of every file refuses the reload, and the running graphs stay (docs/graphs.md "Reload").
+  std::optional<runtime::GraphRegistry> graphs;
+  if (plan.errors.empty()) {
+    graph::LoadedGraphs loaded = graph::LoadGraphFiles(plan.next);
+    for (const auto& d : loaded.diags.items()) plan.errors.push_back("graph error: " + d.Format());
+    if (loaded.diags.empty()) {
+      auto built = runtime::GraphRegistry::FromConfig(plan.next, std::move(loaded.graphs));
+      if (built) {
+        graphs.emplace(std::move(*built));
+      } else {
+        plan.errors.push_back("graphs: " + built.error().message);
+      }
+    }
   }
   // Everything that can fail is built before anything is published, so a refusal changes
   // nothing: the models first (unchanged ones are shared with the running registry), then the
@@ -514,6 +505,24 @@ bool Application::Reload(const Result<config::Config>& candidate) {
 
   p.executor->SetCatalog(std::make_shared<const runtime::RunCatalog>(
       runtime::RunCatalog{std::move(models), plan.next.tools, p.mcp}));
+  // New runs take the new graphs; runs under way hold the version they started with.
+  const std::vector<std::string> refreshed = ChangedDefaults(*p.graphs, *graphs);
+  const std::size_t graph_count = graphs->all().size();
+  p.graphs->Replace(std::move(*graphs));
+  log->info("config reload: graphs: {} loaded ({} new or with new defaults)", graph_count, refreshed.size());
+  if (!refreshed.empty()) {
+    // New graphs get their system assistant; changed defaults a new version of it. Reload runs
+    // on the signal thread, never on a loop, so it may wait here.
+    Status assistants = Error(Errc::kInternal, "EnsureSystemAssistants threw");
+    try {
+      assistants = boost::asio::co_spawn(p.loops.loop(0), api::EnsureSystemAssistants(*p.context, refreshed),
+                                         boost::asio::use_future)
+                       .get();
+    } catch (const std::exception& e) {
+      assistants = Error(Errc::kInternal, e.what());
+    }
+    if (!assistants) log->error("config reload: system assistants: {}", assistants.error().message);
+  }
   p.runs->SetTiers(plan.next.limits.tiers, plan.next.limits.default_tier);
   if (plan.next.server.log_level != p.running->server.log_level) {
     observe::InitLogging(plan.next.server.log_level);

@@ -33,11 +33,11 @@ class Application {
 
   // A configuration reload (SIGHUP; docs/operations.md "Reload"): `candidate` is the config
   // loaded again (or why it did not load). Applies its live parts (config/reload.hpp: auth,
-  // limits and tiers, models, tools, log level) as new immutable snapshots that requests and
-  // runs starting from now on use, while those under way finish with what they started with;
-  // logs every change (secrets masked) and every setting that waits for a restart. Refused
-  // (nothing changes, every problem logged) when it does not load or does not fit the running
-  // graphs. Counts agentd_config_reloads_total{outcome="applied"|"refused"}. Returns whether
+  // limits and tiers, models, tools, log level) and the graph files, read and validated again,
+  // as new immutable snapshots that requests and runs starting from now on use, while those
+  // under way finish with what they started with; logs every change (secrets masked) and every
+  // setting that waits for a restart. Refused (nothing changes, every problem logged) when it
+  // does not load, does not fit the inline graphs, or a graph file has any error. Counts agentd_config_reloads_total{outcome="applied"|"refused"}. Returns whether
   // it applied. After Start(), from the thread that calls Start and Stop.
   bool Reload(const Result<config::Config>& candidate);
 

@@ -1,5 +1,7 @@
 #include "api/api.hpp"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
@@ -27,7 +29,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   detail::RegisterConsoleRoutes(router, context);
 }
 
-boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context) {
+boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context, std::vector<std::string> refresh) {
   for (const auto& graph : context.graphs.all()) {
     model::Assistant a;
     a.assistant_id = SystemAssistantId(graph.graph_id);
@@ -43,6 +45,21 @@ boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context) {
       co_return MakeError(created.error().code,
                           fmt::format("system assistant of graph \"{}\": {}", graph.graph_id,
                                       created.error().message));
+    }
+    if (std::find(refresh.begin(), refresh.end(), graph.graph_id) == refresh.end()) continue;
+    storage::AssistantPatch patch;
+    if (created->config != graph.spec.config) patch.config = graph.spec.config;
+    if (created->context != graph.spec.context) patch.context = graph.spec.context;
+    std::optional<std::string> description;
+    if (!graph.spec.description.empty()) description = graph.spec.description;
+    if (created->description != description) patch.description = description;
+    if (!patch.config && !patch.context && !patch.description) continue;
+    auto updated = co_await context.storage.assistants().Update(created->tenant, created->assistant_id,
+                                                                std::move(patch));
+    if (!updated) {
+      co_return MakeError(updated.error().code,
+                          fmt::format("system assistant of graph \"{}\": {}", graph.graph_id,
+                                      updated.error().message));
     }
   }
   co_return Status{};

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "config/config.hpp"
@@ -59,7 +60,10 @@ struct ApiContext {
 void RegisterRoutes(http::Router& router, ApiContext& context);
 
 // Creates the system assistant of every registered graph (if_exists: do_nothing), so they
-// exist from start-up and survive restarts.
-boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context);
+// exist from start-up and survive restarts. After a graph reload, `refresh` names the graphs
+// whose defaults (config, context, description) changed: their system assistants get a new
+// version with the graph's new values when theirs differ.
+boost::asio::awaitable<Status> EnsureSystemAssistants(ApiContext& context,
+                                                      std::vector<std::string> refresh = {});
 
 }  // namespace agentd::api

@@ -91,13 +91,19 @@ Reply Patch(ApiContext& ctx, Request& req) {
   if (patch.graph_id && ctx.graphs.Find(*patch.graph_id) == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(*patch.graph_id)));
   }
-  if (patch.graph_id) {
-    if (auto problem = runtime::CheckKnobTypes(*ctx.graphs.Find(*patch.graph_id), patch.config.value_or(json::object{}),
+  std::string id = ResolveAssistantId(ctx, req.PathParam("assistant_id"));
+  // The knobs are checked against the graph the assistant will have: the patch's, else its own.
+  std::optional<std::string> graph_id = patch.graph_id;
+  if (!graph_id && (patch.config || patch.context)) {
+    auto current = co_await ctx.storage.assistants().Get(Tenant(req), id);
+    if (current) graph_id = current->graph_id;  // a missing assistant is Update's 404
+  }
+  if (auto graph = graph_id ? ctx.graphs.Find(*graph_id) : nullptr) {
+    if (auto problem = runtime::CheckKnobTypes(*graph, patch.config.value_or(json::object{}),
                                                patch.context.value_or(json::object{}))) {
       co_return ErrorResponse(MakeError(Errc::kUnprocessable, *problem));
     }
   }
-  std::string id = ResolveAssistantId(ctx, req.PathParam("assistant_id"));
   auto updated = co_await ctx.storage.assistants().Update(Tenant(req), id, std::move(patch));
   if (!updated) {
     co_return ErrorResponse(
@@ -163,11 +169,11 @@ Reply Count(ApiContext& ctx, Request& req) {
 }
 
 // The assistant's graph, or the 404 to answer (assistant or graph missing).
-boost::asio::awaitable<Result<const runtime::GraphInfo*>> LoadGraph(ApiContext& ctx,
+boost::asio::awaitable<Result<std::shared_ptr<const runtime::GraphInfo>>> LoadGraph(ApiContext& ctx,
                                                                     Request& req) {
   auto a = co_await LoadAssistant(ctx, req);
   if (!a) co_return a.error();
-  const runtime::GraphInfo* graph = ctx.graphs.Find(a->graph_id);
+  std::shared_ptr<const runtime::GraphInfo> graph = ctx.graphs.Find(a->graph_id);
   if (graph == nullptr) co_return MakeError(Errc::kNotFound, text::GraphNotFound(a->graph_id));
   co_return graph;
 }

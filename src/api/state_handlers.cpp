@@ -180,7 +180,7 @@ Reply UpdateState(ApiContext& ctx, Request& req) {
   if (graph_id == nullptr || !graph_id->is_string()) {
     co_return ErrorResponse(MakeError(Errc::kInvalidArgument, text::ThreadHasNoGraph(*id)));
   }
-  const runtime::GraphInfo* graph = ctx.graphs.Find(graph_id->as_string());
+  std::shared_ptr<const runtime::GraphInfo> graph = ctx.graphs.Find(graph_id->as_string());
   if (graph == nullptr) {
     co_return ErrorResponse(MakeError(Errc::kNotFound, text::GraphNotFound(graph_id->as_string())));
   }

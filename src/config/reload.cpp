@@ -183,6 +183,9 @@ ReloadPlan PlanReload(const Config& running, const Config& candidate) {
   next.auth = candidate.auth;
   next.models = candidate.models;
   next.tools = candidate.tools;
+  // Graph files are read again on reload (the `{"file": ...}` entries of the new file; the
+  // graphs_dir setting itself needs a restart); inline graphs[] need a restart.
+  next.graph_files = candidate.graph_files;
   for (const auto& s : Settings()) {
     const std::string name(s.name);
     if (!ReloadsLive(name)) continue;

@@ -7,12 +7,14 @@
 // max_concurrent_runs, max_queued_runs, priority), the models and the tools, and the log
 // level. Everything else (listen address and port, threads, storage, bus, data_dir, body and
 // header limits, timeouts, max_connections, CORS, max_active_runs, max_queued_runs,
-// run_timeout_ms, queue_timeout_ms, the graphs, ...) needs a restart: a reload reports its
-// change and keeps the running value. A field added to Config later is restart-only until
-// someone adds it here, which keeps that the safe default.
+// run_timeout_ms, queue_timeout_ms, the inline graphs, graphs_dir, ...) needs a restart: a
+// reload reports its change and keeps the running value. A field added to Config later is
+// restart-only until someone adds it here, which keeps that the safe default. The graph
+// files (`graph_files`, and the files in graphs_dir) are read again by the caller
+// (apps/agentd Application::Reload), which refuses the reload on any of their errors.
 //
-// Refused (nothing changes): the running graphs would lose a model or tool they name (graphs
-// only change at a restart), or the new file does not load (LoadConfig's errors).
+// Refused (nothing changes): the inline graphs would lose a model or tool they name, or the
+// new file does not load (LoadConfig's errors).
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,6 @@
 #include "runtime/graph_file_nodes.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/json/serialize.hpp>
@@ -139,12 +140,17 @@ asio::awaitable<Result<json::object>> LlmNode(RunContext& ctx, const TaskInfo& t
 }  // namespace
 
 json::object ResolveKnobs(const graph::GraphDef& def, const json::object& config, const json::object& context) {
+  return ResolveKnobs(def.knobs, config, context);
+}
+
+json::object ResolveKnobs(const std::vector<graph::KnobDef>& declared, const json::object& config,
+                          const json::object& context) {
   json::object knobs;
   const json::object* configurable = nullptr;
   if (const auto* c = config.if_contains("configurable"); c != nullptr && c->is_object()) {
     configurable = &c->get_object();
   }
-  for (const auto& k : def.knobs) {
+  for (const auto& k : declared) {
     const json::value* given = configurable != nullptr ? configurable->if_contains(k.name) : nullptr;
     if (given == nullptr) given = context.if_contains(k.name);
     knobs[k.name] = given != nullptr ? *given : k.default_value;
@@ -169,8 +175,12 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
       if (!rendered) co_return NodeError(ctx, *node, rendered.error().message);
       co_return std::move(*rendered);
     }
-    case graph::NodeKind::kTools:
-      co_return co_await ToolsNodeFor(ctx, task, state);
+    case graph::NodeKind::kTools: {
+      if (!node->has_tool_filter) co_return co_await ToolsNodeFor(ctx, task, state);
+      std::vector<std::string> allowed;
+      for (const auto& t : node->tools) allowed.push_back(t.ref.name);
+      co_return co_await ToolsNodeFor(ctx, task, state, &allowed);
+    }
     case graph::NodeKind::kInterrupt: {
       if (ctx.resume) {
         json::value value = std::move(*ctx.resume);
@@ -236,26 +246,33 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
 
 std::optional<std::string> CheckKnobTypes(const GraphInfo& graph, const json::object& config,
                                           const json::object& context) {
-  if (!graph.def) return std::nullopt;
   const json::object* configurable = nullptr;
   if (const auto* c = config.if_contains("configurable"); c != nullptr && c->is_object()) {
     configurable = &c->get_object();
   }
-  for (const auto& knob : graph.def->knobs) {
+  for (const auto& knob : graph.knobs) {
     const auto* type = knob.schema.is_object() ? knob.schema.get_object().if_contains("type") : nullptr;
-    if (type == nullptr) continue;
+    const auto* one_of = knob.schema.is_object() ? knob.schema.get_object().if_contains("enum") : nullptr;
+    if (type == nullptr && one_of == nullptr) continue;
     for (const auto& [where, source] : {std::pair<std::string_view, const json::object*>{"config.configurable", configurable},
                                         {"context", &context}}) {
       const json::value* given = source != nullptr ? source->if_contains(knob.name) : nullptr;
       if (given == nullptr || given->is_null()) continue;
-      bool ok = false;
-      if (type->is_string()) ok = graph::HasType(*given, type->get_string());
-      if (type->is_array()) {
+      bool ok = type == nullptr;
+      if (type != nullptr && type->is_string()) ok = graph::HasType(*given, type->get_string());
+      if (type != nullptr && type->is_array()) {
         for (const auto& t : type->get_array()) ok = ok || (t.is_string() && graph::HasType(*given, t.get_string()));
       }
       if (!ok) {
         return fmt::format("{}.{}: graph {} declares this knob as {}, got {}", where, knob.name, graph.graph_id,
                            json::serialize(*type), json::serialize(*given));
+      }
+      if (one_of != nullptr && one_of->is_array()) {
+        const auto& values = one_of->get_array();
+        if (std::find(values.begin(), values.end(), *given) == values.end()) {
+          return fmt::format("{}.{}: graph {} accepts one of {} for this knob, got {}", where, knob.name,
+                             graph.graph_id, json::serialize(*one_of), json::serialize(*given));
+        }
       }
     }
   }

@@ -44,11 +44,14 @@ Result<std::vector<std::string>> RouteGraphFile(const GraphInfo& graph, std::str
 // `context` value, else its default (undeclared keys are not knobs).
 boost::json::object ResolveKnobs(const graph::GraphDef& def, const boost::json::object& config,
                                  const boost::json::object& context = {});
+boost::json::object ResolveKnobs(const std::vector<graph::KnobDef>& declared, const boost::json::object& config,
+                                 const boost::json::object& context = {});
 
 // A declared knob given a value of the wrong type, in config.configurable or context (a 422
 // for the API): "config.configurable.tone: expected string, got 3". Undeclared keys pass
-// untouched (clients put user ids and headers there). nullopt when every knob is fine, and for
-// graphs that are not graph files.
+// untouched (clients put user ids and headers there). A knob whose schema has an `enum` (the
+// built-in agent's `model`: the configured models) must be one of its values. nullopt when every
+// knob is fine (GraphInfo::knobs: graph files and the built-in react graphs declare them).
 std::optional<std::string> CheckKnobTypes(const GraphInfo& graph, const boost::json::object& config,
                                           const boost::json::object& context);
 

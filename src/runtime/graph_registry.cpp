@@ -75,6 +75,41 @@ Result<GraphInfo> Describe(const config::Config& config, const config::GraphSpec
   return info;
 }
 
+// config_schema and context_schema: one property per knob.
+void SetKnobSchemas(GraphInfo& info) {
+  json::object knobs;
+  for (const auto& k : info.knobs) {
+    json::object schema = k.schema.is_object() ? k.schema.get_object() : json::object{};
+    if (k.has_default) schema["default"] = k.default_value;
+    if (!k.description.empty()) schema["description"] = k.description;
+    knobs[k.name] = std::move(schema);
+  }
+  info.config_schema = json::object{{"title", "config"}, {"type", "object"}, {"properties", knobs}};
+  info.context_schema = json::object{{"title", "context"}, {"type", "object"}, {"properties", knobs}};
+}
+
+graph::KnobDef StringKnob(std::string name, std::string default_value, std::string description) {
+  graph::KnobDef k;
+  k.name = std::move(name);
+  k.schema = json::object{{"type", "string"}};
+  k.default_value = json::string(default_value);
+  k.has_default = true;
+  k.description = std::move(description);
+  return k;
+}
+
+// The built-in react graph's knobs (docs/graphs.md): `model`, one of the configured models, and
+// `system_prompt`; their defaults are the graph's configuration.
+void SetReactKnobs(const config::Config& config, GraphInfo& info) {
+  graph::KnobDef model = StringKnob("model", info.spec.model, "a configured model name (models[].name)");
+  json::array names;
+  for (const auto& m : config.models) names.emplace_back(m.name);
+  model.schema.as_object()["enum"] = std::move(names);
+  info.knobs = {std::move(model),
+                StringKnob("system_prompt", info.spec.system_prompt, "the system prompt the model sees")};
+  SetKnobSchemas(info);
+}
+
 json::object ChannelsSchema(const graph::GraphDef& def, std::string_view title,
                             const std::vector<std::string>& only) {
   json::object properties;
@@ -118,15 +153,8 @@ GraphInfo DescribeFile(graph::GraphDef def) {
   info.state_schema = ChannelsSchema(def, "state", {});
   info.input_schema = ChannelsSchema(def, "input", def.input);
   info.output_schema = ChannelsSchema(def, "output", def.output);
-  json::object knobs;
-  for (const auto& k : def.knobs) {
-    json::object schema = k.schema.is_object() ? k.schema.get_object() : json::object{};
-    if (k.has_default) schema["default"] = k.default_value;
-    if (!k.description.empty()) schema["description"] = k.description;
-    knobs[k.name] = std::move(schema);
-  }
-  info.config_schema = json::object{{"title", "config"}, {"type", "object"}, {"properties", knobs}};
-  info.context_schema = json::object{{"title", "context"}, {"type", "object"}, {"properties", knobs}};
+  info.knobs = def.knobs;
+  SetKnobSchemas(info);
   // Knob defaults are the system assistant's configurable (as a LangGraph graph's defaults).
   json::object configurable;
   for (const auto& k : def.knobs) {
@@ -150,9 +178,44 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config) {
   return FromConfig(config, std::move(loaded.graphs));
 }
 
+namespace {
+
+// The registry being built: plain values, published once complete.
+struct Building {
+  std::vector<GraphInfo> graphs_;
+  const GraphInfo* Find(std::string_view graph_id) const {
+    for (const auto& g : graphs_) {
+      if (g.graph_id == graph_id) return &g;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+GraphRegistry& GraphRegistry::operator=(GraphRegistry&& other) noexcept {
+  if (this != &other) Replace(std::move(other));
+  return *this;
+}
+
+std::shared_ptr<const GraphRegistry::Graphs> GraphRegistry::Current() const {
+  std::lock_guard lock(mutex_);
+  return graphs_;
+}
+
+void GraphRegistry::Replace(GraphRegistry&& next) {
+  std::shared_ptr<const Graphs> graphs = next.Current();
+  {
+    std::lock_guard lock(next.mutex_);
+    next.graphs_ = std::make_shared<const Graphs>();
+  }
+  std::lock_guard lock(mutex_);
+  graphs_ = std::move(graphs);
+}
+
 Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
                                                 std::vector<graph::GraphDef> graph_files) {
-  GraphRegistry registry;
+  Building registry;
   for (const auto& spec : config.graphs) {
     if (spec.graph_id.empty()) {
       return MakeError(Errc::kInvalidArgument, "graph with an empty graph_id");
@@ -163,6 +226,9 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
     }
     auto info = Describe(config, spec);
     if (!info) return info.error();
+    // Only the configuration's own react graphs: an agent node's react loop takes its model and
+    // prompt from the node, not from the run's knobs.
+    if (spec.kind == "react") SetReactKnobs(config, *info);
     registry.graphs_.push_back(std::move(*info));
   }
   for (auto& def : graph_files) {
@@ -230,12 +296,16 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
       if (auto st = resolve(info); !st) return st.error();
     }
   }
-  return registry;
+  GraphRegistry out;
+  out.graphs_ = std::make_shared<const Graphs>(std::move(registry.graphs_));
+  return out;
 }
 
-const GraphInfo* GraphRegistry::Find(std::string_view graph_id) const {
-  for (const auto& g : graphs_) {
-    if (g.graph_id == graph_id) return &g;
+std::shared_ptr<const GraphInfo> GraphRegistry::Find(std::string_view graph_id) const {
+  std::shared_ptr<const Graphs> graphs = Current();
+  for (const auto& g : *graphs) {
+    // Shares ownership of the whole version: the graph lives as long as the pointer.
+    if (g.graph_id == graph_id) return std::shared_ptr<const GraphInfo>(graphs, &g);
   }
   return nullptr;
 }

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ struct GraphInfo {
   boost::json::value state_schema;
   boost::json::value config_schema;
   boost::json::value context_schema;
+  // What an assistant's config.configurable (or context) may set: a graph file's
+  // `configurable`; the built-in react graphs' `model` and `system_prompt` (defaults: the
+  // configuration's). They make config_schema/context_schema.
+  std::vector<graph::KnobDef> knobs;
   // spec.tools: names a run resolves against its catalog (RunCatalog); for a graph file, every
   // tool any of its llm nodes offers.
   config::GraphSpec spec;
@@ -45,8 +50,28 @@ struct GraphInfo {
   std::map<std::string, std::shared_ptr<const GraphInfo>> subgraphs;
 };
 
+// Thread safety: Find, all and Replace may be called from any thread. Replace (a reload)
+// publishes a new set of graphs at once; what Find and all returned before keeps the version it
+// had (shared ownership), so a run holds the graph it started with to its end.
 class GraphRegistry {
  public:
+  using Graphs = std::vector<GraphInfo>;
+  // One version of the whole set, iterable; keeps that version alive.
+  class Snapshot {
+   public:
+    explicit Snapshot(std::shared_ptr<const Graphs> graphs) : graphs_(std::move(graphs)) {}
+    Graphs::const_iterator begin() const { return graphs_->begin(); }
+    Graphs::const_iterator end() const { return graphs_->end(); }
+    std::size_t size() const { return graphs_->size(); }
+
+   private:
+    std::shared_ptr<const Graphs> graphs_;
+  };
+
+  GraphRegistry() : graphs_(std::make_shared<const Graphs>()) {}
+  GraphRegistry(GraphRegistry&& other) noexcept : graphs_(other.Current()) {}
+  GraphRegistry& operator=(GraphRegistry&& other) noexcept;
+
   // Fails with kInvalidArgument naming the graph when its kind is unknown or it references a
   // model/tool the config does not declare. Also loads the configuration's graph files
   // (graph/loader.hpp); their errors, all of them, one per line, make the message.
@@ -54,11 +79,17 @@ class GraphRegistry {
   // The same with graph files already loaded and validated.
   static Result<GraphRegistry> FromConfig(const config::Config& config,
                                           std::vector<graph::GraphDef> graph_files);
-  const GraphInfo* Find(std::string_view graph_id) const;
-  const std::vector<GraphInfo>& all() const { return graphs_; }
+  // The graph of that id in the current version (null when none); the pointer keeps it alive.
+  std::shared_ptr<const GraphInfo> Find(std::string_view graph_id) const;
+  Snapshot all() const { return Snapshot(Current()); }
+  // Publishes `next`'s graphs (a reload); `next` is left empty.
+  void Replace(GraphRegistry&& next);
 
  private:
-  std::vector<GraphInfo> graphs_;
+  std::shared_ptr<const Graphs> Current() const;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Graphs> graphs_;
 };
 
 }  // namespace agentd::runtime

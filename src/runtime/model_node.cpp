@@ -7,6 +7,7 @@
 #include "common/json.hpp"
 #include "common/uuid.hpp"
 #include "runtime/chat_model.hpp"
+#include "runtime/graph_file_nodes.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/model_registry.hpp"
 #include "runtime/run_observer.hpp"
@@ -265,7 +266,19 @@ ModelCall ModelCallOf(const GraphInfo& graph) {
 
 asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,
                                                 const GraphState& state) {
-  co_return co_await ModelNode(ctx, task, state, ModelCallOf(ctx.graph));
+  ModelCall call = ModelCallOf(ctx.graph);
+  if (!ctx.graph.knobs.empty() && !ctx.graph.def) {
+    // The built-in react graph's knobs: the run's config.configurable (the assistant's merged
+    // with the run's), else its context, else the configuration (null = unset).
+    const json::object knobs = ResolveKnobs(ctx.graph.knobs, ctx.request.config, ctx.request.context);
+    if (const auto* m = knobs.if_contains("model"); m != nullptr && m->is_string()) {
+      call.model = std::string(m->get_string());
+    }
+    if (const auto* p = knobs.if_contains("system_prompt"); p != nullptr && p->is_string()) {
+      call.system_prompt = std::string(p->get_string());
+    }
+  }
+  co_return co_await ModelNode(ctx, task, state, std::move(call));
 }
 
 asio::awaitable<Result<json::object>> ModelNode(RunContext& ctx, const TaskInfo& task,

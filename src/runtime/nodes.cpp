@@ -1,5 +1,6 @@
 #include "runtime/nodes.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/uuid.hpp"
 #include "runtime/graph_file_nodes.hpp"
@@ -67,7 +69,8 @@ const config::ToolSpec* OfferedTool(const RunContext& ctx, std::string_view name
 }
 
 asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo& task,
-                                                const GraphState& state) {
+                                                const GraphState& state,
+                                                const std::vector<std::string>* allowed = nullptr) {
   json::array messages;
   const json::array* calls = PendingToolCalls(state);
   if (calls == nullptr) co_return json::object{{"messages", std::move(messages)}};
@@ -98,6 +101,14 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     // The reference's ToolNode runs only tools it knows: those get on_tool_start/end (4.3),
     // an unknown name becomes an error message without tool events.
     const config::ToolSpec* spec = OfferedTool(ctx, info.name);
+    // A tools node's filter (docs/graphs.md): another tool's call is answered, not run, like
+    // an unknown one.
+    std::string refused = fmt::format("Error: Tool \"{}\" not found.", info.name);
+    if (allowed != nullptr && std::find(allowed->begin(), allowed->end(), info.name) == allowed->end()) {
+      refused = fmt::format("Error: tool \"{}\" is not run by node \"{}\" (its tools: {}).", info.name, task.node,
+                            fmt::join(*allowed, ", "));
+      spec = nullptr;
+    }
     const bool offered = spec != nullptr;
     if (offered && ctx.Wants(StreamMode::kEvents)) {
       info.event_run_id = NewUuid4();
@@ -108,10 +119,9 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
     asio::awaitable<ToolOutcome> work =
         offered
             ? InvokeTool(*spec, std::move(args), ctx.http, ctx.external)
-            : [](std::string name) -> asio::awaitable<ToolOutcome> {
-                co_return ToolOutcome{
-                    fmt::format("Error: Tool \"{}\" not found.", name), false};
-              }(info.name);
+            : [](std::string why) -> asio::awaitable<ToolOutcome> {
+                co_return ToolOutcome{std::move(why), false};
+              }(std::move(refused));
     if (ctx.request.observer != nullptr) {
       info.timing = std::make_shared<ToolTiming>();
       work = TimedTool(std::move(work), info.timing);
@@ -163,8 +173,9 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
 }  // namespace
 
 asio::awaitable<Result<json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
-                                                   const GraphState& state) {
-  co_return co_await ToolsNode(ctx, task, state);
+                                                   const GraphState& state,
+                                                   const std::vector<std::string>* allowed) {
+  co_return co_await ToolsNode(ctx, task, state, allowed);
 }
 
 asio::awaitable<Result<json::object>> RunNode(RunContext& ctx, TaskInfo task,

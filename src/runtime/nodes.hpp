@@ -8,6 +8,9 @@
 // (a missing model, a model error). Tool failures are not errors: they become tool messages
 // with status "error".
 
+#include <string>
+#include <vector>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
@@ -31,8 +34,11 @@ Result<std::vector<std::string>> RouteAfter(const GraphInfo& graph, std::string_
                                             const GraphState& state);
 
 // The tools node: runs the last AI message's tool calls (also a graph file's `tools` node).
+// With `allowed` (a tools node's filter), a call to any other tool is not run: its tool
+// message has status error and names the node and its tools.
 boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
-                                                                 const GraphState& state);
+                                                                 const GraphState& state,
+                                                                 const std::vector<std::string>* allowed = nullptr);
 
 // Whether `node` streams its reply token by token (react's model, a graph file's llm node):
 // its message is then not sent again whole.

@@ -178,7 +178,7 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
                                     "for a valid assistant or a valid graph ID.",
                                     spec.assistant_id));
   }
-  const runtime::GraphInfo* graph = graphs_.Find(assistant->graph_id);
+  std::shared_ptr<const runtime::GraphInfo> graph = graphs_.Find(assistant->graph_id);
   if (graph == nullptr) {
     co_return MakeError(Errc::kNotFound,
                         fmt::format("Graph \"{}\" not found", assistant->graph_id));

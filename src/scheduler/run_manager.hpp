@@ -117,7 +117,8 @@ class RunHandle {
   model::Run run_;
   RunSpec spec_;
   runtime::RunRequest request_;
-  const runtime::GraphInfo* graph_ = nullptr;
+  // The graph version the run started with (a reload does not change it under the run).
+  std::shared_ptr<const runtime::GraphInfo> graph_;
 
   // Guarded by RunManager::mutex_.
   State state_ = State::kAdmitted;

@@ -198,7 +198,7 @@ asio::awaitable<bool> RunManager::ResumeRun(
     co_return co_await fail("its assistant is gone: " + assistant.error().message,
                             assistant.error().code == Errc::kNotFound);
   }
-  const runtime::GraphInfo* graph = graphs_.Find(assistant->graph_id);
+  std::shared_ptr<const runtime::GraphInfo> graph = graphs_.Find(assistant->graph_id);
   if (graph == nullptr) co_return co_await fail("graph " + assistant->graph_id + " is not registered");
   auto thread = co_await storage_.threads().Get(tenant, run.thread_id);
   if (!thread) {

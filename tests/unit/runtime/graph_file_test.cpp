@@ -67,7 +67,7 @@ GraphRegistry Registry() {
 
 TEST(GraphFiles, RegistryDescribesNodesEdgesAndSchemas) {
   const GraphRegistry registry = Registry();
-  const GraphInfo* g = registry.Find("g");
+  std::shared_ptr<const GraphInfo> g = registry.Find("g");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->kind, "graph");
   EXPECT_EQ(g->nodes, (std::vector<std::string>{"__start__", "classify", "a", "b", "c", "__end__"}));

@@ -44,7 +44,7 @@ std::string EdgesText(const GraphInfo& g) {
 TEST(GraphRegistry, DescribesReactGraph) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry) << registry.error().message;
-  const GraphInfo* g = registry->Find("agent");
+  std::shared_ptr<const GraphInfo> g = registry->Find("agent");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->kind, "react");
   EXPECT_EQ(g->nodes, (std::vector<std::string>{"__start__", "model", "tools", "__end__"}));
@@ -76,7 +76,7 @@ TEST(GraphRegistry, ChecksAReactGraphsToolsAndKeepsTheirOrder) {
 TEST(GraphRegistry, DescribesEchoGraph) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry);
-  const GraphInfo* g = registry->Find("echo");
+  std::shared_ptr<const GraphInfo> g = registry->Find("echo");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->nodes, (std::vector<std::string>{"__start__", "echo", "__end__"}));
   EXPECT_EQ(EdgesText(*g), "__start__-->echo echo-->__end__ ");
@@ -87,7 +87,7 @@ TEST(GraphRegistry, DescribesEchoGraph) {
 TEST(GraphRegistry, SchemasHaveMessagesProperty) {
   auto registry = GraphRegistry::FromConfig(DemoConfig());
   ASSERT_TRUE(registry);
-  const GraphInfo* g = registry->Find("agent");
+  std::shared_ptr<const GraphInfo> g = registry->Find("agent");
   ASSERT_NE(g, nullptr);
   for (const auto* schema : {&g->input_schema, &g->output_schema, &g->state_schema}) {
     ASSERT_TRUE(schema->is_object());
@@ -143,6 +143,37 @@ TEST(GraphRegistry, EchoNeedsNoModel) {
   echo.kind = "echo";
   c.graphs.push_back(echo);
   EXPECT_TRUE(GraphRegistry::FromConfig(c));
+}
+
+// A reload publishes a new version at once; what Find handed out before keeps the old one.
+TEST(GraphRegistry, ReplaceKeepsWhatFindHandedOutOnItsVersion) {
+  auto registry = GraphRegistry::FromConfig(DemoConfig());
+  ASSERT_TRUE(registry) << registry.error().message;
+  std::shared_ptr<const GraphInfo> before = registry->Find("agent");
+  config::Config next = DemoConfig();
+  next.graphs[0].system_prompt = "new";
+  next.graphs.pop_back();  // echo is gone
+  auto reloaded = GraphRegistry::FromConfig(next);
+  ASSERT_TRUE(reloaded) << reloaded.error().message;
+  registry->Replace(std::move(*reloaded));
+  EXPECT_EQ(before->spec.system_prompt, "");
+  EXPECT_EQ(registry->Find("agent")->spec.system_prompt, "new");
+  EXPECT_EQ(registry->Find("echo"), nullptr);
+  EXPECT_EQ(registry->all().size(), 1u);
+}
+
+// The built-in react graph declares model (one of the configured models) and system_prompt,
+// with the configuration's values as defaults.
+TEST(GraphRegistry, ReactGraphsDeclareModelAndSystemPromptKnobs) {
+  config::Config c = DemoConfig();
+  c.graphs[0].system_prompt = "Be brief.";
+  auto registry = GraphRegistry::FromConfig(c);
+  ASSERT_TRUE(registry) << registry.error().message;
+  const auto& props = registry->Find("agent")->config_schema.at("properties");
+  EXPECT_EQ(ToJson(props.at("model")),
+            R"j({"type":"string","enum":["mock"],"default":"mock","description":"a configured model name (models[].name)"})j");
+  EXPECT_EQ(props.at("system_prompt").at("default"), "Be brief.");
+  EXPECT_TRUE(registry->Find("echo")->knobs.empty());
 }
 
 }  // namespace
