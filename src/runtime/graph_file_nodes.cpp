@@ -12,6 +12,7 @@
 #include "runtime/model_registry.hpp"
 #include "runtime/nodes.hpp"
 #include "runtime/subgraph_node.hpp"
+#include "runtime/tool_approval.hpp"
 
 namespace agentd::runtime {
 
@@ -169,8 +170,14 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
       if (!rendered) co_return NodeError(ctx, *node, rendered.error().message);
       co_return std::move(*rendered);
     }
-    case graph::NodeKind::kTools:
+    case graph::NodeKind::kTools: {
+      // Approval-required and client tools pause first (tool_approval.hpp).
+      UnansweredCalls pending = FindUnansweredCalls(state.messages);
+      if (pending.ai != nullptr && (pending.some_answered || NeedsOutsideAnswer(def, pending.calls))) {
+        co_return co_await OutsideAnswerToolsNode(ctx, task, state, *node, std::move(pending));
+      }
       co_return co_await ToolsNodeFor(ctx, task, state);
+    }
     case graph::NodeKind::kInterrupt: {
       if (ctx.resume) {
         json::value value = std::move(*ctx.resume);

@@ -68,9 +68,17 @@ const config::ToolSpec* OfferedTool(const RunContext& ctx, std::string_view name
 
 asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo& task,
                                                 const GraphState& state) {
-  json::array messages;
   const json::array* calls = PendingToolCalls(state);
-  if (calls == nullptr) co_return json::object{{"messages", std::move(messages)}};
+  if (calls == nullptr) co_return json::object{{"messages", json::array{}}};
+  co_return co_await RunToolCalls(ctx, task, *calls);
+}
+
+}  // namespace
+
+asio::awaitable<Result<json::object>> RunToolCalls(RunContext& ctx, const TaskInfo& task,
+                                                   const json::array& call_list) {
+  json::array messages;
+  const json::array* calls = &call_list;
 
   struct Call {
     std::string id;
@@ -159,8 +167,6 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
   }
   co_return json::object{{"messages", std::move(messages)}};
 }
-
-}  // namespace
 
 asio::awaitable<Result<json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
                                                    const GraphState& state) {

@@ -34,6 +34,12 @@ Result<std::vector<std::string>> RouteAfter(const GraphInfo& graph, std::string_
 boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
                                                                  const GraphState& state);
 
+// Runs `calls` (tool call dicts {id, name, args}) concurrently, exactly as the tools node does:
+// {"messages": [one tool message per call, in order]}. Used by graph files' tools node for the
+// calls left after approvals (runtime/tool_approval.hpp).
+boost::asio::awaitable<Result<boost::json::object>> RunToolCalls(RunContext& ctx, const TaskInfo& task,
+                                                                 const boost::json::array& calls);
+
 // Whether `node` streams its reply token by token (react's model, a graph file's llm node):
 // its message is then not sent again whole.
 bool StreamsTokens(const GraphInfo& graph, std::string_view node);
