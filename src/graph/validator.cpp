@@ -86,6 +86,11 @@ class Checker {
     for (const auto& t : node.tools) {
       const bool configured = Contains(catalog_.tools, t.ref.name) ||
                               config::McpClaims(catalog_.mcp_servers, t.ref.name) != nullptr;
+      if (t.client && node.kind == NodeKind::kAgent) {
+        Error(t.ref.mark, t.ref.path,
+              "client tools are not supported in agent nodes yet (an interrupt inside a subgraph fails the run)");
+        continue;
+      }
       if (t.client) {
         // One declaration per graph: other nodes name it; a configured tool's name would be
         // ambiguous (run here or by the client?).

@@ -101,5 +101,17 @@ edges:
             "(nodes.ask.tools[2].name); name it here without kind");
 }
 
+TEST(GraphClientTools, AgentNodesDoNotTakeClientToolsYet) {
+  EXPECT_EQ(Errors(R"(graph_id: c
+nodes:
+  helper: {kind: agent, tools: [{name: ping, kind: client}]}
+edges:
+  - {from: __start__, to: helper}
+  - {from: helper, to: __end__}
+)"),
+            "c.yaml:3:40: nodes.helper.tools[0].name: client tools are not supported in agent nodes yet (an "
+            "interrupt inside a subgraph fails the run)");
+}
+
 }  // namespace
 }  // namespace agentd::graph
