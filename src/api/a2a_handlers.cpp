@@ -61,7 +61,7 @@ asio::awaitable<Result<model::Assistant>> LoadAssistant(ApiContext& ctx, const R
 
 Response Card(ApiContext& ctx, const Request& req, const model::Assistant& a) {
   std::string endpoint = BaseUrl(req) + "/a2a/" + a.assistant_id;
-  return JsonReply(AgentCardJson(a, ctx.graphs.Find(a.graph_id), endpoint, ctx.version));
+  return JsonReply(AgentCardJson(a, ctx.graphs.Find(a.graph_id).get(), endpoint, ctx.version));
 }
 
 // GET /a2a/{assistant_id}/.well-known/agent-card.json: what an A2A client finds from the agent's
@@ -276,7 +276,7 @@ Reply Send(ApiContext& ctx, Request& req, const model::Assistant& a, const json:
 
   scheduler::RunSpec spec;
   spec.assistant_id = a.assistant_id;
-  spec.input = MessageInput(ctx.graphs.Find(a.graph_id), *content);
+  spec.input = MessageInput(ctx.graphs.Find(a.graph_id).get(), *content);
   spec.multitask_strategy = scheduler::MultitaskStrategy::kEnqueue;
   spec.create_thread_if_missing = true;  // a client may name a new context
   spec.delete_on_completion = false;     // the context and the task stay readable

@@ -78,7 +78,7 @@ Reply ToolsList(ApiContext& ctx, Request& req, const json::value& id, const json
   auto page = co_await ctx.storage.assistants().Search(std::move(q));
   if (!page) co_return RpcError(id, kInternalError, "could not list the assistants");
   json::array tools;
-  for (const auto& a : page->items) tools.push_back(McpToolJson(a, ctx.graphs.Find(a.graph_id)));
+  for (const auto& a : page->items) tools.push_back(McpToolJson(a, ctx.graphs.Find(a.graph_id).get()));
   json::object result{{"tools", std::move(tools)}};
   if (offset + kToolsPageSize < page->total) {
     result["nextCursor"] = std::to_string(offset + kToolsPageSize);
@@ -128,9 +128,9 @@ Reply ToolsCall(ApiContext& ctx, Request& req, const json::value& id, const json
   }
   auto assistant = co_await FindTool(ctx, req, name->get_string());
   if (!assistant) co_return RpcError(id, kInvalidParams, assistant.error().message);
-  const runtime::GraphInfo* graph = ctx.graphs.Find(assistant->graph_id);
+  const std::shared_ptr<const runtime::GraphInfo> graph = ctx.graphs.Find(assistant->graph_id);
   const json::value* raw_args = p->if_contains("arguments");
-  auto args = ReadToolCallArgs(graph, raw_args != nullptr ? *raw_args : json::value());
+  auto args = ReadToolCallArgs(graph.get(), raw_args != nullptr ? *raw_args : json::value());
   if (!args) co_return RpcError(id, kInvalidParams, args.error().message);
   if (ctx.runs == nullptr) co_return RpcError(id, kInternalError, "runs are not available");
 

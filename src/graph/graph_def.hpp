@@ -56,9 +56,15 @@ struct KnobDef {
 enum class NodeKind { kLlm, kTools, kFunction, kInterrupt, kSet, kSubgraph, kAgent };
 std::string_view NodeKindName(NodeKind kind);
 
+// A tool entry of a node's `tools`: a name, or {name, approval} (docs/graphs.md "Approval
+// before tools"), or a client-side tool {name, kind: client, description, parameters}: the
+// model is offered it, and a call to it pauses the run until the client answers it.
 struct ToolUse {
   Ref ref;
   bool approval_required = false;
+  bool client = false;
+  std::string description;  // client tools: what the model is told
+  json::object parameters;  // client tools: JSON Schema of the arguments
 };
 
 struct StructuredOutput {
@@ -95,6 +101,13 @@ struct NodeDef {
   int max_steps = 25;  // agent
   // tools: the optional filter (`tools` of a tools node names which calls it runs)
   bool has_tool_filter = false;
+  // The filter's tool names (has_tool_filter), or nullopt when the node runs every call.
+  std::optional<std::vector<std::string>> ToolFilter() const {
+    if (!has_tool_filter) return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& t : tools) names.push_back(t.ref.name);
+    return names;
+  }
   // function
   std::string url;
   std::int64_t timeout_ms = 30'000;
@@ -154,6 +167,10 @@ struct GraphDef {
   const NodeDef* FindNode(std::string_view name) const;
   const ChannelDef* FindChannel(std::string_view name) const;
   const KnobDef* FindKnob(std::string_view name) const;
+  // The client-side tool declared as `name` by any node, or null.
+  const ToolUse* FindClientTool(std::string_view name) const;
+  // Whether any tool entry of the graph naming `name` says `approval: required`.
+  bool RequiresApproval(std::string_view name) const;
 };
 
 }  // namespace agentd::graph

@@ -304,7 +304,7 @@ class Reader {
       if (item.is_string()) {
         out.push_back(ToolUse{Ref{std::string(item.scalar.get_string()), item.mark, p}, false});
       } else if (item.is_map()) {
-        AllowKeys(item, p, {"name", "approval"}, "a tool entry");
+        AllowKeys(item, p, {"name", "approval", "kind", "description", "parameters"}, "a tool entry");
         auto name = String(item.Find("name"), Sub(p, "name"), true, item.mark);
         ToolUse use;
         if (name) use.ref = Ref{*name, item.Find("name")->mark, Sub(p, "name")};
@@ -316,9 +316,36 @@ class Reader {
                   fmt::format("unknown approval \"{}\" (expected required or never)", *approval));
           }
         }
+        if (auto kind = String(item.Find("kind"), Sub(p, "kind"))) {
+          if (*kind == "client") {
+            use.client = true;
+          } else {
+            Error(item.Find("kind")->mark, Sub(p, "kind"),
+                  fmt::format("unknown tool kind \"{}\" (expected client; configured tools are named without a kind)",
+                              *kind));
+          }
+        }
+        if (auto d = String(item.Find("description"), Sub(p, "description"))) use.description = *d;
+        if (const SourceNode* params = item.Find("parameters")) {
+          json::value schema = Schema(*params, Sub(p, "parameters"));
+          if (schema.is_object()) use.parameters = schema.get_object();
+        }
+        if (!use.client) {
+          for (std::string_view k : {"description", "parameters"}) {
+            if (const SourceNode* extra = item.Find(k)) {
+              Error(extra->mark, Sub(p, k),
+                    "only a client tool (kind: client) declares its description and parameters here; "
+                    "a configured tool has them in the configuration");
+            }
+          }
+        } else if (use.approval_required) {
+          Error(item.Find("approval")->mark, Sub(p, "approval"),
+                "a client tool is answered by the client; approval does not apply to it");
+        }
+        if (use.client && use.parameters.empty()) use.parameters = json::object{{"type", "object"}, {"properties", json::object{}}};
         if (name) out.push_back(std::move(use));
       } else {
-        Error(item.mark, p, fmt::format("expected a tool name or {{name, approval}}, got {}", item.Describe()));
+        Error(item.mark, p, fmt::format("expected a tool name or {{name, approval}} or {{name, kind: client, description, parameters}}, got {}", item.Describe()));
       }
     }
     return out;
@@ -652,6 +679,24 @@ const KnobDef* GraphDef::FindKnob(std::string_view name) const {
     if (k.name == name) return &k;
   }
   return nullptr;
+}
+
+const ToolUse* GraphDef::FindClientTool(std::string_view name) const {
+  for (const auto& n : nodes) {
+    for (const auto& t : n.tools) {
+      if (t.client && t.ref.name == name) return &t;
+    }
+  }
+  return nullptr;
+}
+
+bool GraphDef::RequiresApproval(std::string_view name) const {
+  for (const auto& n : nodes) {
+    for (const auto& t : n.tools) {
+      if (t.approval_required && t.ref.name == name) return true;
+    }
+  }
+  return false;
 }
 
 std::optional<GraphDef> ParseGraph(std::string_view text, const std::string& file, Diagnostics& diags) {

@@ -84,8 +84,29 @@ class Checker {
 
   void Tools(const NodeDef& node) {
     for (const auto& t : node.tools) {
-      if (!Contains(catalog_.tools, t.ref.name) &&
-          config::McpClaims(catalog_.mcp_servers, t.ref.name) == nullptr) {
+      const bool configured = Contains(catalog_.tools, t.ref.name) ||
+                              config::McpClaims(catalog_.mcp_servers, t.ref.name) != nullptr;
+      if (t.client && node.kind == NodeKind::kAgent) {
+        Error(t.ref.mark, t.ref.path,
+              "client tools are not supported in agent nodes yet (an interrupt inside a subgraph fails the run)");
+        continue;
+      }
+      if (t.client) {
+        // One declaration per graph: other nodes name it; a configured tool's name would be
+        // ambiguous (run here or by the client?).
+        if (configured) {
+          Error(t.ref.mark, t.ref.path,
+                fmt::format("client tool \"{}\" has the name of a configured tool; rename one of them", t.ref.name));
+        }
+        const ToolUse* first = def_.FindClientTool(t.ref.name);
+        if (first != &t) {
+          Error(t.ref.mark, t.ref.path,
+                fmt::format("client tool \"{}\" is already declared at {}:{} ({}); name it here without kind",
+                            t.ref.name, first->ref.mark.line, first->ref.mark.column, first->ref.path));
+        }
+        continue;
+      }
+      if (!configured && def_.FindClientTool(t.ref.name) == nullptr) {
         Error(t.ref.mark, t.ref.path,
               fmt::format("unknown tool \"{}\" (configured: {})", t.ref.name, List(catalog_.tools)));
       }

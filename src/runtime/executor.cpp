@@ -574,8 +574,8 @@ asio::awaitable<RunOutcome> GraphExecutor::Run(const GraphInfo& graph, RunReques
   // a run can never offer a tool it cannot call.
   const std::shared_ptr<const std::vector<config::ToolSpec>> external_tools =
       catalog->external ? catalog->external->Tools() : nullptr;
-  const std::vector<const config::ToolSpec*> tools =
-      ResolveTools(graph.spec, catalog->tools, external_tools.get());
+  std::vector<const config::ToolSpec*> tools = ResolveTools(graph.spec, catalog->tools, external_tools.get());
+  for (const auto& t : graph.client_tools) tools.push_back(&t);  // a graph file's, answered by the client
   RunContext ctx{graph,  request, events, *catalog->models, http_, catalog->external.get(),
                  tools, {},      {},     {}};
   ctx.run_metadata = request.metadata;

@@ -13,6 +13,7 @@
 #include "runtime/model_registry.hpp"
 #include "runtime/nodes.hpp"
 #include "runtime/subgraph_node.hpp"
+#include "runtime/tool_approval.hpp"
 
 namespace agentd::runtime {
 
@@ -176,10 +177,14 @@ asio::awaitable<Result<json::object>> RunGraphFileNode(RunContext& ctx, const Ta
       co_return std::move(*rendered);
     }
     case graph::NodeKind::kTools: {
-      if (!node->has_tool_filter) co_return co_await ToolsNodeFor(ctx, task, state);
-      std::vector<std::string> allowed;
-      for (const auto& t : node->tools) allowed.push_back(t.ref.name);
-      co_return co_await ToolsNodeFor(ctx, task, state, &allowed);
+      // Approval-required and client tools pause first (tool_approval.hpp); the node's
+      // filter applies to what it then runs either way.
+      UnansweredCalls pending = FindUnansweredCalls(state.messages);
+      if (pending.ai != nullptr && (pending.some_answered || NeedsOutsideAnswer(def, pending.calls))) {
+        co_return co_await OutsideAnswerToolsNode(ctx, task, state, *node, std::move(pending));
+      }
+      const auto filter = node->ToolFilter();
+      co_return co_await ToolsNodeFor(ctx, task, state, filter ? &*filter : nullptr);
     }
     case graph::NodeKind::kInterrupt: {
       if (ctx.resume) {

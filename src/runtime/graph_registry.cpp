@@ -245,6 +245,14 @@ Result<GraphRegistry> GraphRegistry::FromConfig(const config::Config& config,
         if (std::find(info.spec.tools.begin(), info.spec.tools.end(), t.ref.name) == info.spec.tools.end()) {
           info.spec.tools.push_back(t.ref.name);
         }
+        if (t.client) {
+          config::ToolSpec client;
+          client.name = t.ref.name;
+          client.kind = "client";
+          client.description = t.description;
+          client.parameters = t.parameters;
+          info.client_tools.push_back(std::move(client));
+        }
       }
     }
     registry.graphs_.push_back(std::move(info));

@@ -45,6 +45,9 @@ struct GraphInfo {
   // tool any of its llm nodes offers.
   config::GraphSpec spec;
   std::shared_ptr<const graph::GraphDef> def;  // kind "graph" only
+  // A graph file's client-side tools (kind "client"): offered to its model like the catalog's,
+  // answered by the client (runtime/tool_approval.hpp).
+  std::vector<config::ToolSpec> client_tools;
   // A graph file's subgraph and agent nodes -> the graph each runs (a copy of the registry's
   // entry, or a react graph built from an agent node's model, system and tools).
   std::map<std::string, std::shared_ptr<const GraphInfo>> subgraphs;

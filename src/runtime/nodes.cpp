@@ -71,9 +71,18 @@ const config::ToolSpec* OfferedTool(const RunContext& ctx, std::string_view name
 asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo& task,
                                                 const GraphState& state,
                                                 const std::vector<std::string>* allowed = nullptr) {
-  json::array messages;
   const json::array* calls = PendingToolCalls(state);
-  if (calls == nullptr) co_return json::object{{"messages", std::move(messages)}};
+  if (calls == nullptr) co_return json::object{{"messages", json::array{}}};
+  co_return co_await RunToolCalls(ctx, task, *calls, allowed);
+}
+
+}  // namespace
+
+asio::awaitable<Result<json::object>> RunToolCalls(RunContext& ctx, const TaskInfo& task,
+                                                   const json::array& call_list,
+                                                   const std::vector<std::string>* allowed) {
+  json::array messages;
+  const json::array* calls = &call_list;
 
   struct Call {
     std::string id;
@@ -169,8 +178,6 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
   }
   co_return json::object{{"messages", std::move(messages)}};
 }
-
-}  // namespace
 
 asio::awaitable<Result<json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
                                                    const GraphState& state,

@@ -40,6 +40,13 @@ boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx
                                                                  const GraphState& state,
                                                                  const std::vector<std::string>* allowed = nullptr);
 
+// Runs `calls` (tool call dicts {id, name, args}) concurrently, exactly as the tools node does
+// (`allowed` too): {"messages": [one tool message per call, in order]}. Used by graph files'
+// tools node for the calls left after approvals (runtime/tool_approval.hpp).
+boost::asio::awaitable<Result<boost::json::object>> RunToolCalls(
+    RunContext& ctx, const TaskInfo& task, const boost::json::array& calls,
+    const std::vector<std::string>* allowed = nullptr);
+
 // Whether `node` streams its reply token by token (react's model, a graph file's llm node):
 // its message is then not sent again whole.
 bool StreamsTokens(const GraphInfo& graph, std::string_view node);

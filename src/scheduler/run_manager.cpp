@@ -13,6 +13,7 @@
 #include "common/json.hpp"
 #include "common/uuid.hpp"
 #include "runtime/graph_file_nodes.hpp"
+#include "runtime/tool_approval.hpp"
 #include "scheduler/refusal.hpp"
 #include "storage/query.hpp"
 #include "observe/log.hpp"
@@ -226,6 +227,12 @@ asio::awaitable<Result<StartedRun>> RunManager::Create(model::Principal principa
   }
   // The thread's metadata as it will be once this run is recorded on it.
   MergeShallow(thread.metadata, thread_metadata);
+  // A resume answering a tool approval must have its shape: refused before anything is written.
+  if (spec.command) {
+    if (auto problem = runtime::CheckApprovalResume(*graph, thread.interrupts, *spec.command)) {
+      co_return MakeError(Errc::kUnprocessable, *problem);
+    }
+  }
 
   // Admission: the strategy decision, the run id and the slot entry, atomically.
   auto h = std::make_shared<RunHandle>();

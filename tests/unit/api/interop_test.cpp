@@ -65,7 +65,8 @@ TEST(McpEndpoint, OriginsAllowedOnALoopbackServer) {
 
 class InteropTest : public ApiTest {
  protected:
-  const runtime::GraphInfo* Graph(std::string_view id) { return graphs_.Find(id); }
+  // The registry keeps the graph alive for the test (it is never reloaded here).
+  const runtime::GraphInfo* Graph(std::string_view id) { return graphs_.Find(id).get(); }
   Reply Rpc(std::string target, std::string body) { return Post(std::move(target), std::move(body)); }
 };
 

@@ -67,7 +67,7 @@ function Approval(props: { requests: ActionRequest[]; configs: ReviewConfig[]; o
               <b>{r.name}</b>
               {decisions[i] && <span className="pill">{decisions[i]!.type}</span>}
             </div>
-            {r.description && <div className="small muted">{r.description}</div>}
+            {r.description && <div className="small muted" style={{ whiteSpace: "pre-wrap" }}>{r.description}</div>}
             <JsonView value={args} />
             {!decisions[i] && editing !== i && (
               <div className="row">
