@@ -68,6 +68,14 @@ class RefusingRuns final : public storage::RunStore {
     if (refuse_) co_return Refuse();
     co_return co_await inner_.SetUsage(std::move(tenant), std::move(run_id), std::move(usage));
   }
+  // The trace is best effort (a refused write costs the trace, not the run): not refused here.
+  Task<Status> SetTrace(std::string tenant, std::string run_id, std::string trace) override {
+    return inner_.SetTrace(std::move(tenant), std::move(run_id), std::move(trace));
+  }
+  Task<Result<std::optional<std::string>>> GetTrace(std::string tenant, std::string thread_id,
+                                                    std::string run_id) override {
+    return inner_.GetTrace(std::move(tenant), std::move(thread_id), std::move(run_id));
+  }
 
  private:
   Error Refuse() {
@@ -109,6 +117,10 @@ class RefusingThreads final : public storage::ThreadStore {
                                    std::string new_thread_id, json::object extra) override {
     return inner_.Copy(std::move(tenant), std::move(source_thread_id), std::move(new_thread_id),
                        std::move(extra));
+  }
+  Task<Result<std::vector<model::Thread>>> ListExpired(TimestampMs now,
+                                                       std::int64_t limit) override {
+    return inner_.ListExpired(now, limit);
   }
 
  private:
