@@ -287,6 +287,30 @@ json::object OpsSampler::BuildSample(const OpsSources& sources, Previous& previo
   }
   sample["models"] = Values(models);
 
+  // MCP servers (mcp/server.cpp's series), one entry per configured server.
+  std::map<std::string, json::object> mcp;
+  for (const auto& s : sources.metrics.Collect("agentd_mcp_")) {
+    const std::string server = LabelOf(s.labels, "server");
+    if (server.empty()) continue;
+    json::object& m = Entry(mcp, server, "server");
+    if (s.name == "agentd_mcp_up") {
+      m["up"] = s.value != 0;
+    } else if (s.name == "agentd_mcp_tools") {
+      m["tools"] = s.value;
+    } else if (s.name == "agentd_mcp_calls_total") {
+      AddCount(m, "calls", LabelOf(s.labels, "outcome"), s.value);
+    } else if (s.name == "agentd_mcp_restarts_total") {
+      m["restarts"] = static_cast<std::uint64_t>(s.value);
+    } else if (s.name == "agentd_mcp_tools_refused_total") {
+      m["tools_refused"] = static_cast<std::uint64_t>(s.value);
+    } else if (s.name == "agentd_mcp_protocol_errors_total") {
+      m["protocol_errors"] = static_cast<std::uint64_t>(s.value);
+    } else if (s.name == "agentd_mcp_call_latency_seconds") {
+      m["latency"] = IntervalLatency(s, previous);
+    }
+  }
+  sample["mcp"] = Values(mcp);
+
   // Storage: the sampler's own ping, plus whatever the backend counts (PostgreSQL round trips).
   json::object storage{{"ping_ms", storage_ping_ms ? json::value(Round3(*storage_ping_ms))
                                                    : json::value(nullptr)}};

@@ -57,6 +57,16 @@ interface Sample {
     ttft?: Latency;
     queue_wait?: Latency;
   }>;
+  mcp?: Array<{
+    server: string;
+    up?: boolean;
+    tools?: number;
+    calls?: Counts;
+    restarts?: number;
+    tools_refused?: number;
+    protocol_errors?: number;
+    latency?: Latency;
+  }>;
   storage: { ping_ms: number | null; error?: string; counters?: Counts };
   broadcast?: { channels: number; subscribers: number; healthy: boolean } & Counts;
   http: { requests: number; open_connections: number };
@@ -358,6 +368,37 @@ function Dashboard({ hello, samples, last }: { hello: Hello; samples: Sample[]; 
               ))}
             </tbody>
           </table>
+          {last.mcp && last.mcp.length > 0 && (
+            <>
+              <h3>MCP servers</h3>
+              <table data-testid="ops-mcp">
+                <thead>
+                  <tr>
+                    <th>server</th>
+                    <th>state</th>
+                    <th>tools</th>
+                    <th>calls ok</th>
+                    <th>errors</th>
+                    <th>restarts</th>
+                    <th>p50 / p95</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {last.mcp.map((m) => (
+                    <tr key={m.server} data-mcp-server={m.server}>
+                      <td>{m.server}</td>
+                      <td>{m.up ? <span className="pill">up</span> : <span className="pill error">down</span>}</td>
+                      <td>{m.tools ?? 0}</td>
+                      <td>{m.calls?.success ?? 0}</td>
+                      <td>{(m.calls?.error ?? 0) + (m.calls?.timeout ?? 0) + (m.calls?.cancelled ?? 0) + (m.protocol_errors ?? 0)}</td>
+                      <td>{m.restarts ?? 0}</td>
+                      <td>{ms(m.latency?.p50_ms ?? null)} / {ms(m.latency?.p95_ms ?? null)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
           {last.broadcast && (
             <>
               <h3>Broadcast</h3>
