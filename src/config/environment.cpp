@@ -51,7 +51,6 @@ std::optional<std::uint64_t> LowestOnThePath(const std::string& mount, std::stri
 
 }  // namespace
 
-
 Environment Environment::FromProcess() {
   Environment env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
