@@ -1,8 +1,8 @@
 // The console's approval panel in Chromium against build/agentd serving
 // examples/graphs/approvals: a thread paused by an approval-required tool (LangChain's HITL
 // request) opened by its URL shows the approval card; Approve sends {decisions: [{type:
-// "approve"}]} and the run finishes with the tool's result; on another thread, Reject with a
-// reason answers the call with that reason instead.
+// "approve"}]} and the run finishes with the tool's result; on other threads, Edit runs the
+// call with new arguments, and Reject with a reason answers the call with that reason instead.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -56,6 +56,23 @@ describe("console approval panel (approval: required tools)", () => {
     assert.deepEqual(state.values.messages.map((m) => m.content).slice(2), ["sunny in paris", "echo: sunny in paris"]);
     assert.equal((await api(server.url, "GET", `/threads/${threadId}`)).status, "idle");
     await shot(page, "approval-approved");
+  });
+
+  test("edit in the panel runs the tool with the new arguments", async () => {
+    const threadId = await pausedThread();
+    await page.goto(`/console/threads/${threadId}`);
+    const card = page.getByTestId("interrupt-approval");
+    await card.waitFor({ timeout: 15_000 });
+    await card.getByTestId("edit").click();
+    await card.getByTestId("edit-args").fill('{"city": "oslo"}');
+    await card.getByTestId("submit-edit").click();
+    await waitFor("the run to finish with the edited call's result", async () =>
+      (await lastAi()) === "echo: sunny in oslo" && !(await page.getByTestId("streaming").isVisible()));
+    const state = await api(server.url, "GET", `/threads/${threadId}/state`);
+    const ai = state.values.messages.find((m) => m.type === "ai" && m.tool_calls?.length);
+    assert.deepEqual(ai.tool_calls[0].args, { city: "oslo" }, "the AI message's call shows the edited args");
+    const tool = state.values.messages.find((m) => m.type === "tool");
+    assert.equal(tool.content, "sunny in oslo");
   });
 
   test("reject with a reason answers the call with it", async () => {
