@@ -39,16 +39,39 @@ start_agentd() {
 }
 stop_agentd() { kill -TERM "$APID"; wait "$APID" || true; APID=""; }
 
+# CPU seconds used so far by every Chromium process (the dashboard shares the machine's cores
+# with agentd and the load generator).
+chromium_cpu() {
+  python3 - <<'PY'
+import glob, os
+ticks = 0
+for stat in glob.glob("/proc/[0-9]*/stat"):
+    try:
+        text = open(stat).read()
+    except OSError:
+        continue  # exited meanwhile
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    if comm.startswith("chrom"):
+        fields = text[text.rindex(")") + 2:].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+print(f"{ticks / os.sysconf('SC_CLK_TCK'):.2f}")
+PY
+}
+
 pass() {  # $1 = name
   echo "$1 start load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/loadavg.txt"
+  local before; before=$(chromium_cpu)
   "$AGENTD" loadgen wait --port "$PORT" --assistant echo --runs "$RUNS" --concurrency "$CONCURRENCY" \
     --server-pid "$APID" --max-seconds 120 --json > "$OUT/$1.json"
-  python3 - "$OUT/$1.json" "$1" <<'PY' | tee -a "$OUT/summary.txt"
+  local browser; browser=$(python3 -c "print(f'{max(0.0, $(chromium_cpu) - $before):.2f}')")
+  python3 - "$OUT/$1.json" "$1" "$browser" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 r = json.load(open(sys.argv[1]))
 runs = r["counters"].get("completed", 0)
 cpu = r["server"]["cpu_seconds"]
-print(f"{sys.argv[2]:<14} {runs / r['elapsed_s']:8.0f} runs/s  server CPU {1000 * cpu / max(runs, 1):.3f} ms/run  errors {sum(r['errors'].values()) if r['errors'] else 0}")
+errors = sum(r["errors"].values()) if r["errors"] else 0
+print(f"{sys.argv[2]:<14} {runs / r['elapsed_s']:8.0f} runs/s  server CPU {1000 * cpu / max(runs, 1):.3f} ms/run  "
+      f"browser CPU {sys.argv[3]} s in {r['elapsed_s']:.1f} s  errors {errors}")
 PY
 }
 
