@@ -78,6 +78,20 @@ asio::awaitable<Result<json::object>> ToolsNode(RunContext& ctx, const TaskInfo&
 
 }  // namespace
 
+json::object MakeToolMessage(std::string_view call_id, std::string_view name, std::string content,
+                             bool ok) {
+  return json::object{
+      {"status", ok ? "success" : "error"},
+      {"content", std::move(content)},
+      {"tool_call_id", call_id},
+      {"name", name},
+      {"additional_kwargs", json::object{}},
+      {"response_metadata", json::object{}},
+      {"id", NewUuid4()},
+      {"type", "tool"},
+  };
+}
+
 asio::awaitable<Result<json::object>> RunToolCalls(RunContext& ctx, const TaskInfo& task,
                                                    const json::array& call_list,
                                                    const std::vector<std::string>* allowed) {
@@ -150,16 +164,7 @@ asio::awaitable<Result<json::object>> RunToolCalls(RunContext& ctx, const TaskIn
   for (std::size_t i = 0; i < meta.size(); ++i) {
     ToolOutcome outcome = errors[i] ? ToolOutcome{"Error: tool raised an exception", false}
                                     : std::move(outcomes[i]);
-    json::object message{
-        {"status", outcome.ok ? "success" : "error"},
-        {"content", std::move(outcome.content)},
-        {"tool_call_id", meta[i].id},
-        {"name", meta[i].name},
-        {"additional_kwargs", json::object{}},
-        {"response_metadata", json::object{}},
-        {"id", NewUuid4()},
-        {"type", "tool"},
-    };
+    json::object message = MakeToolMessage(meta[i].id, meta[i].name, std::move(outcome.content), outcome.ok);
     if (!meta[i].event_run_id.empty()) {
       // A failed tool raises in LangChain (on_tool_error); ToolNode then answers with the
       // error message.

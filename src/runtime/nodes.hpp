@@ -9,6 +9,7 @@
 // with status "error".
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -39,6 +40,10 @@ Result<std::vector<std::string>> RouteAfter(const GraphInfo& graph, std::string_
 boost::asio::awaitable<Result<boost::json::object>> ToolsNodeFor(RunContext& ctx, const TaskInfo& task,
                                                                  const GraphState& state,
                                                                  const std::vector<std::string>* allowed = nullptr);
+
+// The tool message the tools node writes for one call (status success or error).
+boost::json::object MakeToolMessage(std::string_view call_id, std::string_view name,
+                                    std::string content, bool ok);
 
 // Runs `calls` (tool call dicts {id, name, args}) concurrently, exactly as the tools node does
 // (`allowed` too): {"messages": [one tool message per call, in order]}. Used by graph files'

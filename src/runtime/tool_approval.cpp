@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include "common/json.hpp"
-#include "common/uuid.hpp"
 #include "runtime/graph_file_nodes.hpp"
 #include "runtime/nodes.hpp"
 
@@ -43,18 +42,9 @@ std::string CallNames(const json::array& calls) {
   return out;
 }
 
-// A tool message as the tools node writes it (runtime/nodes.cpp).
+// The answer to `call`, as the tools node writes it.
 json::object ToolMessage(const json::object& call, std::string content, bool ok) {
-  return json::object{
-      {"status", ok ? "success" : "error"},
-      {"content", std::move(content)},
-      {"tool_call_id", StrOf(call, "id")},
-      {"name", StrOf(call, "name")},
-      {"additional_kwargs", json::object{}},
-      {"response_metadata", json::object{}},
-      {"id", NewUuid4()},
-      {"type", "tool"},
-  };
+  return MakeToolMessage(StrOf(call, "id"), StrOf(call, "name"), std::move(content), ok);
 }
 
 Error NodeError(const RunContext& ctx, const graph::NodeDef& node, std::string_view problem) {
